@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from .models import Agreement, AgreementAcceptance, Group, Membership, MembershipEvent
+
+
+class AgreementInline(admin.TabularInline):
+    model = Agreement
+    extra = 0
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "topic", "visibility", "join_policy", "capacity", "agreement_version")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("last_seq", "invite_token")
+    inlines = [AgreementInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "group", "role", "state", "accepted_version", "updated_at")
+    list_filter = ("group", "role", "state")
+
+
+@admin.register(AgreementAcceptance)
+class AgreementAcceptanceAdmin(admin.ModelAdmin):
+    list_display = ("user", "group", "version", "accepted_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MembershipEvent)
+class MembershipEventAdmin(admin.ModelAdmin):
+    list_display = ("membership", "kind", "from_state", "to_state", "actor", "at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Topic(models.TextChoices):
+    EATING_DISORDER = "eating_disorder", "Eating-disorder recovery"
+    TRAUMA = "trauma", "Trauma"
+    STRESS = "stress", "Everyday stress"
+    OPEN = "open", "Open to all"
+
+
+class Visibility(models.TextChoices):
+    LISTED = "listed", "Listed in the directory"
+    UNLISTED = "unlisted", "Unlisted (invite link only)"
+
+
+class JoinPolicy(models.TextChoices):
+    OPEN = "open", "Open: join by accepting the agreements"
+    REQUEST = "request", "Request to join: a facilitator approves"
+    INVITE = "invite", "Invite link only"
+
+
+def new_invite_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Group(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=80)
+    topic = models.CharField(max_length=20, choices=Topic.choices, default=Topic.OPEN)
+    description = models.TextField(blank=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.LISTED)
+    join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
+    capacity = models.PositiveIntegerField(default=12, help_text="How many members (not counting facilitators).")
+    invite_token = models.CharField(max_length=32, default=new_invite_token, unique=True)
+    # Names of the moderation rule sets this group switches on (moderation.engine.RULESET_NAMES).
+    rulesets = models.JSONField(default=list, blank=True)
+    # The current version of the shared agreements; members must have accepted it to post.
+    agreement_version = models.PositiveIntegerField(default=1)
+    # The highest sequence number handed out in this group's chat (see chat.actions.post_message).
+    last_seq = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:detail", args=[self.slug])
+
+    def current_agreements(self) -> models.QuerySet[Agreement]:
+        return self.agreements.filter(version=self.agreement_version).order_by("number")
+
+
+class Agreement(models.Model):
+    """One numbered agreement in one version of a group's shared agreements."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="agreements")
+    version = models.PositiveIntegerField()
+    number = models.PositiveIntegerField()
+    text = models.CharField(max_length=300)
+    # The moderation agreement this one enforces (moderation.engine DefaultAgreement.key), if any.
+    rule_key = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["version", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "version", "number"], name="unique_agreement_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Agreement {self.number}: {self.text}"
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    FACILITATOR = "facilitator", "Facilitator"
+
+
+class MembershipState(models.TextChoices):
+    REQUESTED = "requested", "Asked to join"
+    ACTIVE = "active", "Member"
+    PAUSED = "paused", "Taking a break"
+    LEFT = "left", "Left"
+    DECLINED = "declined", "Request declined"
+    REMOVED = "removed", "Removed"
+    BANNED = "banned", "Banned"
+
+
+# States in which a person holds a seat in the group.
+SEATED_STATES = (MembershipState.ACTIVE, MembershipState.PAUSED)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(max_length=10, choices=MembershipState.choices, default=MembershipState.ACTIVE)
+    # The agreement version this member last accepted (0: never).
+    accepted_version = models.PositiveIntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "group"], name="one_membership_per_group"),
+        ]
+        indexes = [models.Index(fields=["group", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group} ({self.state})"
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == Role.FACILITATOR
+
+    @property
+    def is_seated(self) -> bool:
+        return self.state in SEATED_STATES
+
+    @property
+    def can_read(self) -> bool:
+        return self.state in SEATED_STATES
+
+    @property
+    def has_current_agreements(self) -> bool:
+        return self.accepted_version >= self.group.agreement_version
+
+
+class AgreementAcceptance(models.Model):
+    """A member said yes to a version of a group's agreements."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acceptances")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="acceptances")
+    version = models.PositiveIntegerField()
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted version {self.version} of {self.group}"
+
+
+class MembershipEvent(models.Model):
+    """Every change of membership: who, when, why. Read-only history."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=40)  # dotted, e.g. "groups.membership.joined"
+    from_state = models.CharField(max_length=10, blank=True)
+    to_state = models.CharField(max_length=10)
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_state or '-'} -> {self.to_state}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole suite: once on SQLite (chat tests on both channel layers), then the
+# database-facing tests again on PostgreSQL when it is reachable. Under CI=true
+# Redis and PostgreSQL are required: their tests fail rather than skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportcircle}
+
+pg_reachable() {
+  $BIN/python - "$PG_URL" <<'PY' >/dev/null 2>&1
+import sys, psycopg
+psycopg.connect(sys.argv[1].rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+PY
+}
+
+echo "== Suite on SQLite"
+$BIN/pytest -q "$@"
+
+if pg_reachable || [ "${CI:-}" = "true" ]; then
+  echo "== Database and chat tests on PostgreSQL"
+  DATABASE_URL="$PG_URL" $BIN/pytest -q -m "not browser and not system" tests/accounts tests/groups tests/chat "$@"
+else
+  echo "PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL run (it is required under CI=true)."
+fi

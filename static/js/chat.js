@@ -1,0 +1,253 @@
+// SupportCircle group chat client. No build step, no dependencies.
+// Protocol: docs/protocol.md. Every message carries a per-group sequence
+// number; we keep the highest number we hold without a gap ("contiguous") and
+// ask the server for anything missing, on reconnect and while connected.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) return;
+
+  var PERMANENT_CLOSE = { 4401: "You've been logged out. Please log in again to rejoin the conversation.",
+    4403: "This chat is for members of the group.",
+    4404: "We couldn't find this group.",
+    4409: "You're no longer a member of this group, so the chat has closed.",
+    4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators." };
+
+  var groupSlug = root.dataset.group;
+  var myId = Number(root.dataset.me);
+  var list = document.getElementById("messages");
+  var statusEl = document.getElementById("connection-status");
+  var errorEl = document.getElementById("chat-error");
+  var form = document.getElementById("composer");
+  var textarea = document.getElementById("composer-body");
+  var draftKey = "sc-draft:" + groupSlug;
+  var outboxKey = "sc-outbox:" + groupSlug;
+
+  var seen = new Set();
+  var contiguous = Number(root.dataset.lastSeq) || 0;
+  list.querySelectorAll("li[data-seq]").forEach(function (li) { seen.add(Number(li.dataset.seq)); });
+
+  var socket = null;
+  var attempt = 0;
+  var backfillPending = false;
+  var pingTimer = null;
+  var stopped = false;
+  var outbox = loadOutbox();
+
+  function loadOutbox() {
+    try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; }
+  }
+  function saveOutbox() {
+    try { localStorage.setItem(outboxKey, JSON.stringify(outbox)); } catch (e) { /* storage full or blocked */ }
+  }
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function setStatus(text) { statusEl.textContent = text; }
+  function showError(text) {
+    errorEl.textContent = text;
+    errorEl.hidden = !text;
+  }
+
+  function timeLabel(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return "";
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function renderMessage(m) {
+    if (seen.has(m.seq)) return;
+    seen.add(m.seq);
+    var empty = document.getElementById("empty-note");
+    if (empty) empty.remove();
+    var li = document.createElement("li");
+    li.className = "message" + (m.author.id === myId ? " mine" : "");
+    li.dataset.seq = String(m.seq);
+    var author = document.createElement("span");
+    author.className = "author";
+    author.textContent = m.author.pseudonym;
+    var time = document.createElement("time");
+    time.dateTime = m.created_at;
+    time.textContent = timeLabel(m.created_at);
+    var body = document.createElement("p");
+    body.className = "body";
+    if (m.state === "visible") {
+      body.textContent = m.body;
+    } else {
+      var em = document.createElement("em");
+      em.textContent = "Message removed by its author.";
+      body.appendChild(em);
+    }
+    li.append(author, " ", time, body);
+    // Keep the list in sequence order even when a backfill fills a gap late.
+    var after = null;
+    var items = list.querySelectorAll("li[data-seq]");
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (Number(items[i].dataset.seq) < m.seq) { after = items[i]; break; }
+    }
+    var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    if (after) after.after(li); else list.prepend(li);
+    if (nearBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  function cssEscape(s) { return (window.CSS && CSS.escape) ? CSS.escape(s) : s.replace(/"/g, '\\"'); }
+
+  function advanceContiguous() {
+    while (seen.has(contiguous + 1)) contiguous++;
+  }
+
+  function requestBackfill() {
+    if (backfillPending || !socket || socket.readyState !== WebSocket.OPEN) return;
+    backfillPending = true;
+    send({ type: "backfill", after_seq: contiguous });
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function renderPending(item) {
+    var li = document.createElement("li");
+    li.className = "message mine pending";
+    li.dataset.clientId = item.client_id;
+    var author = document.createElement("span");
+    author.className = "author";
+    author.textContent = "You";
+    var note = document.createElement("span");
+    note.className = "sending";
+    note.textContent = "sending…";
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = item.body;
+    li.append(author, " ", note, body);
+    list.append(li);
+  }
+
+  function flushOutbox() {
+    outbox.forEach(function (item) { send({ type: "send", client_id: item.client_id, body: item.body }); });
+  }
+
+  function dropFromOutbox(clientId) {
+    outbox = outbox.filter(function (item) { return item.client_id !== clientId; });
+    saveOutbox();
+    var pending = list.querySelector('li.pending[data-client-id="' + cssEscape(clientId) + '"]');
+    if (pending) pending.remove();
+  }
+
+  var handlers = {
+    ready: function (f) {
+      attempt = 0;
+      setStatus("Connected");
+      showError("");
+      if (form) form.hidden = !f.can_post;
+      flushOutbox();
+    },
+    history: function (f) {
+      backfillPending = false;
+      f.messages.forEach(renderMessage);
+      // The server covered everything through through_seq, including any
+      // message it withheld from us, so there is no gap below it.
+      if (f.through_seq > contiguous) contiguous = f.through_seq;
+      advanceContiguous();
+      if (f.more) requestBackfill();
+    },
+    message: function (f) {
+      renderMessage(f.message);
+      advanceContiguous();
+      // Still above the gap-free run after adding it: something before it is missing.
+      if (f.message.seq > contiguous) requestBackfill();
+    },
+    ack: function (f) {
+      dropFromOutbox(f.client_id);
+      renderMessage(f.message);
+      advanceContiguous();
+      if (f.message.seq > contiguous) requestBackfill();
+    },
+    pong: function (f) {
+      if (f.latest_seq > contiguous) requestBackfill();
+    },
+    error: function (f) {
+      if (f.code === "try_again") {
+        setTimeout(flushOutbox, (f.retry_after || 2) * 1000);
+        showError(f.message);
+        return;
+      }
+      if (f.ref) {
+        var item = outbox.find(function (i) { return i.client_id === f.ref; });
+        if (item && textarea && !textarea.value) textarea.value = item.body;
+        dropFromOutbox(f.ref);
+      }
+      showError(f.message);
+    }
+  };
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + contiguous);
+    backfillPending = false;
+    socket.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      var handler = handlers[frame.type];
+      if (handler) handler(frame);
+    };
+    socket.onopen = function () {
+      clearInterval(pingTimer);
+      pingTimer = setInterval(function () { send({ type: "ping" }); }, 20000);
+    };
+    socket.onclose = function (event) {
+      clearInterval(pingTimer);
+      if (PERMANENT_CLOSE[event.code]) {
+        stopped = true;
+        setStatus("Disconnected");
+        showError(PERMANENT_CLOSE[event.code]);
+        if (form) form.hidden = true;
+        return;
+      }
+      if (stopped) return;
+      attempt += 1;
+      // Exponential backoff with jitter, so a restarted server is not stampeded.
+      var base = Math.min(30000, 500 * Math.pow(2, attempt));
+      var delay = Math.round(base * (0.5 + Math.random()));
+      setStatus("Reconnecting… your messages are safe and will be sent when we're back.");
+      setTimeout(connect, delay);
+    };
+  }
+
+  if (form && textarea) {
+    textarea.value = localStorage.getItem(draftKey) || "";
+    textarea.addEventListener("input", function () {
+      try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
+    });
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = textarea.value;
+      if (!body.trim()) return;
+      var item = { client_id: newClientId(), body: body };
+      outbox.push(item);
+      saveOutbox();
+      renderPending(item);
+      textarea.value = "";
+      localStorage.removeItem(draftKey);
+      showError("");
+      send({ type: "send", client_id: item.client_id, body: item.body });
+    });
+    outbox.forEach(renderPending);
+  }
+
+  list.scrollTop = list.scrollHeight;
+  connect();
+})();

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from .models import User
+
+
+class SignUpForm(UserCreationForm):
+    """Sign up with a pseudonym only: we never ask for a real name."""
+
+    class Meta:
+        model = User
+        fields = ("pseudonym",)
+        labels = {"pseudonym": "Pseudonym"}
+        help_texts = {
+            "pseudonym": "The name others in your groups will see. Please don't use your real name.",
+        }
+
+    def clean_pseudonym(self) -> str:
+        pseudonym = self.cleaned_data["pseudonym"].strip()
+        if User.objects.filter(pseudonym__iexact=pseudonym).exists():
+            raise forms.ValidationError("Someone is already using that pseudonym. Could you try another?")
+        return pseudonym
+
+
+class ProfileForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        help_text="Session times are shown in this time zone.",
+    )
+
+    class Meta:
+        model = User
+        fields = ("email", "timezone")
+        labels = {"email": "Email (optional)"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones())
+        self.fields["timezone"].choices = [(zone, zone) for zone in zones]

@@ -1,0 +1,63 @@
+import pytest
+from channels.db import database_sync_to_async
+
+from chat.actions import post_message
+from chat.protocol import BACKFILL_PAGE
+from tests.conftest import connected
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def post(author, group, count: int, start: int = 1) -> None:
+    for number in range(start, start + count):
+        await database_sync_to_async(post_message)(author.pk, group.pk, client_id=f"m{number}", body=f"Note {number}")
+
+
+async def test_it_backfills_exactly_the_gap_on_reconnect(channel_layer, group, member, second_member):
+    await post(second_member, group, 5)
+    async with connected(member, group.slug) as sam:
+        assert sam.ready["latest_seq"] == 5
+    # Sam's train goes into a tunnel; the group keeps talking.
+    await post(second_member, group, 3, start=6)
+    async with connected(member, group.slug, query="last_seq=5") as sam:
+        assert sam.ready["latest_seq"] == 8
+        assert [m["seq"] for m in sam.history["messages"]] == [6, 7, 8]
+        assert sam.history["after_seq"] == 5
+        assert sam.history["through_seq"] == 8
+        assert sam.history["more"] is False
+        assert await sam.nothing_more()
+
+
+async def test_a_client_that_missed_nothing_gets_an_empty_backfill(channel_layer, group, member, second_member):
+    await post(second_member, group, 2)
+    async with connected(member, group.slug, query="last_seq=2") as sam:
+        assert sam.history["messages"] == []
+        assert sam.history["through_seq"] == 2
+
+
+async def test_a_backfill_frame_fills_a_gap_while_connected(channel_layer, group, member, second_member):
+    await post(second_member, group, 4)
+    async with connected(member, group.slug) as sam:
+        await sam.send({"type": "backfill", "after_seq": 2})
+        history = await sam.receive_until("history")
+        assert [m["seq"] for m in history["messages"]] == [3, 4]
+
+
+async def test_a_long_absence_is_backfilled_page_by_page(group, member, second_member):
+    await post(second_member, group, BACKFILL_PAGE + 10)
+    async with connected(member, group.slug, query="last_seq=0") as sam:
+        first = sam.history
+        assert len(first["messages"]) == BACKFILL_PAGE
+        assert first["more"] is True
+        await sam.send({"type": "backfill", "after_seq": first["through_seq"]})
+        second = await sam.receive_until("history")
+        assert [m["seq"] for m in second["messages"]] == list(range(BACKFILL_PAGE + 1, BACKFILL_PAGE + 11))
+        assert second["more"] is False
+
+
+async def test_ping_tells_an_idle_client_the_newest_seq(channel_layer, group, member, second_member):
+    async with connected(member, group.slug) as sam:
+        await post(second_member, group, 1)
+        await sam.send({"type": "ping"})
+        pong = await sam.receive_until("pong")
+        assert pong["latest_seq"] == 1

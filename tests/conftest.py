@@ -1,0 +1,170 @@
+"""The cast every test can call on, so each test reads like a scene.
+
+- ``member`` (Sam) and ``second_member`` (Alex): seated members of ``group``.
+- ``facilitator`` (Robin): facilitates ``group``.
+- ``outsider`` (Casey): signed up, but not in ``group``; refused in every permission test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import asynccontextmanager
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from groups.actions import create_group, join_group
+from supportcircle.accounts.models import User
+
+PASSWORD = "a-calm-test-password-42"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def redis_reachable() -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
+def require_redis() -> None:
+    if not redis_reachable():
+        if IN_CI:
+            pytest.fail(f"Redis must be reachable at {REDIS_URL} under CI=true")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+
+
+def make_person(pseudonym: str, **extra) -> User:
+    return User.objects.create_user(pseudonym, PASSWORD, **extra)
+
+
+@pytest.fixture
+def facilitator(db) -> User:
+    return make_person("Robin")
+
+
+@pytest.fixture
+def member(db) -> User:
+    return make_person("Sam")
+
+
+@pytest.fixture
+def second_member(db) -> User:
+    return make_person("Alex")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_person("Casey")
+
+
+@pytest.fixture
+def group(db, facilitator, member, second_member):
+    group = create_group(
+        name="Quiet Harbour",
+        facilitators=[facilitator],
+        agreements=["What is shared here stays here.", "We listen with curiosity, not judgment."],
+        description="A small group for everyday stress.",
+        capacity=8,
+    )
+    join_group(member, group, accepted_version=1)
+    join_group(second_member, group, accepted_version=1)
+    group.refresh_from_db()
+    return group
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def channel_layer(request, settings):
+    """Run a socket test on the in-memory layer and on the real Redis pub/sub layer."""
+    if request.param == "redis":
+        require_redis()
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            }
+        }
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    yield request.param
+    layer = get_channel_layer()
+    if request.param == "redis":
+        # Close this test's Redis connections on the loop that opened them.
+        await layer.flush()
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+def socket_for(
+    user: User | None, slug: str, *, origin: bytes | None = b"http://testserver", query: str = ""
+) -> WebsocketCommunicator:
+    from supportcircle.asgi import application
+
+    headers = [(b"host", b"testserver")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if user is not None:
+        headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session_cookie(user)}".encode()))
+    path = f"/ws/groups/{slug}/" + (f"?{query}" if query else "")
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+class Socket:
+    """A connected member's socket with small helpers for reading frames."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+
+    async def send(self, frame: dict) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_to(text_data=text)
+
+    async def receive(self, timeout: float = 3) -> dict:
+        return await self.communicator.receive_json_from(timeout=timeout)
+
+    async def receive_until(self, frame_type: str, timeout: float = 3) -> dict:
+        while True:
+            frame = await self.receive(timeout)
+            if frame["type"] == frame_type:
+                return frame
+
+    async def nothing_more(self, timeout: float = 0.3) -> bool:
+        return await self.communicator.receive_nothing(timeout=timeout)
+
+    async def closed_with(self, timeout: float = 3) -> int:
+        while True:
+            output = await self.communicator.receive_output(timeout)
+            if output["type"] == "websocket.close":
+                return output.get("code")
+
+
+@asynccontextmanager
+async def connected(user: User, slug: str, *, query: str = ""):
+    """Open a socket as ``user``, read its ``ready`` and first ``history`` frames, and close it afterwards."""
+    communicator = await database_sync_to_async(socket_for)(user, slug, query=query)
+    is_open, _ = await communicator.connect()
+    assert is_open
+    socket = Socket(communicator)
+    socket.ready = await socket.receive()
+    assert socket.ready["type"] == "ready", socket.ready
+    socket.history = await socket.receive()
+    assert socket.history["type"] == "history"
+    try:
+        yield socket
+    finally:
+        await communicator.disconnect()
