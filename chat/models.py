@@ -6,7 +6,11 @@ from django.db import models
 
 class MessageState(models.TextChoices):
     VISIBLE = "visible", "Visible"
+    # Held for a facilitator's review: only the author and facilitators see it.
+    HELD = "held", "Held for review"
     REMOVED_BY_AUTHOR = "removed_by_author", "Removed by its author"
+    # Hidden by a facilitator or the moderation engine; never re-delivered, only its tombstone.
+    REMOVED_UNDER_AGREEMENT = "removed_under_agreement", "Removed under an agreement"
 
 
 class Message(models.Model):
@@ -21,7 +25,17 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
-    state = models.CharField(max_length=20, choices=MessageState.choices, default=MessageState.VISIBLE)
+    state = models.CharField(max_length=24, choices=MessageState.choices, default=MessageState.VISIBLE)
+    # The message this one replies to (quoted in the client).
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    # A content-warning label (food, body, self_harm, trauma_details, ...) set by the author or moderation;
+    # members who collapse that label receive the message collapsed.
+    content_warning = models.CharField(max_length=32, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    # Moderation: the categories the engine found, and the agreement a removal was made under.
+    categories = models.JSONField(default=list, blank=True)
+    removed_agreement_number = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["group", "seq"]
