@@ -93,6 +93,12 @@ def error_frame(code: ErrorCode, *, detail: str = "", ref: str | None = None, **
 class SendFrame:
     client_id: str
     body: str
+    # The seq of the message this one replies to, if any.
+    reply_to: int | None = None
+    # A content-warning label chosen by the author (groups.models.ContentLabel), if any.
+    content_warning: str | None = None
+    # True when the author has seen a moderation nudge and chooses to post anyway.
+    post_anyway: bool = False
     type: str = "send"
 
 
@@ -120,6 +126,12 @@ def _field(data: dict[str, Any], name: str, kind: type, ref: str | None = None) 
     return value
 
 
+def _optional(data: dict[str, Any], name: str, kind: type, ref: str | None = None) -> Any:
+    if data.get(name) is None:
+        return None
+    return _field(data, name, kind, ref)
+
+
 def _parse_send(data: dict[str, Any]) -> SendFrame:
     client_id = _field(data, "client_id", str)
     if not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS or not client_id.isprintable():
@@ -129,7 +141,20 @@ def _parse_send(data: dict[str, Any]) -> SendFrame:
         raise ProtocolError(ErrorCode.MISSING_FIELD, detail="body", ref=client_id)
     if len(body) > MAX_BODY_CHARS:
         raise ProtocolError(ErrorCode.TOO_LONG, detail="body", ref=client_id)
-    return SendFrame(client_id=client_id, body=body)
+    reply_to = _optional(data, "reply_to", int, ref=client_id)
+    if reply_to is not None and reply_to < 1:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="reply_to", ref=client_id)
+    content_warning = _optional(data, "content_warning", str, ref=client_id) or None
+    if content_warning is not None and len(content_warning) > 32:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="content_warning", ref=client_id)
+    post_anyway = _optional(data, "post_anyway", bool, ref=client_id) or False
+    return SendFrame(
+        client_id=client_id,
+        body=body,
+        reply_to=reply_to,
+        content_warning=content_warning,
+        post_anyway=post_anyway,
+    )
 
 
 def _parse_backfill(data: dict[str, Any]) -> BackfillFrame:
