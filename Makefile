@@ -27,6 +27,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r supportcircle groups chat moderation -x tests
 	bash scripts/test.sh
 
 test-fast: $(VENV)/.installed-dev

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "supportcircle.accounts",
     "groups",
     "chat",
@@ -109,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "supportcircle.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "supportcircle.urls"
@@ -159,7 +162,12 @@ if REDIS_URL:
     _redis_host: dict = {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
     _layer_config: dict = {"hosts": [_redis_host], "prefix": env_str("CHANNEL_PREFIX", "sc")}
     if CHANNEL_ENCRYPTION_KEY:
+        # Chat payloads cross Redis encrypted, so what members write is never in Redis in clear.
         _layer_config["symmetric_encryption_keys"] = [CHANNEL_ENCRYPTION_KEY]
+    elif IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "CHANNEL_ENCRYPTION_KEY must be set when SUPPORTCIRCLE_ENV=production and REDIS_URL is set."
+        )
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub: one PUBLISH per group message, whatever the group's size.
@@ -207,13 +215,50 @@ WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Security: what we promise and the tests that prove it are in docs/security.md.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def _socket_sources(hosts: list[str]) -> list[str]:
+    """connect-src entries for the chat socket: wss:// on every allowed host (ws:// too outside production)."""
+    sources = []
+    for host in hosts:
+        if host == "*":
+            continue
+        pattern = f"*{host}" if host.startswith(".") else host
+        sources.append(f"wss://{pattern}")
+        if not IS_PRODUCTION:
+            sources.append(f"ws://{pattern}:*")
+    return sources
+
+
+# No inline script or style anywhere: JavaScript lives in static/js, configuration in data- attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *_socket_sources(ALLOWED_HOSTS)],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Sent by supportcircle.security.SecurityHeadersMiddleware: no camera, microphone, location, or ad tracking.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
 if IS_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when SUPPORTCIRCLE_ENV=production.")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
