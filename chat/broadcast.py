@@ -6,14 +6,16 @@ socket unless the change it describes is safely in the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .protocol import CloseCode
+from .protocol import CloseCode, dumps
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +28,163 @@ def user_channel(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+# A broadcast never holds up the person whose change it announces: on a server it
+# is handed to the event loop and given this long before it is dropped (and logged).
+SEND_TIMEOUT_SECONDS = 2.0
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that started this sync thread (database_sync_to_async, a view under daphne), if any."""
+    threadlocal = SyncToAsync.threadlocal
+    loop = getattr(threadlocal, "main_event_loop", None)
+    if loop is None or getattr(threadlocal, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():
+        return None
+    return loop
+
+
+async def _send_with_timeout(layer, channel_group: str, event: dict[str, Any]) -> None:
+    try:
+        await asyncio.wait_for(layer.group_send(channel_group, event), SEND_TIMEOUT_SECONDS)
+    except Exception as problem:
+        # The change is committed; sockets that miss this event catch up by
+        # sequence-number backfill (or their next frame's authorization check).
+        # Never log the event: it may hold what a member wrote.
+        log.warning("channel layer send to %s failed: %s", channel_group, type(problem).__name__)
+
+
 def _send_now(channel_group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(channel_group, event)
-    except Exception:
-        # The change is committed; sockets that miss this event catch up by
-        # sequence-number backfill (or their next frame's authorization check).
-        log.warning("channel layer send to %s failed", channel_group, exc_info=True)
+    loop = _server_loop()
+    if loop is not None:
+        # Fire and forget: a stalled or dead Redis must not delay the sender's ack.
+        asyncio.run_coroutine_threadsafe(_send_with_timeout(layer, channel_group, event), loop)
+        return
+    async_to_sync(_send_with_timeout)(layer, channel_group, event)
 
 
 def on_commit_send(channel_group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _send_now(channel_group, event))
 
 
-def on_commit_message(group_id: int, *, seq: int, author_id: int | None, frame: str) -> None:
-    """Fan a stored message out to everyone in the group: serialized once, here."""
+def on_commit_message(
+    group_id: int, *, seq: int, author_id: int | None, frame: str, content_warning: str = ""
+) -> None:
+    """Fan a stored message out to everyone in the group: serialized once, here.
+
+    ``author_id`` and ``content_warning`` ride beside the frame so each socket can apply
+    its person's boundaries (hide, collapse) without parsing the frame.
+    """
     on_commit_send(
         group_channel(group_id),
-        {"type": "chat.message", "seq": seq, "author_id": author_id, "frame": frame},
+        {
+            "type": "chat.message",
+            "seq": seq,
+            "author_id": author_id,
+            "frame": frame,
+            "content_warning": content_warning,
+        },
     )
 
 
 def on_commit_revoke(*, user_id: int, group_id: int | None, reason: str) -> None:
     """Close a person's open sockets for a group (or for every group when group_id is None)."""
-    code = {
-        "banned": CloseCode.BANNED,
-        "logged_out": CloseCode.NOT_LOGGED_IN,
-    }.get(reason, CloseCode.MEMBERSHIP_ENDED)
+    on_commit_revoke_channel(user_channel(user_id), group_id=group_id, reason=reason)
+
+
+# Why sockets are closed, and the close code each reason gets.
+_REVOKE_CODES = {
+    "banned": CloseCode.BANNED,
+    "logged_out": CloseCode.NOT_LOGGED_IN,
+    "password_changed": CloseCode.NOT_LOGGED_IN,
+    "deactivated": CloseCode.NOT_LOGGED_IN,
+    "account_deleted": CloseCode.NOT_LOGGED_IN,
+}
+
+
+def on_commit_revoke_channel(channel_group: str, *, reason: str, group_id: int | None = None) -> None:
+    """Close every socket in ``channel_group`` (a person's, or one session's) for a group, or for all groups."""
+    code = _REVOKE_CODES.get(reason, CloseCode.MEMBERSHIP_ENDED)
     on_commit_send(
-        user_channel(user_id),
+        channel_group,
         {"type": "access.revoked", "group_id": group_id, "code": int(code), "reason": reason},
+    )
+
+
+def on_commit_access_changed(*, user_id: int, group_id: int, notice: str) -> None:
+    """A person's standing in a group changed (a break, accepted agreements): their sockets re-check and say so."""
+    on_commit_send(user_channel(user_id), {"type": "access.changed", "group_id": group_id, "notice": notice})
+
+
+def on_commit_group_access_changed(*, group_id: int, notice: str) -> None:
+    """Something every member's standing depends on changed (the agreements): every socket re-checks."""
+    on_commit_send(group_channel(group_id), {"type": "access.changed", "group_id": group_id, "notice": notice})
+
+
+def on_commit_boundaries_changed(*user_ids: int) -> None:
+    """Someone blocked, muted or changed what they collapse: each affected socket reloads its boundaries."""
+    for user_id in dict.fromkeys(user_ids):
+        on_commit_send(user_channel(user_id), {"type": "boundaries.changed"})
+
+
+def facilitators_channel(group_id: int) -> str:
+    return f"facilitators.{group_id}"
+
+
+def on_commit_private(user_id: int, group_id: int, frame: dict[str, Any]) -> None:
+    """A frame for one person's sockets in one group only (a nudge's follow-up, a notice, resources)."""
+    on_commit_send(user_channel(user_id), {"type": "private.frame", "group_id": group_id, "frame": dumps(frame)})
+
+
+def on_commit_to_facilitators(group_id: int, frame: dict[str, Any]) -> None:
+    """A frame for the facilitators' open sockets in this group (queue items, alerts)."""
+    on_commit_send(
+        facilitators_channel(group_id), {"type": "private.frame", "group_id": group_id, "frame": dumps(frame)}
+    )
+
+
+def frame_event(frame: dict[str, Any], *, about: tuple[int | None, ...] = (), echo: bool = True) -> dict[str, Any]:
+    """A room-wide frame, serialized once. Sockets of anyone who hides a person in ``about`` skip it;
+    with ``echo`` False the first person in ``about`` (its sender) does not get it back."""
+    return {"type": "chat.frame", "frame": dumps(frame), "about": [i for i in about if i is not None], "echo": echo}
+
+
+def on_commit_frame(group_id: int, frame: dict[str, Any], *, about: tuple[int | None, ...] = ()) -> None:
+    """Reactions, round cards and room changes: to everyone in the group once committed."""
+    on_commit_send(group_channel(group_id), frame_event(frame, about=about))
+
+
+async def typing_now(group_id: int, user_id: int, pseudonym: str) -> None:
+    """Typing is not stored, so there is nothing to wait for: tell the group at once (never the typist)."""
+    layer = get_channel_layer()
+    frame = {"type": "typing", "user": {"id": user_id, "pseudonym": pseudonym}}
+    try:
+        await layer.group_send(group_channel(group_id), frame_event(frame, about=(user_id,), echo=False))
+    except Exception:
+        log.warning("typing notice to group %s not sent", group_id, exc_info=True)
+
+
+def on_commit_room(group_id: int, room: dict[str, Any]) -> None:
+    """The room's practices changed: each socket filters raised hands by its boundaries, then sends `room`."""
+    on_commit_send(group_channel(group_id), {"type": "chat.room", "room": room})
+
+
+def on_commit_presence(group_id: int, here: list[dict[str, Any]], *, at: float, skip_channel: str = "") -> None:
+    """Who is here now changed: each socket leaves out people its member blocked (or who blocked them).
+
+    ``at`` (when the list was read) lets a socket drop a list older than one it already has,
+    since events from different processes may arrive out of order. The arriving socket
+    (``skip_channel``) already has the list in its `ready` frame.
+    """
+    on_commit_send(
+        group_channel(group_id), {"type": "chat.presence", "here": here, "at": at, "skip_channel": skip_channel}
+    )
+
+
+def on_commit_round(group_id: int, frame: dict[str, Any], facilitator_frame: dict[str, Any]) -> None:
+    """A round opened or closed: facilitators' sockets get the summary, members' the plain state."""
+    on_commit_send(
+        group_channel(group_id),
+        {"type": "chat.round", "frame": dumps(frame), "facilitator_frame": dumps(facilitator_frame)},
     )

@@ -5,21 +5,35 @@ Every rule lives in chat.actions; every frame is described in chat.protocol.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
+from django.urls import reverse
+
+from groups.boundaries import BoundarySnapshot, load_boundaries
+from groups.models import Role
+from moderation import frames as moderation_frames
+from supportcircle.accounts.sessions import SessionGuard
 
 from . import actions
-from .broadcast import group_channel, user_channel
+from .broadcast import facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
+from .handlers import ConversationHandlers
 from .protocol import (
+    NOTICE_MESSAGES,
     BackfillFrame,
+    CloseCode,
     ErrorCode,
+    ModerateFrame,
+    NoticeCode,
     PingFrame,
     ProtocolError,
+    ReportFrame,
     SendFrame,
     dumps,
     error_frame,
@@ -27,6 +41,9 @@ from .protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+# How long joining or leaving the channel layer may take before we treat it as down.
+LAYER_TIMEOUT_SECONDS = 2.0
 
 
 def _last_seq_from_query(scope) -> int | None:
@@ -40,8 +57,17 @@ def _last_seq_from_query(scope) -> int | None:
     return value if value >= 0 else None
 
 
-class GroupChatConsumer(AsyncWebsocketConsumer):
+class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     access: actions.ChatAccess | None = None
+    guard: SessionGuard | None = None
+    # This person's blocks, mutes and collapsed labels (groups.boundaries), loaded at connect and
+    # reloaded on "boundaries.changed". Presence, typing and reactions ask ``self.boundaries.hides(id)``.
+    boundaries: BoundarySnapshot = BoundarySnapshot(user_id=0)
+    ended = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscriptions: list[str] = []
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -54,18 +80,33 @@ class GroupChatConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=int(denied.code))
             return
+        self.guard = SessionGuard(self.scope, self.access.user_id)
         # Subscribe before reading history so nothing posted in between is missed;
         # anything in both arrives twice and the client keeps it once (by seq).
-        await self.channel_layer.group_add(group_channel(self.access.group_id), self.channel_name)
-        await self.channel_layer.group_add(user_channel(self.access.user_id), self.channel_name)
+        channels = [group_channel(self.access.group_id), user_channel(self.access.user_id)]
+        if self.access.role == Role.FACILITATOR:
+            channels.append(facilitators_channel(self.access.group_id))  # the live moderation queue
+        if self.guard.channel:
+            channels.append(self.guard.channel)
+        if not await self.subscribe(channels):
+            # The channel layer (Redis) is down or stalled: a clean close the
+            # client backs off from, never an HTTP 500 or a 1011.
+            await self.accept()
+            await self.close(code=int(CloseCode.SERVER_RESTARTING))
+            return
         await self.accept()
+        self.boundaries = await database_sync_to_async(load_boundaries)(self.access.user_id)
         last_seq = _last_seq_from_query(self.scope)
         if last_seq is None:
-            history = await database_sync_to_async(actions.recent_history)(self.access.user_id, self.access.group_id)
+            history = await database_sync_to_async(actions.recent_history)(
+                self.access.user_id, self.access.group_id, boundaries=self.boundaries
+            )
         else:
             history = await database_sync_to_async(actions.history_after)(
-                self.access.user_id, self.access.group_id, last_seq
+                self.access.user_id, self.access.group_id, last_seq, boundaries=self.boundaries
             )
+        snapshot = await self.room_snapshot()
+        snapshot["here"] = await self.arrive()
         await self.send_frame(
             {
                 "type": "ready",
@@ -73,17 +114,45 @@ class GroupChatConsumer(AsyncWebsocketConsumer):
                 "me": {"id": self.access.user_id, "pseudonym": self.access.pseudonym, "role": self.access.role},
                 "can_post": self.access.can_post,
                 "latest_seq": history["through_seq"],
+                **snapshot,
             }
         )
         await self.send_frame(history)
+        if self.access.role == Role.FACILITATOR:
+            # Crisis alerts and the open queue wait for a facilitator who was not here when they came in.
+            for waiting in await database_sync_to_async(moderation_frames.facilitator_backlog)(
+                self.access.user_id, self.access.group_id
+            ):
+                await self.send(text_data=waiting)
+
+    async def subscribe(self, channels: list[str]) -> bool:
+        try:
+            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                for channel in channels:
+                    await self.channel_layer.group_add(channel, self.channel_name)
+                    self.subscriptions.append(channel)
+        except Exception as problem:
+            log.warning("chat socket refused: channel layer unavailable (%s)", type(problem).__name__)
+            await self.unsubscribe()
+            return False
+        return True
+
+    async def unsubscribe(self) -> None:
+        subscriptions, self.subscriptions = self.subscriptions, []
+        try:
+            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                for channel in subscriptions:
+                    await self.channel_layer.group_discard(channel, self.channel_name)
+        except Exception as problem:
+            # Redis forgets a dead subscriber by itself; nothing to do but note it.
+            log.info("channel layer unavailable while closing a socket (%s)", type(problem).__name__)
 
     async def disconnect(self, code: int) -> None:
-        if self.access is not None:
-            await self.channel_layer.group_discard(group_channel(self.access.group_id), self.channel_name)
-            await self.channel_layer.group_discard(user_channel(self.access.user_id), self.channel_name)
+        await self.depart()
+        await self.unsubscribe()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.access is None:
+        if self.access is None or self.ended:
             return
         try:
             frame = parse_client_frame(text_data, bytes_data)
@@ -91,12 +160,20 @@ class GroupChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame(problem.to_frame())
             return
         try:
+            # Channels read the session once, at the handshake: re-read it so a
+            # logout, password change or deactivation holds on every frame.
+            if not await self.guard.still_valid():
+                raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             if isinstance(frame, SendFrame):
                 await self.on_send(frame)
             elif isinstance(frame, BackfillFrame):
                 await self.on_backfill(frame)
             elif isinstance(frame, PingFrame):
                 await self.on_ping()
+            elif isinstance(frame, ReportFrame | ModerateFrame):
+                await self.on_moderation(frame)
+            else:
+                await self.on_conversation_frame(frame)
         except ChatAccessDenied as denied:
             log.info(
                 "chat frame refused: %s (user %s, group %s)",
@@ -104,7 +181,7 @@ class GroupChatConsumer(AsyncWebsocketConsumer):
                 self.access.user_id,
                 self.access.group_id,
             )
-            await self.close(code=int(denied.code))
+            await self.end(denied.code)
         except DatabaseError:
             log.warning("database unavailable for a %s frame", frame.type, exc_info=True)
             ref = frame.client_id if isinstance(frame, SendFrame) else None
@@ -113,33 +190,119 @@ class GroupChatConsumer(AsyncWebsocketConsumer):
     async def on_send(self, frame: SendFrame) -> None:
         try:
             posted = await database_sync_to_async(actions.post_message)(
-                self.access.user_id, self.access.group_id, client_id=frame.client_id, body=frame.body
+                self.access.user_id,
+                self.access.group_id,
+                client_id=frame.client_id,
+                body=frame.body,
+                reply_to=frame.reply_to,
+                content_warning=frame.content_warning,
+                post_anyway=frame.post_anyway,
             )
         except ChatRefused as refused:
             await self.send_frame(error_frame(refused.code, ref=frame.client_id, **refused.extra))
+            return
+        if isinstance(posted, actions.Withheld):
+            await self.send_frame(posted.frame)  # a moderation nudge or block, for the author only
             return
         await self.send_frame(
             {"type": "ack", "client_id": frame.client_id, "duplicate": posted.duplicate, "message": posted.wire}
         )
 
+    async def on_moderation(self, frame: ReportFrame | ModerateFrame) -> None:
+        try:
+            reply = await database_sync_to_async(moderation_frames.handle_frame)(
+                self.access.user_id, self.access.group_id, frame
+            )
+        except ChatRefused as refused:
+            await self.send_frame(error_frame(refused.code, **refused.extra))
+            return
+        if reply is not None:
+            await self.send_frame(reply)
+
     async def on_backfill(self, frame: BackfillFrame) -> None:
         history = await database_sync_to_async(actions.history_after)(
-            self.access.user_id, self.access.group_id, frame.after_seq
+            self.access.user_id, self.access.group_id, frame.after_seq, boundaries=self.boundaries
         )
         await self.send_frame(history)
 
     async def on_ping(self) -> None:
         latest = await database_sync_to_async(actions.latest_seq)(self.access.user_id, self.access.group_id)
+        await self.still_here()
         await self.send_frame({"type": "pong", "latest_seq": latest})
 
     # Channel layer events -------------------------------------------------
 
     async def chat_message(self, event: dict) -> None:
-        await self.send(text_data=event["frame"])
+        author_id = event.get("author_id")
+        if self.boundaries.hides(author_id) or not await self.may_deliver():
+            return
+        label = event.get("content_warning") or None
+        reason = self.boundaries.collapse_reason(author_id, label)
+        if reason is None:
+            # The common path: forward the frame serialized once for everyone.
+            await self.send(text_data=event["frame"])
+            return
+        frame = json.loads(event["frame"])
+        frame["message"]["collapsed"] = {"reason": reason, "label": label or ""}
+        await self.send_frame(frame)
+
+    async def boundaries_changed(self, event: dict) -> None:
+        self.boundaries = await database_sync_to_async(load_boundaries)(self.access.user_id)
+
+    async def access_changed(self, event: dict) -> None:
+        """The person's standing changed (agreements, a break): re-check it and tell them kindly."""
+        if event.get("group_id") != self.access.group_id:
+            return
+        try:
+            self.access = await database_sync_to_async(actions.open_chat)(self.scope["user"], self.access.group_slug)
+        except ChatAccessDenied as denied:
+            await self.end(denied.code)
+            return
+        notice = NoticeCode(event["notice"])
+        if notice == NoticeCode.AGREEMENTS_CHANGED and self.access.can_post:
+            return  # facilitators, who published them, need no notice
+        frame = {"type": "notice", "code": notice.value, "message": NOTICE_MESSAGES[notice]}
+        frame["can_post"] = self.access.can_post
+        if notice == NoticeCode.AGREEMENTS_CHANGED:
+            frame["link"] = reverse("groups:detail", args=[self.access.group_slug]) + "#agreements"
+        await self.send_frame(frame)
+
+    async def private_frame(self, event: dict) -> None:
+        """A moderation frame for this person (or this group's facilitators) only: notices, nudges' follow-ups,
+        crisis resources, queue items and alerts."""
+        if event.get("group_id") == self.access.group_id and not self.ended:
+            await self.send(text_data=event["frame"])
 
     async def access_revoked(self, event: dict) -> None:
         if event.get("group_id") in (None, self.access.group_id):
-            await self.close(code=event["code"])
+            log.info("chat socket closed: %s (user %s)", event.get("reason", "revoked"), self.access.user_id)
+            await self.end(CloseCode(event["code"]))
+
+    async def may_deliver(self) -> bool:
+        """Before delivering, re-check the session and membership every few seconds.
+
+        A dropped revocation signal therefore cannot leave a socket receiving.
+        """
+        if self.ended:
+            return False
+        if not self.guard.due():
+            return True
+        try:
+            if not await self.guard.still_valid():
+                raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+            await database_sync_to_async(actions.still_allowed)(self.access.user_id, self.access.group_id)
+        except ChatAccessDenied as denied:
+            log.info("chat delivery refused: %s (user %s)", denied.code.name, self.access.user_id)
+            await self.end(denied.code)
+            return False
+        except DatabaseError:
+            # Fail closed: deliver nothing we cannot authorize; the client backfills later.
+            return False
+        return True
+
+    async def end(self, code: CloseCode) -> None:
+        self.ended = True
+        await self.close(code=int(code))
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=dumps(frame))

@@ -1,0 +1,69 @@
+"""Keeping open sockets honest about the session that opened them.
+
+Channels reads the session once, at the handshake. Without this module a socket
+would outlive a logout, a password change, a deactivation or an account
+deletion. Two defences, so that one dropped signal never leaves a socket open:
+
+1. Push: ``signals.py`` sends ``access.revoked`` to the person's sockets after
+   commit (every socket joins ``session.<digest>`` and ``user.<id>``).
+2. Pull: :class:`SessionGuard` re-reads the session on every inbound frame and,
+   at most every ``RECHECK_SECONDS``, before delivering to the socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from importlib import import_module
+from types import SimpleNamespace
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
+
+# How stale an outbound delivery's authorization may be, at most.
+RECHECK_SECONDS = 2.0
+
+
+def session_channel(session_key: str) -> str:
+    """The channel group of every socket opened with this session.
+
+    A digest, not the key: a Redis key list must never reveal a usable session.
+    """
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def session_user_id(session_key: str | None) -> int | None:
+    """Whose session this still is: None once it was logged out, expired, or its person can no longer log in.
+
+    Django's own ``get_user`` does the checking, so a password change (which
+    changes the session auth hash) or a deactivation counts exactly as it does
+    for pages.
+    """
+    if not session_key:
+        return None
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))
+    return user.pk if user.is_authenticated else None
+
+
+class SessionGuard:
+    """What a socket checks before it reads, writes or delivers on a person's behalf."""
+
+    def __init__(self, scope: dict, user_id: int) -> None:
+        session = scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.user_id = user_id
+        self.checked_at = time.monotonic()
+
+    @property
+    def channel(self) -> str | None:
+        return session_channel(self.session_key) if self.session_key else None
+
+    async def still_valid(self) -> bool:
+        valid = await database_sync_to_async(session_user_id)(self.session_key) == self.user_id
+        self.checked_at = time.monotonic()
+        return valid
+
+    def due(self) -> bool:
+        return time.monotonic() - self.checked_at >= RECHECK_SECONDS

@@ -1,0 +1,35 @@
+"""Closing a person's open sockets when their session or account ends.
+
+The pull side (supportcircle.accounts.sessions.SessionGuard) catches anything a
+lost signal misses; these make it happen within a second.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from chat import broadcast
+
+from .models import User
+from .sessions import session_channel
+
+
+@receiver(user_logged_out)
+def close_sockets_of_the_ended_session(sender, request, user, **kwargs) -> None:
+    """Logging out closes the sockets this browser opened; other devices stay signed in, as pages do."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        broadcast.on_commit_revoke_channel(session_channel(session_key), reason="logged_out")
+
+
+@receiver(post_save, sender=User)
+def close_sockets_when_the_account_changes(sender, instance: User, created: bool, **kwargs) -> None:
+    """A password change or a deactivation ends every session, so it closes every socket of that person."""
+    if created:
+        return
+    if getattr(instance, "_password", None) is not None:
+        broadcast.on_commit_revoke(user_id=instance.pk, group_id=None, reason="password_changed")
+    elif not instance.is_active:
+        broadcast.on_commit_revoke(user_id=instance.pk, group_id=None, reason="deactivated")
