@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from groups.models import Group, Membership, MembershipState, Role
+from groups.boundaries import BoundarySnapshot, load_boundaries
+from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
+from moderation import actions as moderation
 
 from . import broadcast
 from .errors import ChatAccessDenied, ChatRefused
-from .models import Message
+from .limits import RateLimit, wait_before_posting
+from .models import ChatEvent, Message, MessageState, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
 
 
@@ -27,8 +33,10 @@ class ChatAccess:
     can_post: bool
 
 
-def _membership_or_deny(user_id: int, group_id: int) -> Membership:
-    membership = Membership.objects.select_related("group", "user").filter(user_id=user_id, group_id=group_id).first()
+def _membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
+    # user__boundary_settings: "here to be heard" beside the author's name, in the same query.
+    related = ("group", "user__boundary_settings", *(("group__room_state",) if with_room else ()))
+    membership = Membership.objects.select_related(*related).filter(user_id=user_id, group_id=group_id).first()
     if membership is None or membership.state in (MembershipState.REQUESTED, MembershipState.DECLINED):
         raise ChatAccessDenied(CloseCode.NOT_A_MEMBER)
     if membership.state == MembershipState.BANNED:
@@ -76,50 +84,187 @@ class Posted:
     duplicate: bool
 
 
-def post_message(user_id: int, group_id: int, *, client_id: str, body: str) -> Posted:
+def room_of(group: Group) -> RoomState:
+    """The group's room state (loaded with select_related), or the defaults if nobody changed it yet."""
+    try:
+        return group.room_state
+    except RoomState.DoesNotExist:
+        return RoomState(group=group)
+
+
+def _check_room_rules(membership: Membership, room: RoomState) -> None:
+    """Pause and the listening circle: facilitators, who hold the space, may always post."""
+    if membership.role == Role.FACILITATOR:
+        return
+    if room.paused:
+        raise ChatRefused(ErrorCode.ROOM_PAUSED)
+    if room.circle_on and room.floor_holder_id != membership.user_id:
+        raise ChatRefused(ErrorCode.NOT_YOUR_TURN)
+
+
+def _check_pace(membership: Membership, room: RoomState) -> None:
+    """Slow mode (members only) and the rate limit (everyone), from stored message times."""
+    slow = 0 if membership.role == Role.FACILITATOR else room.slow_mode_seconds
+    # settings.CHAT_RATE_LIMIT = (messages, seconds) overrides the protocol's default, e.g. for bulk tests.
+    limit = RateLimit(*getattr(settings, "CHAT_RATE_LIMIT", ()))
+    now = timezone.now()
+    recent = list(
+        Message.objects.filter(
+            group_id=membership.group_id, author_id=membership.user_id, created_at__gte=now - limit.lookback(slow)
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: limit.messages]
+    )
+    wait = wait_before_posting(recent, now, slow_mode_seconds=slow, limit=limit)
+    if wait is not None:
+        raise ChatRefused(wait.code, retry_after=wait.retry_after)
+
+
+def _replied_message(group_id: int, reply_to: int | None) -> Message | None:
+    if reply_to is None:
+        return None
+    original = Message.objects.select_related("author").filter(group_id=group_id, seq=reply_to).first()
+    if original is None:
+        raise ChatRefused(ErrorCode.NOT_FOUND, detail="reply_to")
+    return original
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Moderation kept a message back (a nudge, or a block): this private frame goes to its author instead."""
+
+    frame: dict
+
+
+def post_message(
+    user_id: int,
+    group_id: int,
+    *,
+    client_id: str,
+    body: str,
+    reply_to: int | None = None,
+    content_warning: str | None = None,
+    post_anyway: bool = False,
+) -> Posted | Withheld:
     """Store a member's message with the group's next sequence number, then broadcast it.
 
     A resend with the same client id returns the stored message and stores nothing
-    new, so a member whose connection dropped mid-send never posts twice.
+    new, so a member whose connection dropped mid-send never posts twice. The
+    room's pause, listening circle, slow mode and the rate limit are enforced here,
+    and the refusal says when the member can post again.
     """
+    if content_warning and content_warning not in ContentLabel.values:
+        raise ChatRefused(ErrorCode.INVALID_FIELD, detail="content_warning")
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = _membership_or_deny(user_id, group_id, with_room=True)
+        if membership.state == MembershipState.PAUSED:
+            raise ChatRefused(ErrorCode.TAKING_A_BREAK)
         if membership.state != MembershipState.ACTIVE:
             raise ChatRefused(ErrorCode.NOT_ALLOWED)
         if not membership.has_current_agreements and membership.role != Role.FACILITATOR:
             raise ChatRefused(ErrorCode.AGREEMENTS_CHANGED)
-        existing = Message.objects.filter(group_id=group_id, author_id=user_id, client_id=client_id).first()
+        existing = (
+            Message.objects.select_related("reply_to__author")
+            .filter(group_id=group_id, author_id=user_id, client_id=client_id)
+            .first()
+        )
         if existing is not None:
-            return Posted(existing, existing.to_wire(membership.user.pseudonym), duplicate=True)
+            wire = _with_author_boundaries(existing.to_wire(membership.user.pseudonym), membership.user)
+            return Posted(existing, wire, duplicate=True)
+        room = room_of(membership.group)
+        _check_room_rules(membership, room)
+        _check_pace(membership, room)
+        original = _replied_message(group_id, reply_to)
+        decision = moderation.review_outgoing(
+            membership,
+            body,
+            client_id=client_id,
+            reply_to=original,
+            post_anyway=post_anyway,
+            content_warning=content_warning,
+        )
+        if decision.withheld is not None:
+            return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why
         seq = _next_seq(group_id)
         try:
             with transaction.atomic():
                 message = Message.objects.create(
-                    group_id=group_id, seq=seq, author_id=user_id, client_id=client_id, body=body
+                    group_id=group_id,
+                    seq=seq,
+                    author_id=user_id,
+                    client_id=client_id,
+                    body=body,
+                    reply_to=original,
+                    content_warning=content_warning or decision.content_warning,
+                    state=decision.state,
+                    categories=list(decision.categories),
                 )
         except IntegrityError:
             # Another tab sent the same client id at the same instant and won.
             transaction.set_rollback(True)
             raise ChatRefused(ErrorCode.TRY_AGAIN) from None
-        wire = message.to_wire(membership.user.pseudonym)
-        broadcast.on_commit_message(
-            group_id, seq=seq, author_id=user_id, frame=dumps({"type": "message", "message": wire})
-        )
+        wire = _with_author_boundaries(message.to_wire(membership.user.pseudonym), membership.user)
+        if decision.broadcasts:  # a message held for review reaches only its author until approved
+            broadcast.on_commit_message(
+                group_id,
+                seq=seq,
+                author_id=user_id,
+                frame=dumps({"type": "message", "message": wire}),
+                content_warning=message.content_warning,
+            )
+        moderation.record_decision(decision, message, membership)
     return Posted(message, wire, duplicate=False)
 
 
-def _page(group_id: int, after_seq: int, limit: int) -> list[dict]:
-    messages = (
-        Message.objects.filter(group_id=group_id, seq__gt=after_seq).select_related("author").order_by("seq")[:limit]
+def _for_wire(messages):
+    # Everything Message.to_wire reads, in three queries for the whole page.
+    return messages.select_related("author__boundary_settings", "reply_to__author").prefetch_related(
+        "reactions__user"
     )
-    return [message.to_wire() for message in messages]
 
 
-def history_after(user_id: int, group_id: int, after_seq: int) -> dict:
-    """The messages after ``after_seq``, one page at a time, for a member who may read."""
+def _with_author_boundaries(wire: dict, author) -> dict:
+    """Show "here to be heard, not advised" beside the author's name when they asked for it."""
+    if author is not None and wants_to_be_heard(author):
+        wire["author"]["heard_only"] = True
+    return wire
+
+
+def _visible_to(boundaries: BoundarySnapshot, group_id: int):
+    """The group's messages minus those of anyone the reader blocked or who blocked them,
+    and minus other people's messages held for a facilitator's review."""
+    messages = Message.objects.filter(group_id=group_id).exclude(author_id__in=boundaries.hidden_user_ids)
+    messages = messages.exclude(Q(state=MessageState.HELD) & ~Q(author_id=boundaries.user_id))
+    return _for_wire(messages)
+
+
+def _shaped(messages, boundaries: BoundarySnapshot) -> list[dict]:
+    """Each message as this reader receives it: collapsed if they muted its author or its content warning."""
+    shaped = []
+    for message in messages:
+        wire = _with_author_boundaries(message.to_wire(), message.author)
+        wire = boundaries.present(wire, message.author_id, message.content_warning)
+        if wire is not None:
+            # Reactions from someone the reader blocked (or who blocked them) never show either.
+            wire["reactions"] = [r for r in wire["reactions"] if not boundaries.hides(r["user"]["id"])]
+            shaped.append(wire)
+    return shaped
+
+
+def _page(group_id: int, after_seq: int, limit: int, boundaries: BoundarySnapshot) -> list[dict]:
+    messages = _visible_to(boundaries, group_id).filter(seq__gt=after_seq).order_by("seq")[:limit]
+    return _shaped(messages, boundaries)
+
+
+def history_after(user_id: int, group_id: int, after_seq: int, boundaries: BoundarySnapshot | None = None) -> dict:
+    """The messages after ``after_seq``, one page at a time, for a member who may read.
+
+    Messages hidden by a block are left out; ``through_seq`` still covers them.
+    """
     _membership_or_deny(user_id, group_id)
+    boundaries = boundaries or load_boundaries(user_id)
     latest = Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
-    messages = _page(group_id, after_seq, BACKFILL_PAGE)
+    messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries)
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
         "type": "history",
@@ -130,12 +275,15 @@ def history_after(user_id: int, group_id: int, after_seq: int) -> dict:
     }
 
 
-def recent_history(user_id: int, group_id: int, limit: int = HISTORY_ON_CONNECT) -> dict:
-    """The last ``limit`` messages, oldest first: what a member sees on opening the chat."""
+def recent_history(
+    user_id: int, group_id: int, limit: int = HISTORY_ON_CONNECT, boundaries: BoundarySnapshot | None = None
+) -> dict:
+    """The last ``limit`` messages, oldest first: what a member sees on opening the chat (boundaries applied)."""
     _membership_or_deny(user_id, group_id)
+    boundaries = boundaries or load_boundaries(user_id)
     latest = Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
-    newest_first = list(Message.objects.filter(group_id=group_id).select_related("author").order_by("-seq")[:limit])
-    messages = [message.to_wire() for message in reversed(newest_first)]
+    newest_first = list(_visible_to(boundaries, group_id).order_by("-seq")[:limit])
+    messages = _shaped(reversed(newest_first), boundaries)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}
 
@@ -152,3 +300,143 @@ def latest_seq(user_id: int, group_id: int) -> int:
     """The group's newest sequence number, so an idle client can notice a gap."""
     _membership_or_deny(user_id, group_id)
     return Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
+
+
+# Changes to messages already posted -------------------------------------------
+
+
+def _record(group_id: int, actor_id: int | None, kind: str, message: Message | None = None, **detail) -> None:
+    ChatEvent.objects.create(group_id=group_id, actor_id=actor_id, kind=kind, message=message, detail=detail)
+
+
+def _message_to_change(group_id: int, seq: int) -> Message:
+    message = Message.objects.select_for_update().filter(group_id=group_id, seq=seq).first()
+    if message is None:
+        raise ChatRefused(ErrorCode.NOT_FOUND, detail="seq")
+    return message
+
+
+def _broadcast_updated(message: Message) -> dict:
+    """Tell everyone the message's current state: edits, tombstones, pins and reactions alike."""
+    message = _for_wire(Message.objects.filter(pk=message.pk)).get()
+    wire = _with_author_boundaries(message.to_wire(), message.author)
+    broadcast.on_commit_message(
+        message.group_id,
+        seq=message.seq,
+        author_id=message.author_id,
+        frame=dumps({"type": "message_updated", "message": wire}),
+        content_warning=message.content_warning,
+    )
+    return wire
+
+
+def _own_visible_message(user_id: int, group_id: int, seq: int) -> Message:
+    membership = _membership_or_deny(user_id, group_id)
+    if membership.state != MembershipState.ACTIVE:
+        raise ChatRefused(ErrorCode.NOT_ALLOWED)
+    message = _message_to_change(group_id, seq)
+    if message.author_id != user_id:
+        raise ChatRefused(ErrorCode.NOT_YOUR_MESSAGE)
+    if message.state != MessageState.VISIBLE:
+        raise ChatRefused(ErrorCode.NOT_FOUND, detail="seq")
+    return message
+
+
+def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
+    """The author rewords their own message; everyone sees the new words with an "edited" mark."""
+    with transaction.atomic():
+        message = _own_visible_message(user_id, group_id, seq)
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at"])
+        _record(group_id, user_id, "chat.message.edited", message)
+        return _broadcast_updated(message)
+
+
+def delete_message(user_id: int, group_id: int, *, seq: int) -> dict:
+    """The author removes their own message: its words are erased and everyone sees
+    "Message removed by its author." in its place (its seq stays, so nothing looks lost)."""
+    with transaction.atomic():
+        message = _own_visible_message(user_id, group_id, seq)
+        message.state = MessageState.REMOVED_BY_AUTHOR
+        message.body = ""
+        message.pinned_at = None
+        message.save(update_fields=["state", "body", "pinned_at"])
+        Reaction.objects.filter(message=message).delete()
+        _record(group_id, user_id, "chat.message.removed_by_author", message)
+        return _broadcast_updated(message)
+
+
+def _facilitator_or_refuse(user_id: int, group_id: int) -> Membership:
+    membership = _membership_or_deny(user_id, group_id)
+    if membership.role != Role.FACILITATOR or membership.state != MembershipState.ACTIVE:
+        raise ChatRefused(ErrorCode.FACILITATORS_ONLY)
+    return membership
+
+
+def pin_message(user_id: int, group_id: int, *, seq: int, pinned: bool) -> dict:
+    """A facilitator pins a message (a grounding exercise, a resource) to the top of the room, or unpins it."""
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        message = _message_to_change(group_id, seq)
+        if pinned and message.state != MessageState.VISIBLE:
+            raise ChatRefused(ErrorCode.NOT_FOUND, detail="seq")
+        message.pinned_at = timezone.now() if pinned else None
+        message.save(update_fields=["pinned_at"])
+        _record(group_id, user_id, "chat.message.pinned" if pinned else "chat.message.unpinned", message)
+        return _broadcast_updated(message)
+
+
+def pinned_messages(group_id: int) -> list[dict]:
+    pinned = _for_wire(Message.objects.filter(group_id=group_id, pinned_at__isnull=False, state=MessageState.VISIBLE))
+    return [message.to_wire() for message in pinned.order_by("pinned_at")]
+
+
+def react_to_message(user_id: int, group_id: int, *, seq: int, kind: str, on: bool) -> None:
+    """A member adds (or takes back) a compassionate reaction; others see their name beside it, never a count."""
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        if membership.state != MembershipState.ACTIVE:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED)
+        message = Message.objects.filter(group_id=group_id, seq=seq, state=MessageState.VISIBLE).first()
+        if message is None:
+            raise ChatRefused(ErrorCode.NOT_FOUND, detail="seq")
+        if on:
+            _, changed = Reaction.objects.get_or_create(message=message, user_id=user_id, kind=kind)
+        else:
+            changed = Reaction.objects.filter(message=message, user_id=user_id, kind=kind).delete()[0] > 0
+        if not changed:
+            return
+        frame = {
+            "type": "reaction",
+            "seq": seq,
+            "kind": kind,
+            "on": on,
+            "user": {"id": user_id, "pseudonym": membership.user.pseudonym},
+        }
+        broadcast.on_commit_frame(group_id, frame, about=(user_id, message.author_id))
+
+
+def mark_read(user_id: int, group_id: int, *, seq: int) -> int:
+    """Remember how far this member has read (only ever forward), for the "new since you were last here" divider."""
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        seq = min(seq, membership.group.last_seq)
+        marker, _ = ReadMarker.objects.select_for_update().get_or_create(user_id=user_id, group_id=group_id)
+        if seq > marker.last_read_seq:
+            marker.last_read_seq = seq
+            marker.save(update_fields=["last_read_seq", "updated_at"])
+        return marker.last_read_seq
+
+
+def last_read_seq(user_id: int, group_id: int) -> int:
+    marker = ReadMarker.objects.filter(user_id=user_id, group_id=group_id)
+    return marker.values_list("last_read_seq", flat=True).first() or 0
+
+
+def may_type(user_id: int, group_id: int) -> str:
+    """Authorize a typing notice (not stored): only someone who may post is shown typing. Returns their pseudonym."""
+    membership = _membership_or_deny(user_id, group_id)
+    if membership.state != MembershipState.ACTIVE:
+        raise ChatRefused(ErrorCode.NOT_ALLOWED)
+    return membership.user.pseudonym

@@ -16,6 +16,58 @@ MAX_BODY_CHARS = 4_000
 MAX_CLIENT_ID_CHARS = 64
 HISTORY_ON_CONNECT = 50
 BACKFILL_PAGE = 200
+# Per member: at most this many messages in this many seconds (chat.limits).
+RATE_LIMIT_MESSAGES = 8
+RATE_LIMIT_WINDOW_SECONDS = 10
+MAX_SLOW_MODE_SECONDS = 600
+# A member's typing is broadcast at most once per this many seconds.
+TYPING_THROTTLE_SECONDS = 3
+# A socket that has not pinged for this long no longer counts as "here now".
+PRESENCE_TTL_SECONDS = 70
+MAX_NOTE_CHARS = 500
+MAX_FEELINGS = 3
+
+# Compassionate reactions only: who reacted is shown, never a count.
+REACTIONS: dict[str, str] = {
+    "i_hear_you": "I hear you",
+    "me_too": "Me too",
+    "sending_care": "Sending care",
+    "proud_of_you": "Proud of you",
+    "thank_you_for_sharing": "Thank you for sharing",
+}
+
+# Check-in round: "What am I feeling right now?" (up to MAX_FEELINGS) and "What do I need?" (one).
+FEELINGS: dict[str, str] = {
+    "calm": "Calm",
+    "okay": "Okay",
+    "hopeful": "Hopeful",
+    "grateful": "Grateful",
+    "tender": "Tender",
+    "tired": "Tired",
+    "anxious": "Anxious",
+    "sad": "Sad",
+    "lonely": "Lonely",
+    "overwhelmed": "Overwhelmed",
+    "numb": "Numb",
+    "angry": "Angry",
+    "ashamed": "Ashamed",
+}
+NEEDS: dict[str, str] = {
+    "to_be_heard": "To be heard",
+    "company": "Company",
+    "encouragement": "Encouragement",
+    "rest": "Rest",
+    "quiet": "Quiet",
+    "grounding": "Grounding",
+    "gentleness": "Gentleness with myself",
+    "space": "Some space",
+    "hope": "Hope",
+    "not_sure": "I'm not sure yet",
+}
+ROUND_PROMPTS: dict[str, tuple[str, ...]] = {
+    "checkin": ("What am I feeling right now?", "What do I need?"),
+    "gratitude": ("What is one thing I'm grateful for today?",),
+}
 
 
 class CloseCode(IntEnum):
@@ -41,6 +93,17 @@ class ErrorCode(StrEnum):
     AGREEMENTS_CHANGED = "agreements_changed"
     NOT_ALLOWED = "not_allowed"
     TRY_AGAIN = "try_again"
+    RATE_LIMITED = "rate_limited"
+    SLOW_MODE = "slow_mode"
+    ROOM_PAUSED = "room_paused"
+    NOT_YOUR_TURN = "not_your_turn"
+    NOT_FOUND = "not_found"
+    NOT_YOUR_MESSAGE = "not_your_message"
+    FACILITATORS_ONLY = "facilitators_only"
+    NO_OPEN_ROUND = "no_open_round"
+    TAKING_A_BREAK = "taking_a_break"
+    BLOCKED_BY_AGREEMENT = "blocked_by_agreement"
+    TIMED_OUT = "timed_out"
 
 
 # What each error code tells the person. Plain, kind, and says what to do next.
@@ -62,10 +125,123 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.NOT_ALLOWED: "You can't do that in this group right now.",
     ErrorCode.TRY_AGAIN: "We couldn't save that just now. Nothing was lost: it will be sent again in a moment.",
+    ErrorCode.RATE_LIMITED: (
+        "You're sending messages faster than the group can take them in. Nothing was posted; "
+        "your words are still in the box."
+    ),
+    ErrorCode.SLOW_MODE: (
+        "Slow mode is on, so everyone has room to read and breathe. Nothing was posted; "
+        "your words are still in the box."
+    ),
+    ErrorCode.ROOM_PAUSED: (
+        "The facilitator has paused the chat for a moment (for example for a grounding exercise). "
+        "Your words are still in the box; you can post when the chat opens again."
+    ),
+    ErrorCode.NOT_YOUR_TURN: (
+        "A listening circle is on: one person holds the floor and everyone else listens. "
+        "You can react, or raise your hand to share next. Your words are still in the box."
+    ),
+    ErrorCode.NOT_FOUND: "We couldn't find that message. It may have been removed.",
+    ErrorCode.NOT_YOUR_MESSAGE: "Only the person who wrote a message can change or remove it.",
+    ErrorCode.FACILITATORS_ONLY: "Only the group's facilitators can do that.",
+    ErrorCode.NO_OPEN_ROUND: "That round has closed. Thank you for being here; nothing was lost from the round.",
+    ErrorCode.TAKING_A_BREAK: (
+        "You're taking a break from this group, so you can read but not post. "
+        "Your words are still in the box; you can come back from the group's page whenever you're ready."
+    ),
+    # Moderation sends these with a message naming the agreement, or the time the pause ends.
+    ErrorCode.BLOCKED_BY_AGREEMENT: (
+        "This message wasn't posted because of one of the group's agreements. "
+        "Your words are still in the box if you'd like to say it another way."
+    ),
+    ErrorCode.TIMED_OUT: (
+        "A facilitator has asked you to pause posting for a little while. "
+        "You can keep reading, and your words are still in the box."
+    ),
 }
 
-CLIENT_FRAME_TYPES = ("send", "backfill", "ping")
-SERVER_FRAME_TYPES = ("ready", "history", "message", "ack", "error", "pong")
+
+class NoticeCode(StrEnum):
+    """Why a ``notice`` frame was sent: the person's standing in the group changed while connected."""
+
+    AGREEMENTS_CHANGED = "agreements_changed"
+    AGREEMENTS_ACCEPTED = "agreements_accepted"
+    TAKING_A_BREAK = "taking_a_break"
+    WELCOME_BACK = "welcome_back"
+    # Moderation (moderation.actions): the frame's message names the agreement and what to do next.
+    HELD_FOR_REVIEW = "held_for_review"
+    MESSAGE_APPROVED = "message_approved"
+    MESSAGE_HIDDEN = "message_hidden"
+    WARNING = "warning"
+    TIMED_OUT = "timed_out"
+    REPAIR_ACCEPTED = "repair_accepted"
+    REPORT_RECEIVED = "report_received"
+    REPORT_ANSWERED = "report_answered"
+    MODERATION_DONE = "moderation_done"
+
+
+NOTICE_MESSAGES: dict[NoticeCode, str] = {
+    NoticeCode.AGREEMENTS_CHANGED: (
+        "The facilitators have updated the group's agreements. You can keep reading; "
+        "to post again, please read and accept the new version."
+    ),
+    NoticeCode.AGREEMENTS_ACCEPTED: "Thank you for accepting the new agreements. You can post again.",
+    NoticeCode.TAKING_A_BREAK: "You're taking a break. You can keep reading whenever you like; take care of yourself.",
+    NoticeCode.WELCOME_BACK: "Welcome back. You can post again whenever you're ready.",
+    NoticeCode.HELD_FOR_REVIEW: "Your message is waiting for a facilitator to read it. Only you can see it until then.",
+    NoticeCode.MESSAGE_APPROVED: "A facilitator read your message and it's now with the group.",
+    NoticeCode.MESSAGE_HIDDEN: "A facilitator removed one of your messages under one of the group's agreements.",
+    NoticeCode.WARNING: "A facilitator would like to gently remind you of one of the group's agreements.",
+    NoticeCode.TIMED_OUT: "A facilitator has paused your posting for a little while. You can keep reading.",
+    NoticeCode.REPAIR_ACCEPTED: "A facilitator accepted your repair. Thank you for coming back to it.",
+    NoticeCode.REPORT_RECEIVED: "Thank you for telling us. The facilitators will look at it and let you know.",
+    NoticeCode.REPORT_ANSWERED: "The facilitators have answered a message you reported.",
+    NoticeCode.MODERATION_DONE: "Done.",
+}
+
+# Error codes that carry retry_after: the message then says when the person can post again.
+WAIT_CODES = (ErrorCode.RATE_LIMITED, ErrorCode.SLOW_MODE)
+
+CLIENT_FRAME_TYPES = (
+    "send",
+    "backfill",
+    "ping",
+    "edit",
+    "delete",
+    "pin",
+    "react",
+    "typing",
+    "read",
+    "room_settings",
+    "circle",
+    "raise_hand",
+    "pass_floor",
+    "round_open",
+    "round_answer",
+    "round_close",
+    "report",
+    "moderate",
+)
+SERVER_FRAME_TYPES = (
+    "ready",
+    "history",
+    "message",
+    "ack",
+    "error",
+    "pong",
+    "message_updated",
+    "reaction",
+    "typing",
+    "presence",
+    "room",
+    "round",
+    "round_card",
+    "notice",
+    "nudge",
+    "crisis_resources",
+    "crisis_alert",
+    "queue_item",
+)
 
 
 class ProtocolError(Exception):
@@ -81,6 +257,9 @@ class ProtocolError(Exception):
 
 def error_frame(code: ErrorCode, *, detail: str = "", ref: str | None = None, **extra: Any) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code.value, "message": ERROR_MESSAGES[code]}
+    if code in WAIT_CODES and extra.get("retry_after"):
+        seconds = extra["retry_after"]
+        frame["message"] += f" You can post again in {seconds} second{'s' if seconds != 1 else ''}."
     if detail:
         frame["detail"] = detail
     if ref is not None:
@@ -113,7 +292,156 @@ class PingFrame:
     type: str = "ping"
 
 
-ClientFrame = SendFrame | BackfillFrame | PingFrame
+@dataclass(frozen=True)
+class EditFrame:
+    seq: int
+    body: str
+    type: str = "edit"
+
+
+@dataclass(frozen=True)
+class DeleteFrame:
+    seq: int
+    type: str = "delete"
+
+
+@dataclass(frozen=True)
+class PinFrame:
+    seq: int
+    pinned: bool = True
+    type: str = "pin"
+
+
+@dataclass(frozen=True)
+class ReactFrame:
+    seq: int
+    kind: str
+    on: bool = True
+    type: str = "react"
+
+
+@dataclass(frozen=True)
+class TypingFrame:
+    type: str = "typing"
+
+
+@dataclass(frozen=True)
+class ReadFrame:
+    seq: int
+    type: str = "read"
+
+
+@dataclass(frozen=True)
+class RoomSettingsFrame:
+    # None leaves a setting as it is.
+    slow_mode_seconds: int | None = None
+    paused: bool | None = None
+    type: str = "room_settings"
+
+
+@dataclass(frozen=True)
+class CircleFrame:
+    on: bool
+    type: str = "circle"
+
+
+@dataclass(frozen=True)
+class RaiseHandFrame:
+    raised: bool = True
+    type: str = "raise_hand"
+
+
+@dataclass(frozen=True)
+class PassFloorFrame:
+    # Who receives the floor; None: the first raised hand.
+    to: int | None = None
+    type: str = "pass_floor"
+
+
+@dataclass(frozen=True)
+class RoundOpenFrame:
+    kind: str
+    type: str = "round_open"
+
+
+@dataclass(frozen=True)
+class RoundAnswerFrame:
+    round_id: int
+    feelings: tuple[str, ...] = ()
+    need: str = ""
+    note: str = ""
+    gratitude: str = ""
+    type: str = "round_answer"
+
+
+@dataclass(frozen=True)
+class RoundCloseFrame:
+    round_id: int
+    type: str = "round_close"
+
+
+# Why a member may report a message (moderation.models.ReportReason has the labels).
+REPORT_REASONS = ("judgment", "advice", "numbers_or_diet", "harassment", "contact", "worried", "other")
+
+
+@dataclass(frozen=True)
+class ReportFrame:
+    seq: int
+    reason: str
+    note: str = ""
+    type: str = "report"
+
+
+# What a facilitator can do from the chat, and the fields each needs besides ``action``.
+MODERATE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "approve": ("seq",),
+    "hide": ("seq", "agreement"),
+    "warn": ("member", "agreement"),
+    "time_out": ("member", "minutes"),
+    "remove": ("member",),
+    "ban": ("member",),
+    "resolve_report": ("report", "outcome"),
+    "acknowledge_alert": ("alert",),
+    "accept_repair": ("repair",),
+}
+_MODERATE_NUMBERS = ("seq", "member", "agreement", "minutes", "report", "alert", "repair")
+
+
+@dataclass(frozen=True)
+class ModerateFrame:
+    action: str
+    seq: int | None = None
+    member: int | None = None
+    agreement: int | None = None
+    minutes: int | None = None
+    report: int | None = None
+    alert: int | None = None
+    repair: int | None = None
+    note: str = ""
+    outcome: str = ""
+    type: str = "moderate"
+
+
+ClientFrame = (
+    SendFrame
+    | BackfillFrame
+    | PingFrame
+    | EditFrame
+    | DeleteFrame
+    | PinFrame
+    | ReactFrame
+    | TypingFrame
+    | ReadFrame
+    | RoomSettingsFrame
+    | CircleFrame
+    | RaiseHandFrame
+    | PassFloorFrame
+    | RoundOpenFrame
+    | RoundAnswerFrame
+    | RoundCloseFrame
+    | ReportFrame
+    | ModerateFrame
+)
 
 
 def _field(data: dict[str, Any], name: str, kind: type, ref: str | None = None) -> Any:
@@ -132,15 +460,48 @@ def _optional(data: dict[str, Any], name: str, kind: type, ref: str | None = Non
     return _field(data, name, kind, ref)
 
 
+def _body(data: dict[str, Any], ref: str | None) -> str:
+    body = _field(data, "body", str, ref=ref)
+    if not body.strip():
+        raise ProtocolError(ErrorCode.MISSING_FIELD, detail="body", ref=ref)
+    if len(body) > MAX_BODY_CHARS:
+        raise ProtocolError(ErrorCode.TOO_LONG, detail="body", ref=ref)
+    return body
+
+
+def _seq(data: dict[str, Any], name: str = "seq", minimum: int = 1) -> int:
+    value = _field(data, name, int)
+    if value < minimum:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name)
+    return value
+
+
+def _flag(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = _optional(data, name, bool)
+    return default if value is None else value
+
+
+def _choice(data: dict[str, Any], name: str, choices: dict[str, str] | tuple[str, ...]) -> str:
+    value = _field(data, name, str)
+    if value not in choices:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name)
+    return value
+
+
+def _short_text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
+    value = _field(data, name, str) if required else (_optional(data, name, str) or "")
+    if len(value) > MAX_NOTE_CHARS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name)
+    if required and not value.strip():
+        raise ProtocolError(ErrorCode.MISSING_FIELD, detail=name)
+    return value.strip()
+
+
 def _parse_send(data: dict[str, Any]) -> SendFrame:
     client_id = _field(data, "client_id", str)
     if not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS or not client_id.isprintable():
         raise ProtocolError(ErrorCode.INVALID_FIELD, detail="client_id")
-    body = _field(data, "body", str, ref=client_id)
-    if not body.strip():
-        raise ProtocolError(ErrorCode.MISSING_FIELD, detail="body", ref=client_id)
-    if len(body) > MAX_BODY_CHARS:
-        raise ProtocolError(ErrorCode.TOO_LONG, detail="body", ref=client_id)
+    body = _body(data, ref=client_id)
     reply_to = _optional(data, "reply_to", int, ref=client_id)
     if reply_to is not None and reply_to < 1:
         raise ProtocolError(ErrorCode.INVALID_FIELD, detail="reply_to", ref=client_id)
@@ -168,7 +529,81 @@ def _parse_ping(data: dict[str, Any]) -> PingFrame:
     return PingFrame()
 
 
-_PARSERS = {"send": _parse_send, "backfill": _parse_backfill, "ping": _parse_ping}
+def _parse_room_settings(data: dict[str, Any]) -> RoomSettingsFrame:
+    seconds = _optional(data, "slow_mode_seconds", int)
+    if seconds is not None and not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="slow_mode_seconds")
+    paused = _optional(data, "paused", bool)
+    if seconds is None and paused is None:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, detail="slow_mode_seconds")
+    return RoomSettingsFrame(slow_mode_seconds=seconds, paused=paused)
+
+
+def _parse_pass_floor(data: dict[str, Any]) -> PassFloorFrame:
+    to = _optional(data, "to", int)
+    if to is not None and to < 1:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="to")
+    return PassFloorFrame(to=to)
+
+
+def _parse_round_answer(data: dict[str, Any]) -> RoundAnswerFrame:
+    round_id = _seq(data, "round_id")
+    feelings = _optional(data, "feelings", list) or []
+    known = all(isinstance(f, str) and f in FEELINGS for f in feelings)
+    if not known or len(feelings) > MAX_FEELINGS or len(set(feelings)) != len(feelings):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="feelings")
+    need = _optional(data, "need", str) or ""
+    if need and need not in NEEDS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="need")
+    return RoundAnswerFrame(
+        round_id=round_id,
+        feelings=tuple(feelings),
+        need=need,
+        note=_short_text(data, "note"),
+        gratitude=_short_text(data, "gratitude"),
+    )
+
+
+def _parse_report(data: dict[str, Any]) -> ReportFrame:
+    return ReportFrame(seq=_seq(data), reason=_choice(data, "reason", REPORT_REASONS), note=_short_text(data, "note"))
+
+
+def _parse_moderate(data: dict[str, Any]) -> ModerateFrame:
+    action = _choice(data, "action", MODERATE_ACTIONS)
+    numbers = {}
+    for name in _MODERATE_NUMBERS:
+        if name in MODERATE_ACTIONS[action]:
+            numbers[name] = _seq(data, name)
+        elif data.get(name) is not None:
+            numbers[name] = _seq(data, name)
+    return ModerateFrame(
+        action=action,
+        note=_short_text(data, "note"),
+        outcome=_short_text(data, "outcome", required="outcome" in MODERATE_ACTIONS[action]),
+        **numbers,
+    )
+
+
+_PARSERS = {
+    "send": _parse_send,
+    "backfill": _parse_backfill,
+    "ping": _parse_ping,
+    "edit": lambda d: EditFrame(seq=_seq(d), body=_body(d, ref=None)),
+    "delete": lambda d: DeleteFrame(seq=_seq(d)),
+    "pin": lambda d: PinFrame(seq=_seq(d), pinned=_flag(d, "pinned", True)),
+    "react": lambda d: ReactFrame(seq=_seq(d), kind=_choice(d, "kind", REACTIONS), on=_flag(d, "on", True)),
+    "typing": lambda d: TypingFrame(),
+    "read": lambda d: ReadFrame(seq=_seq(d, minimum=0)),
+    "room_settings": _parse_room_settings,
+    "circle": lambda d: CircleFrame(on=_field(d, "on", bool)),
+    "raise_hand": lambda d: RaiseHandFrame(raised=_flag(d, "raised", True)),
+    "pass_floor": _parse_pass_floor,
+    "round_open": lambda d: RoundOpenFrame(kind=_choice(d, "kind", ROUND_PROMPTS)),
+    "round_answer": _parse_round_answer,
+    "round_close": lambda d: RoundCloseFrame(round_id=_seq(d, "round_id")),
+    "report": _parse_report,
+    "moderate": _parse_moderate,
+}
 assert tuple(_PARSERS) == CLIENT_FRAME_TYPES
 
 
