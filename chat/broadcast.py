@@ -31,6 +31,7 @@ def user_channel(user_id: int) -> str:
 # A broadcast never holds up the person whose change it announces: on a server it
 # is handed to the event loop and given this long before it is dropped (and logged).
 SEND_TIMEOUT_SECONDS = 2.0
+_in_flight: set[asyncio.Future] = set()
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -59,7 +60,9 @@ def _send_now(channel_group: str, event: dict[str, Any]) -> None:
     loop = _server_loop()
     if loop is not None:
         # Fire and forget: a stalled or dead Redis must not delay the sender's ack.
-        asyncio.run_coroutine_threadsafe(_send_with_timeout(layer, channel_group, event), loop)
+        future = asyncio.run_coroutine_threadsafe(_send_with_timeout(layer, channel_group, event), loop)
+        _in_flight.add(future)
+        future.add_done_callback(_in_flight.discard)
         return
     async_to_sync(_send_with_timeout)(layer, channel_group, event)
 
@@ -159,10 +162,12 @@ async def typing_now(group_id: int, user_id: int, pseudonym: str) -> None:
     """Typing is not stored, so there is nothing to wait for: tell the group at once (never the typist)."""
     layer = get_channel_layer()
     frame = {"type": "typing", "user": {"id": user_id, "pseudonym": pseudonym}}
-    try:
-        await layer.group_send(group_channel(group_id), frame_event(frame, about=(user_id,), echo=False))
-    except Exception:
-        log.warning("typing notice to group %s not sent", group_id, exc_info=True)
+    # Not awaited: a stalled Redis must not hold up the typist's next frame (their send).
+    task = asyncio.ensure_future(
+        _send_with_timeout(layer, group_channel(group_id), frame_event(frame, about=(user_id,), echo=False))
+    )
+    _in_flight.add(task)  # a strong reference until it is done, so it is not collected mid-send
+    task.add_done_callback(_in_flight.discard)
 
 
 def on_commit_room(group_id: int, room: dict[str, Any]) -> None:

@@ -64,12 +64,29 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     # reloaded on "boundaries.changed". Presence, typing and reactions ask ``self.boundaries.hides(id)``.
     boundaries: BoundarySnapshot = BoundarySnapshot(user_id=0)
     ended = False
+    accepted = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.subscriptions: list[str] = []
 
     async def connect(self) -> None:
+        try:
+            await self.open()
+        except DatabaseError as problem:
+            # Authorization fails closed: without the database nobody is let in, and
+            # the client gets a code it backs off from (never an HTTP 500 or a 1011).
+            log.warning("chat socket refused: database unavailable (%s)", type(problem).__name__)
+            await self.unsubscribe()
+            if not self.accepted:
+                await self.accept()
+            await self.end(CloseCode.SERVER_RESTARTING)
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def open(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
             self.access = await database_sync_to_async(actions.open_chat)(self.scope["user"], slug)
@@ -148,7 +165,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             log.info("channel layer unavailable while closing a socket (%s)", type(problem).__name__)
 
     async def disconnect(self, code: int) -> None:
-        await self.depart()
+        try:
+            await self.depart()
+        except DatabaseError:
+            pass  # the presence row expires by itself (chat.room.arrive)
         await self.unsubscribe()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

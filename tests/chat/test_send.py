@@ -51,16 +51,17 @@ async def test_a_resend_with_the_same_client_id_posts_once(channel_layer, group,
     assert await database_sync_to_async(Message.objects.filter(group=group).count)() == 1
 
 
-def test_sending_a_message_takes_four_queries(group, member, django_assert_num_queries):
+def test_sending_a_message_takes_six_queries(group, member, django_assert_num_queries):
     post_message(member.pk, group.pk, client_id="warm-up", body="Hello")
-    # 1 membership with its group and user, 2 duplicate check on client_id,
-    # 3 UPDATE ... RETURNING the next seq, 4 INSERT the message
+    # 1 membership with its group, room state, user and boundary settings, 2 duplicate check on client_id,
+    # 3 the author's recent message times (rate limit and slow mode), 4 moderation time-out check,
+    # 5 UPDATE ... RETURNING the next seq, 6 INSERT the message
     # (plus savepoint bookkeeping, which is not a query against a table).
     with CaptureQueriesContext(connection) as queries:
         post_message(member.pk, group.pk, client_id="counted", body="Thank you all")
     table_queries = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
     table_queries = [sql for sql in table_queries if not sql.upper().startswith(("BEGIN", "COMMIT"))]
-    assert len(table_queries) == 4, table_queries
+    assert len(table_queries) == 6, table_queries
 
 
 def test_nothing_is_broadcast_before_the_message_commits(group, member, monkeypatch):

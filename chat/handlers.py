@@ -1,0 +1,199 @@
+"""The conversation and room-practice frames of GroupChatConsumer, kept apart so the consumer stays short.
+
+Each handler calls one action (chat.actions or chat.room) off the event loop and
+answers only with documented frames; the change itself reaches everyone,
+the sender included, through the channel layer after commit.
+"""
+
+from __future__ import annotations
+
+import time
+
+from channels.db import database_sync_to_async
+
+from groups.models import Role
+
+from . import actions, broadcast, room
+from .errors import ChatRefused
+from .protocol import (
+    TYPING_THROTTLE_SECONDS,
+    CircleFrame,
+    DeleteFrame,
+    EditFrame,
+    PassFloorFrame,
+    PinFrame,
+    RaiseHandFrame,
+    ReactFrame,
+    ReadFrame,
+    RoomSettingsFrame,
+    RoundAnswerFrame,
+    RoundCloseFrame,
+    RoundOpenFrame,
+    TypingFrame,
+    error_frame,
+)
+
+call = database_sync_to_async
+
+
+class ConversationHandlers:
+    """Mixed into GroupChatConsumer: expects ``self.access``, ``self.boundaries`` and ``self.send_frame``."""
+
+    typed_at: float = 0.0
+    # When the "here now" list this socket last sent was read (see broadcast.on_commit_presence).
+    presence_at: float = 0.0
+    arrived = False
+
+    def hides(self, user_id: int | None) -> bool:
+        boundaries = getattr(self, "boundaries", None)
+        return boundaries is not None and boundaries.hides(user_id)
+
+    # At connect and disconnect ---------------------------------------------
+
+    async def room_snapshot(self) -> dict:
+        snapshot = await call(room.room_snapshot)(self.access.user_id, self.access.group_id)
+        snapshot["pinned"] = [
+            shown
+            for wire in snapshot["pinned"]
+            if (shown := self.boundaries.present(wire, wire["author"]["id"], wire["content_warning"])) is not None
+        ]
+        snapshot["room"] = self.room_as_seen(snapshot["room"])
+        if snapshot["round"] is not None:
+            cards = [card for card in snapshot["round"]["cards"] if not self.hides(card["user"]["id"])]
+            snapshot["round"] = {**snapshot["round"], "cards": cards}
+        return snapshot
+
+    async def arrive(self) -> list[dict]:
+        """Count this socket as here now; returns the "here now" list as this member may see it."""
+        here, self.presence_at = await call(room.arrive)(self.access.user_id, self.access.group_id, self.channel_name)
+        self.arrived = True
+        return self.people_seen(here)
+
+    def people_seen(self, people: list[dict]) -> list[dict]:
+        return [person for person in people if not self.hides(person["id"])]
+
+    async def depart(self) -> None:
+        if self.arrived:
+            self.arrived = False
+            await call(room.depart)(self.access.group_id, self.channel_name)
+
+    async def still_here(self) -> None:
+        await call(room.still_here)(self.channel_name)
+
+    # Client frames -----------------------------------------------------------
+
+    async def on_conversation_frame(self, frame) -> None:
+        handler = self.FRAME_HANDLERS[type(frame)]
+        try:
+            await handler(self, frame)
+        except ChatRefused as refused:
+            await self.send_frame(error_frame(refused.code, **refused.extra))
+
+    async def on_edit(self, frame: EditFrame) -> None:
+        await call(actions.edit_message)(self.access.user_id, self.access.group_id, seq=frame.seq, body=frame.body)
+
+    async def on_delete(self, frame: DeleteFrame) -> None:
+        await call(actions.delete_message)(self.access.user_id, self.access.group_id, seq=frame.seq)
+
+    async def on_pin(self, frame: PinFrame) -> None:
+        await call(actions.pin_message)(self.access.user_id, self.access.group_id, seq=frame.seq, pinned=frame.pinned)
+
+    async def on_react(self, frame: ReactFrame) -> None:
+        await call(actions.react_to_message)(
+            self.access.user_id, self.access.group_id, seq=frame.seq, kind=frame.kind, on=frame.on
+        )
+
+    async def on_typing(self, frame: TypingFrame) -> None:
+        # Throttled before any work: at most one notice (and one authorization query) per few seconds.
+        now = time.monotonic()
+        if now - self.typed_at < TYPING_THROTTLE_SECONDS:
+            return
+        self.typed_at = now
+        pseudonym = await call(actions.may_type)(self.access.user_id, self.access.group_id)
+        await broadcast.typing_now(self.access.group_id, self.access.user_id, pseudonym)
+
+    async def on_read(self, frame: ReadFrame) -> None:
+        await call(actions.mark_read)(self.access.user_id, self.access.group_id, seq=frame.seq)
+
+    async def on_room_settings(self, frame: RoomSettingsFrame) -> None:
+        await call(room.change_room_settings)(
+            self.access.user_id,
+            self.access.group_id,
+            slow_mode_seconds=frame.slow_mode_seconds,
+            paused=frame.paused,
+        )
+
+    async def on_circle(self, frame: CircleFrame) -> None:
+        await call(room.set_listening_circle)(self.access.user_id, self.access.group_id, on=frame.on)
+
+    async def on_raise_hand(self, frame: RaiseHandFrame) -> None:
+        await call(room.raise_hand)(self.access.user_id, self.access.group_id, raised=frame.raised)
+
+    async def on_pass_floor(self, frame: PassFloorFrame) -> None:
+        await call(room.pass_floor)(self.access.user_id, self.access.group_id, to=frame.to)
+
+    async def on_round_open(self, frame: RoundOpenFrame) -> None:
+        await call(room.open_round)(self.access.user_id, self.access.group_id, kind=frame.kind)
+
+    async def on_round_answer(self, frame: RoundAnswerFrame) -> None:
+        await call(room.answer_round)(
+            self.access.user_id,
+            self.access.group_id,
+            round_id=frame.round_id,
+            feelings=frame.feelings,
+            need=frame.need,
+            note=frame.note,
+            gratitude=frame.gratitude,
+        )
+
+    async def on_round_close(self, frame: RoundCloseFrame) -> None:
+        await call(room.close_round)(self.access.user_id, self.access.group_id, round_id=frame.round_id)
+
+    FRAME_HANDLERS = {
+        EditFrame: on_edit,
+        DeleteFrame: on_delete,
+        PinFrame: on_pin,
+        ReactFrame: on_react,
+        TypingFrame: on_typing,
+        ReadFrame: on_read,
+        RoomSettingsFrame: on_room_settings,
+        CircleFrame: on_circle,
+        RaiseHandFrame: on_raise_hand,
+        PassFloorFrame: on_pass_floor,
+        RoundOpenFrame: on_round_open,
+        RoundAnswerFrame: on_round_answer,
+        RoundCloseFrame: on_round_close,
+    }
+
+    # Channel layer events ------------------------------------------------------
+
+    async def chat_frame(self, event: dict) -> None:
+        """Reactions, round cards and typing: skipped if they are about someone this member does not see."""
+        about = event.get("about", [])
+        if not event.get("echo", True) and about and about[0] == self.access.user_id:
+            return
+        if any(self.hides(user_id) for user_id in about):
+            return
+        await self.send(text_data=event["frame"])
+
+    def room_as_seen(self, state: dict) -> dict:
+        circle = state["circle"]
+        holder = circle["floor_holder"]
+        if holder is not None and self.hides(holder["id"]):
+            holder = {"id": None, "pseudonym": "Another member"}
+        hands = self.people_seen(circle["raised_hands"])
+        return {**state, "circle": {**circle, "floor_holder": holder, "raised_hands": hands}}
+
+    async def chat_room(self, event: dict) -> None:
+        await self.send_frame({"type": "room", "room": self.room_as_seen(event["room"])})
+
+    async def chat_presence(self, event: dict) -> None:
+        if event.get("skip_channel") == self.channel_name or event["at"] <= self.presence_at:
+            return
+        self.presence_at = event["at"]
+        await self.send_frame({"type": "presence", "here": self.people_seen(event["here"])})
+
+    async def chat_round(self, event: dict) -> None:
+        facilitator = self.access.role == Role.FACILITATOR
+        await self.send(text_data=event["facilitator_frame"] if facilitator else event["frame"])
+

@@ -1,0 +1,308 @@
+"""The room's practices, from the group's own agreements: slow mode, pause, the listening
+circle, check-in and gratitude rounds, and who is here now. One function per change.
+
+Each change is atomic, writes a ChatEvent audit row, and tells open sockets after commit.
+Enforcement for posting lives in chat.actions.post_message.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from groups.models import SEATED_STATES, Membership, MembershipState, Role
+from supportcircle.accounts.models import User
+
+from . import broadcast
+from .actions import _facilitator_or_refuse, _membership_or_deny, _record, last_read_seq, pinned_messages
+from .errors import ChatRefused
+from .models import Presence, RoomState, Round, RoundAnswer, RoundKind
+from .protocol import FEELINGS, NEEDS, PRESENCE_TTL_SECONDS, REACTIONS, ROUND_PROMPTS, ErrorCode
+
+# Room state -------------------------------------------------------------------
+
+
+def _person(user: User | None) -> dict | None:
+    return {"id": user.pk, "pseudonym": user.pseudonym} if user else None
+
+
+def room_to_wire(room: RoomState) -> dict:
+    hands = {user.pk: user for user in User.objects.filter(pk__in=room.raised_hands)} if room.raised_hands else {}
+    return {
+        "slow_mode_seconds": room.slow_mode_seconds,
+        "paused": room.paused,
+        "circle": {
+            "on": room.circle_on,
+            "floor_holder": _person(room.floor_holder) if room.floor_holder_id else None,
+            "raised_hands": [_person(hands[user_id]) for user_id in room.raised_hands if user_id in hands],
+        },
+    }
+
+
+def _room_for_change(group_id: int) -> RoomState:
+    room, _ = RoomState.objects.select_for_update().get_or_create(group_id=group_id)
+    return room
+
+
+def _save_and_tell(room: RoomState, actor_id: int, kind: str, **detail) -> dict:
+    room.save()
+    _record(room.group_id, actor_id, kind, **detail)
+    wire = room_to_wire(room)
+    broadcast.on_commit_room(room.group_id, wire)
+    return wire
+
+
+def change_room_settings(
+    user_id: int, group_id: int, *, slow_mode_seconds: int | None = None, paused: bool | None = None
+) -> dict:
+    """A facilitator turns slow mode (one message per N seconds per member) or the pause on or off;
+    every member sees a gentle note saying what changed and why posting is different."""
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        room = _room_for_change(group_id)
+        if slow_mode_seconds is not None:
+            room.slow_mode_seconds = slow_mode_seconds
+        if paused is not None:
+            room.paused = paused
+        return _save_and_tell(
+            room, user_id, "chat.room.settings", slow_mode_seconds=room.slow_mode_seconds, paused=room.paused
+        )
+
+
+def set_listening_circle(user_id: int, group_id: int, *, on: bool) -> dict:
+    """A facilitator starts or ends a listening circle. It starts with nobody holding the floor:
+    members raise a hand, and the facilitator passes the floor."""
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        room = _room_for_change(group_id)
+        room.circle_on = on
+        room.floor_holder = None
+        room.raised_hands = []
+        return _save_and_tell(room, user_id, "chat.circle.started" if on else "chat.circle.ended")
+
+
+def raise_hand(user_id: int, group_id: int, *, raised: bool) -> dict:
+    """A member asks to share next in the listening circle (or lowers their hand); hands queue in order."""
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        if membership.state != MembershipState.ACTIVE:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED)
+        room = _room_for_change(group_id)
+        if not room.circle_on:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="circle")
+        hands = [hand for hand in room.raised_hands if hand != user_id]
+        if raised and room.floor_holder_id != user_id:
+            hands.append(user_id)
+        room.raised_hands = hands
+        return _save_and_tell(room, user_id, "chat.circle.hand_raised" if raised else "chat.circle.hand_lowered")
+
+
+def pass_floor(user_id: int, group_id: int, *, to: int | None = None) -> dict:
+    """The sharer passes the floor on, or a facilitator passes it: to ``to`` or to the first raised hand.
+    With no hands raised the floor is open until someone raises one."""
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        room = _room_for_change(group_id)
+        if not room.circle_on:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="circle")
+        if membership.role != Role.FACILITATOR and room.floor_holder_id != user_id:
+            raise ChatRefused(ErrorCode.NOT_YOUR_TURN)
+        if to is None:
+            to = room.raised_hands[0] if room.raised_hands else None
+        elif not Membership.objects.filter(user_id=to, group_id=group_id, state=MembershipState.ACTIVE).exists():
+            raise ChatRefused(ErrorCode.NOT_FOUND, detail="to")
+        room.floor_holder_id = to
+        room.raised_hands = [hand for hand in room.raised_hands if hand != to]
+        return _save_and_tell(room, user_id, "chat.circle.floor_passed", to=to)
+
+
+# Rounds -----------------------------------------------------------------------
+
+
+def _card(answer: RoundAnswer) -> dict:
+    return {
+        "round_id": answer.round_id,
+        "user": _person(answer.user),
+        "feelings": answer.feelings,
+        "need": answer.need,
+        "note": answer.note,
+        "gratitude": answer.gratitude,
+    }
+
+
+def summarize(answers: list[RoundAnswer]) -> dict:
+    """What a facilitator sees when a round closes: how many answered, and how often each feeling and need came up."""
+    feelings = Counter(feeling for answer in answers for feeling in answer.feelings)
+    needs = Counter(answer.need for answer in answers if answer.need)
+    return {
+        "answers": len(answers),
+        "feelings": {key: feelings[key] for key in FEELINGS if feelings[key]},
+        "needs": {key: needs[key] for key in NEEDS if needs[key]},
+    }
+
+
+def round_to_wire(round_: Round, *, cards: list[dict] | None = None, summary: dict | None = None) -> dict:
+    wire = {
+        "id": round_.pk,
+        "kind": round_.kind,
+        "prompts": list(ROUND_PROMPTS[round_.kind]),
+        "open": round_.closed_at is None,
+        "opened_by": _person(round_.opened_by),
+        "cards": cards or [],
+    }
+    if summary is not None:
+        wire["summary"] = summary
+    return wire
+
+
+def open_round(user_id: int, group_id: int, *, kind: str) -> dict:
+    """A facilitator opens a check-in or gratitude round; every member sees the prompts and can answer."""
+    with transaction.atomic():
+        facilitator = _facilitator_or_refuse(user_id, group_id)
+        if Round.objects.filter(group_id=group_id, closed_at__isnull=True).exists():
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="round")
+        try:
+            with transaction.atomic():
+                round_ = Round.objects.create(group_id=group_id, kind=RoundKind(kind), opened_by=facilitator.user)
+        except IntegrityError:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="round") from None
+        _record(group_id, user_id, f"chat.round.{kind}_opened", round_id=round_.pk)
+        wire = round_to_wire(round_)
+        broadcast.on_commit_round(group_id, {"type": "round", "round": wire}, {"type": "round", "round": wire})
+        return wire
+
+
+def _open_round_or_refuse(group_id: int, round_id: int) -> Round:
+    round_ = Round.objects.select_for_update().filter(pk=round_id, group_id=group_id).first()
+    if round_ is None or round_.closed_at is not None:
+        raise ChatRefused(ErrorCode.NO_OPEN_ROUND)
+    return round_
+
+
+def answer_round(
+    user_id: int,
+    group_id: int,
+    *,
+    round_id: int,
+    feelings: tuple[str, ...] = (),
+    need: str = "",
+    note: str = "",
+    gratitude: str = "",
+) -> dict:
+    """A member answers the open round (answering again replaces their card); everyone sees the card."""
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        if membership.state != MembershipState.ACTIVE:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED)
+        round_ = _open_round_or_refuse(group_id, round_id)
+        if round_.kind == RoundKind.CHECKIN and not feelings:
+            raise ChatRefused(ErrorCode.MISSING_FIELD, detail="feelings")
+        if round_.kind == RoundKind.GRATITUDE and not gratitude:
+            raise ChatRefused(ErrorCode.MISSING_FIELD, detail="gratitude")
+        if round_.kind == RoundKind.GRATITUDE:
+            feelings, need = (), ""
+        answer, _ = RoundAnswer.objects.update_or_create(
+            round=round_,
+            user_id=user_id,
+            defaults={"feelings": list(feelings), "need": need, "note": note, "gratitude": gratitude},
+        )
+        answer.user = membership.user
+        _record(group_id, user_id, "chat.round.answered", round_id=round_.pk)
+        card = _card(answer)
+        broadcast.on_commit_frame(group_id, {"type": "round_card", "card": card}, about=(user_id,))
+        return card
+
+
+def close_round(user_id: int, group_id: int, *, round_id: int) -> dict:
+    """A facilitator closes the round: members see it closed, facilitators get the summary."""
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        round_ = _open_round_or_refuse(group_id, round_id)
+        round_.closed_at = timezone.now()
+        round_.save(update_fields=["closed_at"])
+        summary = summarize(list(round_.answers.all()))
+        _record(group_id, user_id, f"chat.round.{round_.kind}_closed", round_id=round_.pk, answers=summary["answers"])
+        broadcast.on_commit_round(
+            group_id,
+            {"type": "round", "round": round_to_wire(round_)},
+            {"type": "round", "round": round_to_wire(round_, summary=summary)},
+        )
+        return round_to_wire(round_, summary=summary)
+
+
+def open_round_now(group_id: int) -> dict | None:
+    """The open round with its cards so far, for a member who arrives (or comes back) mid-round."""
+    round_ = Round.objects.select_related("opened_by").filter(group_id=group_id, closed_at__isnull=True).first()
+    if round_ is None:
+        return None
+    cards = [_card(answer) for answer in round_.answers.select_related("user")]
+    return round_to_wire(round_, cards=cards)
+
+
+# Presence ---------------------------------------------------------------------
+
+
+def _fresh_since():
+    return timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)
+
+
+def here_now(group_id: int) -> list[dict]:
+    """Seated members with at least one live socket in this group, in any server process."""
+    rows = (
+        Membership.objects.filter(
+            group_id=group_id,
+            state__in=SEATED_STATES,
+            user__chat_presences__group_id=group_id,
+            user__chat_presences__last_seen__gte=_fresh_since(),
+        )
+        .values_list("user_id", "user__pseudonym", "role")
+        .distinct()
+        .order_by("user__pseudonym")
+    )
+    return [{"id": user_id, "pseudonym": pseudonym, "role": role} for user_id, pseudonym, role in rows]
+
+
+def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], float]:
+    """A socket opened: this member is here now; everyone else's "here now" list updates.
+    Returns the list for the arriving socket's `ready` frame, and when it was true."""
+    with transaction.atomic():
+        # Sockets of a server process that died never said goodbye; they expire here.
+        Presence.objects.filter(group_id=group_id, last_seen__lt=_fresh_since()).delete()
+        Presence.objects.update_or_create(
+            channel_name=channel_name, defaults={"group_id": group_id, "user_id": user_id, "last_seen": timezone.now()}
+        )
+        here, at = here_now(group_id), timezone.now().timestamp()
+        broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
+        return here, at
+
+
+def depart(group_id: int, channel_name: str) -> None:
+    """A socket closed; if it was this member's last one here, they leave the "here now" list."""
+    with transaction.atomic():
+        Presence.objects.filter(channel_name=channel_name).delete()
+        broadcast.on_commit_presence(group_id, here_now(group_id), at=timezone.now().timestamp())
+
+
+def still_here(channel_name: str) -> None:
+    """The client's ping keeps its socket counted as here now."""
+    Presence.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+
+
+# What a socket learns at connect ----------------------------------------------
+
+
+def room_snapshot(user_id: int, group_id: int) -> dict:
+    """Everything of the room's current state that the `ready` frame carries."""
+    room = RoomState.objects.select_related("floor_holder").filter(group_id=group_id).first() or RoomState(
+        group_id=group_id
+    )
+    return {
+        "room": room_to_wire(room),
+        "round": open_round_now(group_id),
+        "pinned": pinned_messages(group_id),
+        "last_read_seq": last_read_seq(user_id, group_id),
+        "vocabulary": {"reactions": REACTIONS, "feelings": FEELINGS, "needs": NEEDS},
+    }
