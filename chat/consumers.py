@@ -6,12 +6,16 @@ Every rule lives in chat.actions; every frame is described in chat.protocol.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.db import DatabaseError
 from django.urls import reverse
 
@@ -69,6 +73,27 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.subscriptions: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' own ``AsyncConsumer.__call__``, except that a channel layer (Redis) that is
+        down or stalled when the socket arrives gets it a clean 4503, never an HTTP 500."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        try:
+            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                self.channel_name = await self.channel_layer.new_channel()
+        except Exception as problem:
+            log.warning("chat socket refused: channel layer unavailable (%s)", type(problem).__name__)
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
+            return
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        try:
+            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         try:

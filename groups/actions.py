@@ -7,25 +7,43 @@ tells open sockets about it after the transaction commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from chat import broadcast
 from supportcircle.accounts.models import User
 
-from .errors import MembershipError
+from .errors import BoundaryError, MembershipError, NotAFacilitator
 from .models import (
     SEATED_STATES,
     Agreement,
     AgreementAcceptance,
+    BlockedMember,
+    BoundarySettings,
+    ContentLabel,
+    DirectMessage,
+    DirectMessagePolicy,
+    DirectMessageRequest,
+    DirectMessageRequestState,
     Group,
     JoinPolicy,
     Membership,
     MembershipEvent,
     MembershipState,
+    MutedMember,
     Role,
+    Topic,
 )
+
+BANNED_MESSAGE = "You can't join this group right now. If you think this is a mistake, please contact the facilitators."
+FULL_MESSAGE = "This group is full at the moment. You're welcome to try again later."
+CHANGED_MESSAGE = "The agreements changed while you were reading them. Please read the new version and accept it."
+# Rule sets a group always gets for its topic, whatever else it asks for.
+TOPIC_RULESETS = {Topic.EATING_DISORDER: ("ed_safety",)}
 
 
 def _record(membership: Membership, *, actor: User | None, kind: str, from_state: str, reason: str = "") -> None:
@@ -36,6 +54,44 @@ def _record(membership: Membership, *, actor: User | None, kind: str, from_state
         from_state=from_state,
         to_state=membership.state,
         reason=reason,
+    )
+
+
+def _set_state(membership: Membership, state: str, *, actor: User | None, kind: str, reason: str = "") -> None:
+    from_state = membership.state
+    membership.state = state
+    membership.save(update_fields=["state", "updated_at"])
+    _record(membership, actor=actor, kind=kind, from_state=from_state, reason=reason)
+
+
+def require_facilitator(actor: User, group: Group) -> Membership:
+    """The actor's facilitating membership of this group, or NotAFacilitator (a 403)."""
+    membership = Membership.objects.filter(
+        user=actor, group=group, role=Role.FACILITATOR, state__in=SEATED_STATES
+    ).first()
+    if membership is None:
+        raise NotAFacilitator()
+    return membership
+
+
+def _default_agreements(rulesets: Sequence[str], own_rule_keys: set[str]) -> list[tuple[str, str]]:
+    from moderation.engine import DEFAULT_AGREEMENTS
+
+    return [
+        (agreement.text, agreement.key)
+        for agreement in DEFAULT_AGREEMENTS
+        if agreement.ruleset in rulesets and agreement.key not in own_rule_keys
+    ]
+
+
+def _write_agreements(group: Group, version: int, items: Iterable[str | tuple[str, str]]) -> None:
+    """The group's own agreements first, then the default ones of its rule sets it does not already cover."""
+    own = [(item, "") if isinstance(item, str) else tuple(item) for item in items]
+    own = [(text.strip(), key) for text, key in own if text.strip()]
+    everything = own + _default_agreements(group.rulesets, {key for _, key in own if key})
+    Agreement.objects.bulk_create(
+        Agreement(group=group, version=version, number=number, text=text, rule_key=key)
+        for number, (text, key) in enumerate(everything, start=1)
     )
 
 
@@ -52,9 +108,14 @@ def create_group(
     join_policy: str = JoinPolicy.OPEN,
     rulesets: Sequence[str] = (),
 ) -> Group:
-    """A new group with its first version of shared agreements and its facilitators."""
+    """A new group with its first version of shared agreements and its facilitators.
+
+    The default agreements of its rule sets follow its own (an eating-disorder group
+    always has the eating-disorder safety agreements).
+    """
     if not facilitators:
         raise MembershipError("A group needs at least one facilitator.")
+    rulesets = list(dict.fromkeys([*rulesets, *TOPIC_RULESETS.get(topic, ())]))
     group = Group.objects.create(
         slug=slug or slugify(name),
         name=name,
@@ -62,12 +123,10 @@ def create_group(
         topic=topic,
         capacity=capacity,
         join_policy=join_policy,
-        rulesets=list(rulesets),
+        rulesets=rulesets,
         agreement_version=1,
     )
-    for number, item in enumerate(agreements, start=1):
-        text, rule_key = (item, "") if isinstance(item, str) else item
-        Agreement.objects.create(group=group, version=1, number=number, text=text, rule_key=rule_key)
+    _write_agreements(group, 1, agreements)
     for facilitator in facilitators:
         membership = Membership.objects.create(
             user=facilitator, group=group, role=Role.FACILITATOR, state=MembershipState.ACTIVE, accepted_version=1
@@ -75,6 +134,39 @@ def create_group(
         AgreementAcceptance.objects.create(user=facilitator, group=group, version=1)
         _record(membership, actor=facilitator, kind="groups.membership.facilitating", from_state="")
     return group
+
+
+def _seats_taken(group: Group) -> int:
+    return Membership.objects.filter(group=group, role=Role.MEMBER, state__in=SEATED_STATES).count()
+
+
+def _take_seat(
+    user: User, group: Group, *, accepted_version: int, kind: str, allowed_policies: Sequence[str]
+) -> Membership:
+    """Seat a person who accepted the current agreements; the caller holds the group row lock."""
+    if accepted_version != group.agreement_version:
+        raise MembershipError(CHANGED_MESSAGE)
+    membership = Membership.objects.select_for_update().filter(user=user, group=group).first()
+    from_state = membership.state if membership else ""
+    if membership and membership.state == MembershipState.BANNED:
+        raise MembershipError(BANNED_MESSAGE)
+    if membership and membership.state in SEATED_STATES:
+        return membership
+    is_facilitator = bool(membership and membership.role == Role.FACILITATOR)
+    if group.join_policy not in allowed_policies and not is_facilitator:
+        if group.join_policy == JoinPolicy.REQUEST:
+            raise MembershipError("This group asks you to request a place; a facilitator will look at it soon.")
+        raise MembershipError("This group is joined by invite link. A facilitator can send you one.")
+    if not is_facilitator and _seats_taken(group) >= group.capacity:
+        raise MembershipError(FULL_MESSAGE)
+    if membership is None:
+        membership = Membership(user=user, group=group, role=Role.MEMBER)
+    membership.state = MembershipState.ACTIVE
+    membership.accepted_version = group.agreement_version
+    membership.save()
+    AgreementAcceptance.objects.create(user=user, group=group, version=group.agreement_version)
+    _record(membership, actor=user, kind=kind, from_state=from_state)
+    return membership
 
 
 def join_group(user: User, group: Group, *, accepted_version: int) -> Membership:
@@ -85,30 +177,126 @@ def join_group(user: User, group: Group, *, accepted_version: int) -> Membership
     """
     with transaction.atomic():
         group = Group.objects.select_for_update().get(pk=group.pk)
+        return _take_seat(
+            user, group, accepted_version=accepted_version, kind="groups.membership.joined", allowed_policies=("open",)
+        )
+
+
+def join_by_invite(user: User, token: str, *, accepted_version: int) -> Membership:
+    """Someone with the group's invite link accepts its agreements and takes a seat, whatever its join policy."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update().filter(invite_token=token).first()
+        if group is None or not token:
+            raise MembershipError("This invite link isn't valid any more. Please ask a facilitator for a new one.")
+        return _take_seat(
+            user,
+            group,
+            accepted_version=accepted_version,
+            kind="groups.membership.joined_by_invite",
+            allowed_policies=JoinPolicy.values,
+        )
+
+
+def request_to_join(user: User, group: Group, *, accepted_version: int, note: str = "") -> Membership:
+    """The person accepts the agreements and asks for a place; a facilitator of the group decides."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=group.pk)
         if accepted_version != group.agreement_version:
-            raise MembershipError(
-                "The agreements changed while you were reading them. Please read the new version and accept it."
-            )
+            raise MembershipError(CHANGED_MESSAGE)
         membership = Membership.objects.select_for_update().filter(user=user, group=group).first()
         from_state = membership.state if membership else ""
         if membership and membership.state == MembershipState.BANNED:
-            raise MembershipError(
-                "You can't join this group right now. If you think this is a mistake, please contact the facilitators."
-            )
-        if membership and membership.state in SEATED_STATES:
+            raise MembershipError(BANNED_MESSAGE)
+        if membership and membership.state in (*SEATED_STATES, MembershipState.REQUESTED):
             return membership
-        if group.join_policy == JoinPolicy.REQUEST and not (membership and membership.role == Role.FACILITATOR):
-            raise MembershipError("This group asks you to request a place; a facilitator will look at it soon.")
-        seated = Membership.objects.filter(group=group, role=Role.MEMBER, state__in=SEATED_STATES).count()
-        if seated >= group.capacity:
-            raise MembershipError("This group is full at the moment. You're welcome to try again later.")
+        if group.join_policy != JoinPolicy.REQUEST:
+            raise MembershipError("This group doesn't take requests; you can join it from its page.")
         if membership is None:
             membership = Membership(user=user, group=group, role=Role.MEMBER)
-        membership.state = MembershipState.ACTIVE
+        membership.state = MembershipState.REQUESTED
         membership.accepted_version = group.agreement_version
         membership.save()
         AgreementAcceptance.objects.create(user=user, group=group, version=group.agreement_version)
-        _record(membership, actor=user, kind="groups.membership.joined", from_state=from_state)
+        _record(membership, actor=user, kind="groups.membership.requested", from_state=from_state, reason=note[:500])
+    return membership
+
+
+def approve_request(actor: User, membership: Membership, message: str = "") -> Membership:
+    """A facilitator of the group gives the person their seat (if one is free), with an optional kind word."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=membership.group_id)
+        require_facilitator(actor, group)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.state != MembershipState.REQUESTED:
+            raise MembershipError("This request has already been answered.")
+        if _seats_taken(group) >= group.capacity:
+            raise MembershipError("The group is full, so this request can't be approved until a seat is free.")
+        _set_state(membership, MembershipState.ACTIVE, actor=actor, kind="groups.membership.approved", reason=message)
+    return membership
+
+
+def decline_request(actor: User, membership: Membership, message: str = "") -> Membership:
+    """A facilitator of the group says no to a request; the person sees the optional kind message."""
+    with transaction.atomic():
+        require_facilitator(actor, membership.group)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.state != MembershipState.REQUESTED:
+            raise MembershipError("This request has already been answered.")
+        _set_state(membership, MembershipState.DECLINED, actor=actor, kind="groups.membership.declined", reason=message)
+    return membership
+
+
+def _refuse_acting_on_facilitators(actor: User, membership: Membership) -> None:
+    if membership.user_id == actor.pk:
+        raise MembershipError("You can't do that to yourself. To step away, leave the group from its page.")
+    if membership.role == Role.FACILITATOR:
+        raise MembershipError("Facilitators can't remove or ban each other here; please ask an administrator.")
+
+
+def remove_member(actor: User, membership: Membership, reason: str) -> Membership:
+    """A facilitator removes a member, with a reason; their open chat closes in every server process."""
+    with transaction.atomic():
+        require_facilitator(actor, membership.group)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        _refuse_acting_on_facilitators(actor, membership)
+        if membership.state not in SEATED_STATES:
+            raise MembershipError("This person isn't a member of the group at the moment.")
+        _set_state(membership, MembershipState.REMOVED, actor=actor, kind="groups.membership.removed", reason=reason)
+        broadcast.on_commit_revoke(user_id=membership.user_id, group_id=membership.group_id, reason="removed")
+    return membership
+
+
+def ban_member(actor: User, membership: Membership, reason: str) -> Membership:
+    """A facilitator bans someone, with a reason: their chat closes and they cannot join, ask or use an invite."""
+    with transaction.atomic():
+        require_facilitator(actor, membership.group)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        _refuse_acting_on_facilitators(actor, membership)
+        if membership.state == MembershipState.BANNED:
+            return membership
+        _set_state(membership, MembershipState.BANNED, actor=actor, kind="groups.membership.banned", reason=reason)
+        broadcast.on_commit_revoke(user_id=membership.user_id, group_id=membership.group_id, reason="banned")
+    return membership
+
+
+def ban_person(actor: User, group: Group, person: User, reason: str) -> Membership:
+    """Ban someone who may not have a membership yet (for example after a harmful request)."""
+    with transaction.atomic():
+        require_facilitator(actor, group)
+        membership, _ = Membership.objects.get_or_create(
+            user=person, group=group, defaults={"role": Role.MEMBER, "state": MembershipState.LEFT}
+        )
+    return ban_member(actor, membership, reason)
+
+
+def lift_ban(actor: User, membership: Membership, reason: str = "") -> Membership:
+    """A facilitator lifts a ban; the person may join again the usual way."""
+    with transaction.atomic():
+        require_facilitator(actor, membership.group)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.state != MembershipState.BANNED:
+            raise MembershipError("This person isn't banned.")
+        _set_state(membership, MembershipState.LEFT, actor=actor, kind="groups.membership.ban_lifted", reason=reason)
     return membership
 
 
@@ -118,9 +306,261 @@ def leave_group(user: User, group: Group) -> Membership:
         membership = Membership.objects.select_for_update().get(user=user, group=group)
         if membership.state not in SEATED_STATES:
             return membership
-        from_state = membership.state
-        membership.state = MembershipState.LEFT
-        membership.save(update_fields=["state", "updated_at"])
-        _record(membership, actor=user, kind="groups.membership.left", from_state=from_state)
+        _set_state(membership, MembershipState.LEFT, actor=user, kind="groups.membership.left")
         broadcast.on_commit_revoke(user_id=user.pk, group_id=group.pk, reason="left")
     return membership
+
+
+def pause_membership(user: User, group: Group) -> Membership:
+    """Taking a break: the seat is kept, the chat stays readable, posting and notifications pause."""
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(user=user, group=group)
+        if membership.state != MembershipState.ACTIVE:
+            raise MembershipError("You can take a break only while you're an active member of the group.")
+        _set_state(membership, MembershipState.PAUSED, actor=user, kind="groups.membership.paused")
+        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="taking_a_break")
+    return membership
+
+
+def resume_membership(user: User, group: Group) -> Membership:
+    """Back from a break: the member can post again."""
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(user=user, group=group)
+        if membership.state != MembershipState.PAUSED:
+            raise MembershipError("You're not on a break from this group.")
+        _set_state(membership, MembershipState.ACTIVE, actor=user, kind="groups.membership.resumed")
+        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="welcome_back")
+    return membership
+
+
+def accept_agreements(user: User, group: Group, *, accepted_version: int) -> Membership:
+    """A seated member accepts the current agreements again after they changed, and can post again."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=group.pk)
+        if accepted_version != group.agreement_version:
+            raise MembershipError(CHANGED_MESSAGE)
+        membership = Membership.objects.select_for_update().get(user=user, group=group)
+        if membership.state not in SEATED_STATES:
+            raise MembershipError("Only members of the group can accept its agreements here.")
+        if membership.accepted_version >= group.agreement_version:
+            return membership
+        membership.accepted_version = group.agreement_version
+        membership.save(update_fields=["accepted_version", "updated_at"])
+        AgreementAcceptance.objects.create(user=user, group=group, version=group.agreement_version)
+        _record(
+            membership,
+            actor=user,
+            kind="groups.agreements.accepted",
+            from_state=membership.state,
+            reason=f"version {group.agreement_version}",
+        )
+        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="agreements_accepted")
+    return membership
+
+
+def change_agreements(actor: User, group: Group, texts: Sequence[str], reason: str = "") -> Group:
+    """A facilitator publishes a new version of the agreements.
+
+    Every member can still read the chat, but must accept the new version before
+    posting again; open chats are told so at once, kindly, with a link.
+    """
+    texts = [text.strip() for text in texts if text.strip()]
+    if not texts:
+        raise MembershipError("Please write at least one agreement.")
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=group.pk)
+        facilitating = require_facilitator(actor, group)
+        group.agreement_version += 1
+        group.save(update_fields=["agreement_version"])
+        _write_agreements(group, group.agreement_version, texts)
+        facilitating.accepted_version = group.agreement_version
+        facilitating.save(update_fields=["accepted_version", "updated_at"])
+        AgreementAcceptance.objects.create(user=actor, group=group, version=group.agreement_version)
+        _record(
+            facilitating,
+            actor=actor,
+            kind="groups.agreements.changed",
+            from_state=facilitating.state,
+            reason=reason or f"version {group.agreement_version}",
+        )
+        broadcast.on_commit_group_access_changed(group_id=group.pk, notice="agreements_changed")
+    return group
+
+
+# Personal boundaries ----------------------------------------------------------
+
+
+def block_member(user: User, other: User) -> None:
+    """From now on neither sees the other's messages, reactions or presence, and no private messages either way."""
+    if user.pk == other.pk:
+        raise BoundaryError("You can't block yourself.")
+    with transaction.atomic():
+        BlockedMember.objects.get_or_create(blocker=user, blocked=other)
+        broadcast.on_commit_boundaries_changed(user.pk, other.pk)
+
+
+def unblock_member(user: User, other: User) -> None:
+    """Lift a block; messages from now on (and history) show again."""
+    with transaction.atomic():
+        BlockedMember.objects.filter(blocker=user, blocked=other).delete()
+        broadcast.on_commit_boundaries_changed(user.pk, other.pk)
+
+
+def mute_member(user: User, other: User) -> None:
+    """Their messages arrive collapsed behind a tap, for me only; they are not told."""
+    if user.pk == other.pk:
+        raise BoundaryError("You can't mute yourself.")
+    with transaction.atomic():
+        MutedMember.objects.get_or_create(muter=user, muted=other)
+        broadcast.on_commit_boundaries_changed(user.pk)
+
+
+def unmute_member(user: User, other: User) -> None:
+    with transaction.atomic():
+        MutedMember.objects.filter(muter=user, muted=other).delete()
+        broadcast.on_commit_boundaries_changed(user.pk)
+
+
+def update_boundary_settings(
+    user: User, *, dm_policy: str, collapsed_labels: Sequence[str], here_to_be_heard: bool
+) -> BoundarySettings:
+    """Save who may message me, which content warnings I collapse, and whether I'm here to be heard."""
+    if dm_policy not in DirectMessagePolicy.values:
+        raise BoundaryError("Please choose who may send you private message requests.")
+    unknown = set(collapsed_labels) - set(ContentLabel.values)
+    if unknown:
+        raise BoundaryError("Please choose content warnings from the list.")
+    with transaction.atomic():
+        settings, _ = BoundarySettings.objects.select_for_update().get_or_create(user=user)
+        settings.dm_policy = dm_policy
+        settings.collapsed_labels = [label for label in ContentLabel.values if label in set(collapsed_labels)]
+        settings.here_to_be_heard = here_to_be_heard
+        settings.save()
+        broadcast.on_commit_boundaries_changed(user.pk)
+    return settings
+
+
+def hidden_people(user: User) -> set[int]:
+    """Everyone I blocked or who blocked me."""
+    from .boundaries import load_boundaries
+
+    return set(load_boundaries(user.pk).hidden_user_ids)
+
+
+def blocked_between(first_id: int, second_id: int) -> bool:
+    return BlockedMember.objects.filter(
+        Q(blocker_id=first_id, blocked_id=second_id) | Q(blocker_id=second_id, blocked_id=first_id)
+    ).exists()
+
+
+# Private messages: consent first ----------------------------------------------
+
+DM_REQUESTS_PER_HOUR = 5
+# What the sender always sees, whatever happened: it reveals nothing about the other person's choices.
+DM_REQUEST_SENT = "Your request has been sent. If they accept, the conversation will appear in your messages."
+DM_CLOSED = "This conversation is closed, so nothing was sent."
+
+
+def people_i_share_groups_with(user: User):
+    """Everyone seated in a group where I'm seated, except me: who I may ask, block or mute."""
+    my_groups = Membership.objects.filter(user=user, state__in=SEATED_STATES).values("group_id")
+    return (
+        User.objects.filter(memberships__group_id__in=my_groups, memberships__state__in=SEATED_STATES, is_active=True)
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("pseudonym")
+    )
+
+
+def _facilitates_for(sender: User, recipient: User) -> bool:
+    """True if the sender facilitates a group the recipient sits in."""
+    recipient_groups = Membership.objects.filter(user=recipient, state__in=SEATED_STATES).values("group_id")
+    return Membership.objects.filter(
+        user=sender, role=Role.FACILITATOR, state__in=SEATED_STATES, group_id__in=recipient_groups
+    ).exists()
+
+
+def _may_request(sender: User, recipient: User) -> bool:
+    if sender.pk == recipient.pk or not recipient.is_active or blocked_between(sender.pk, recipient.pk):
+        return False
+    if not people_i_share_groups_with(sender).filter(pk=recipient.pk).exists():
+        return False
+    policy = (
+        BoundarySettings.objects.filter(user=recipient).values_list("dm_policy", flat=True).first()
+        or DirectMessagePolicy.ACCEPTED
+    )
+    if policy == DirectMessagePolicy.NOBODY:
+        return False
+    if policy == DirectMessagePolicy.FACILITATORS:
+        return _facilitates_for(sender, recipient)
+    return True
+
+
+def request_direct_message(sender: User, recipient: User, note: str = "") -> str:
+    """Ask someone for a private conversation. The reply is the same whatever they chose or set.
+
+    Only a request the recipient's boundaries allow is stored; a blocked, declined or
+    not-accepting person is never told why. Requests are limited per hour.
+    """
+    since = timezone.now() - timedelta(hours=1)
+    if DirectMessageRequest.objects.filter(from_user=sender, created_at__gte=since).count() >= DM_REQUESTS_PER_HOUR:
+        raise BoundaryError(
+            "You've sent several requests in the last hour. Please wait a little before sending another."
+        )
+    with transaction.atomic():
+        if not _may_request(sender, recipient):
+            return DM_REQUEST_SENT
+        if DirectMessageRequest.objects.filter(from_user=recipient, to_user=sender).exists():
+            # They asked me first: answering is done from my messages page, not by asking back.
+            return DM_REQUEST_SENT
+        try:
+            with transaction.atomic():
+                DirectMessageRequest.objects.create(from_user=sender, to_user=recipient, note=note[:300])
+        except IntegrityError:
+            pass  # already asked (perhaps declined): nothing changes, and nothing is revealed
+    return DM_REQUEST_SENT
+
+
+def _answer_request(user: User, request_id: int, state: str) -> DirectMessageRequest:
+    with transaction.atomic():
+        request = DirectMessageRequest.objects.select_for_update().filter(pk=request_id, to_user=user).first()
+        if request is None or request.state != DirectMessageRequestState.REQUESTED:
+            raise BoundaryError("This request has already been answered.")
+        request.state = state
+        request.decided_at = timezone.now()
+        request.save(update_fields=["state", "decided_at"])
+    return request
+
+
+def accept_direct_message_request(user: User, request_id: int) -> DirectMessageRequest:
+    """The recipient says yes: the private conversation opens for both."""
+    return _answer_request(user, request_id, DirectMessageRequestState.ACCEPTED)
+
+
+def decline_direct_message_request(user: User, request_id: int) -> DirectMessageRequest:
+    """The recipient says no. The sender is never told; their request simply stays 'sent'."""
+    return _answer_request(user, request_id, DirectMessageRequestState.DECLINED)
+
+
+def conversation_for(user: User, conversation_id: int) -> DirectMessageRequest | None:
+    """An accepted conversation this person is one of the two people in, else None (facilitators included)."""
+    return (
+        DirectMessageRequest.objects.filter(pk=conversation_id, state=DirectMessageRequestState.ACCEPTED)
+        .filter(Q(from_user=user) | Q(to_user=user))
+        .select_related("from_user", "to_user")
+        .first()
+    )
+
+
+def send_direct_message(user: User, conversation_id: int, body: str) -> DirectMessage:
+    """Post in an accepted private conversation, unless either person has since blocked the other."""
+    body = body.strip()
+    if not body:
+        raise BoundaryError("Please write something before sending.")
+    if len(body) > 4000:
+        raise BoundaryError("That message is longer than 4,000 characters. Could you split it in two?")
+    with transaction.atomic():
+        conversation = conversation_for(user, conversation_id)
+        if conversation is None or blocked_between(conversation.from_user_id, conversation.to_user_id):
+            raise BoundaryError(DM_CLOSED)
+        return DirectMessage.objects.create(conversation=conversation, author=user, body=body)

@@ -167,3 +167,154 @@ class MembershipEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.from_state or '-'} -> {self.to_state}"
+
+
+class ContentLabel(models.TextChoices):
+    """Content-warning labels: set on a message by its author or by moderation, collapsed by choice."""
+
+    FOOD = "food", "Food"
+    BODY = "body", "Bodies and appearance"
+    SELF_HARM = "self_harm", "Self-harm"
+    TRAUMA_DETAILS = "trauma_details", "Details of trauma"
+    SUBSTANCES = "substances", "Alcohol and drugs"
+    SUICIDE = "suicide", "Suicide"
+
+
+class DirectMessagePolicy(models.TextChoices):
+    NOBODY = "nobody", "Nobody"
+    FACILITATORS = "facilitators", "Facilitators of my groups only"
+    ACCEPTED = "accepted", "Members I accept (they ask first)"
+
+
+class BoundarySettings(models.Model):
+    """One person's own boundaries. The server applies them to everything it sends them."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boundary_settings")
+    dm_policy = models.CharField(
+        max_length=12, choices=DirectMessagePolicy.choices, default=DirectMessagePolicy.ACCEPTED
+    )
+    # ContentLabel values this person wants to receive collapsed behind a tap.
+    collapsed_labels = models.JSONField(default=list, blank=True)
+    # "I'm here to be heard, not advised": shown beside their name; moderation nudges unsolicited advice.
+    here_to_be_heard = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "boundary settings"
+
+    def __str__(self) -> str:
+        return f"Boundaries of {self.user}"
+
+
+def wants_to_be_heard(user) -> bool:
+    """True if this person asked to be heard, not advised (no query when boundary_settings is select_related)."""
+    try:
+        return user.boundary_settings.here_to_be_heard
+    except BoundarySettings.DoesNotExist:
+        return False
+
+
+class BlockedMember(models.Model):
+    """``blocker`` blocked ``blocked``: neither sees the other's messages, reactions or presence."""
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="no_self_block"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker} blocked {self.blocked}"
+
+
+class MutedMember(models.Model):
+    """``muter`` muted ``muted``: their messages arrive collapsed, for the muter only."""
+
+    muter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes_made")
+    muted = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="mute_once"),
+            models.CheckConstraint(condition=~models.Q(muter=models.F("muted")), name="no_self_mute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.muter} muted {self.muted}"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class SessionSchedule(models.Model):
+    """A live session that repeats every week, at a wall-clock time in the facilitator's time zone."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="schedules")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    duration_minutes = models.PositiveIntegerField(default=60)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.get_weekday_display()}s at {self.start_time:%H:%M} ({self.timezone})"
+
+
+class DirectMessageRequestState(models.TextChoices):
+    REQUESTED = "requested", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class DirectMessageRequest(models.Model):
+    """Consent first: ``from_user`` asks ``to_user`` for a private conversation. Accepted, it is the thread."""
+
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dm_requests_sent")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dm_requests_received")
+    state = models.CharField(
+        max_length=10, choices=DirectMessageRequestState.choices, default=DirectMessageRequestState.REQUESTED
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_user", "to_user"], name="one_dm_request_per_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_user} asked {self.to_user} ({self.state})"
+
+    def other(self, user):
+        return self.to_user if user.pk == self.from_user_id else self.from_user
+
+
+class DirectMessage(models.Model):
+    """One message in an accepted private conversation. Only its two people can read it."""
+
+    conversation = models.ForeignKey(DirectMessageRequest, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"DM {self.pk} by {self.author}"

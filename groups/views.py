@@ -5,12 +5,25 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import actions
 from .errors import MembershipError
-from .forms import JoinForm
-from .models import Group, Membership, Role, Topic, Visibility
+from .forms import AgreementsForm, DecisionForm, JoinForm, ReasonForm
+from .models import (
+    SEATED_STATES,
+    Group,
+    JoinPolicy,
+    Membership,
+    MembershipEvent,
+    MembershipState,
+    Role,
+    Topic,
+    Visibility,
+)
+from .sessions import next_sessions, zone
 
 
 def directory(request: HttpRequest) -> HttpResponse:
@@ -36,49 +49,104 @@ def directory(request: HttpRequest) -> HttpResponse:
     )
 
 
-def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    group = get_object_or_404(Group, slug=slug)
+def _viewer_timezone(request: HttpRequest) -> str:
+    return request.user.timezone if request.user.is_authenticated else "UTC"
+
+
+def _sessions(group: Group, request: HttpRequest, count: int = 3):
+    return next_sessions(
+        list(group.schedules.all()), now=timezone.now(), viewer_timezone=_viewer_timezone(request), count=count
+    )
+
+
+def _detail_context(request: HttpRequest, group: Group, form: JoinForm | None = None) -> dict:
     membership = None
     if request.user.is_authenticated:
         membership = Membership.objects.filter(user=request.user, group=group).first()
     facilitators = [
         m.user
-        for m in group.memberships.filter(role=Role.FACILITATOR).select_related("user").order_by("user__pseudonym")
+        for m in group.memberships.filter(role=Role.FACILITATOR, state__in=SEATED_STATES)
+        .select_related("user")
+        .order_by("user__pseudonym")
     ]
-    form = JoinForm(initial={"version": group.agreement_version})
-    return render(
-        request,
-        "groups/detail.html",
-        {
-            "group": group,
-            "agreements": group.current_agreements(),
-            "membership": membership,
-            "facilitators": facilitators,
-            "form": form,
-        },
-    )
+    last_answer = None
+    if membership and membership.state in (MembershipState.DECLINED, MembershipState.ACTIVE):
+        last_answer = membership.events.filter(
+            kind__in=["groups.membership.declined", "groups.membership.approved"]
+        ).first()
+    is_facilitator = bool(membership and membership.is_facilitator and membership.is_seated)
+    return {
+        "group": group,
+        "agreements": group.current_agreements(),
+        "membership": membership,
+        "is_facilitator": is_facilitator,
+        "facilitators": facilitators,
+        "form": form or JoinForm(initial={"version": group.agreement_version}),
+        "sessions": _sessions(group, request),
+        "viewer_timezone": _viewer_timezone(request),
+        "viewer_zone": zone(_viewer_timezone(request)),
+        "last_answer": last_answer,
+        "seats_left": max(
+            group.capacity - group.memberships.filter(role=Role.MEMBER, state__in=SEATED_STATES).count(), 0
+        ),
+        "invite_url": request.build_absolute_uri(reverse("groups:invite", args=[group.slug, group.invite_token]))
+        if is_facilitator
+        else "",
+    }
+
+
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    return render(request, "groups/detail.html", _detail_context(request, group))
 
 
 @login_required
 @require_POST
 def join(request: HttpRequest, slug: str) -> HttpResponse:
+    """Accept the agreements: join an open group, ask for a place, or accept a new version as a member."""
     group = get_object_or_404(Group, slug=slug)
     form = JoinForm(request.POST)
     if form.is_valid():
+        version = form.cleaned_data["version"]
+        membership = Membership.objects.filter(user=request.user, group=group).first()
         try:
-            actions.join_group(request.user, group, accepted_version=form.cleaned_data["version"])
+            if membership and membership.is_seated:
+                actions.accept_agreements(request.user, group, accepted_version=version)
+                messages.success(request, "Thank you for accepting the new agreements. You can post again.")
+                return redirect("chat:room", slug=group.slug)
+            if group.join_policy == JoinPolicy.REQUEST:
+                actions.request_to_join(request.user, group, accepted_version=version, note=form.cleaned_data["note"])
+                messages.success(
+                    request, "Thank you. Your request is with the facilitators; you'll see their answer on this page."
+                )
+                return redirect("groups:detail", slug=group.slug)
+            actions.join_group(request.user, group, accepted_version=version)
         except MembershipError as problem:
             form.add_error(None, str(problem))
         else:
             messages.success(request, f"Welcome to {group.name}. Thank you for accepting the agreements.")
             return redirect("chat:room", slug=group.slug)
-    membership = Membership.objects.filter(user=request.user, group=group).first()
-    return render(
-        request,
-        "groups/detail.html",
-        {"group": group, "agreements": group.current_agreements(), "membership": membership, "form": form},
-        status=400,
-    )
+    return render(request, "groups/detail.html", _detail_context(request, group, form), status=400)
+
+
+def invite(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The invite link: anyone holding it can accept the agreements and join, whatever the join policy."""
+    group = get_object_or_404(Group, slug=slug, invite_token=token)
+    form = JoinForm(request.POST or None, initial={"version": group.agreement_version})
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('login')}?next={request.path}")
+        if form.is_valid():
+            try:
+                actions.join_by_invite(request.user, token, accepted_version=form.cleaned_data["version"])
+            except MembershipError as problem:
+                form.add_error(None, str(problem))
+            else:
+                messages.success(request, f"Welcome to {group.name}. Thank you for accepting the agreements.")
+                return redirect("chat:room", slug=group.slug)
+    context = _detail_context(request, group, form)
+    context["invite_token"] = token
+    return render(request, "groups/detail.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -89,3 +157,129 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
         actions.leave_group(request.user, group)
         messages.info(request, f"You've left {group.name}. You're welcome back any time.")
     return redirect("groups:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    try:
+        actions.pause_membership(request.user, group)
+    except (MembershipError, Membership.DoesNotExist):
+        messages.error(request, "You can take a break only while you're an active member of the group.")
+    else:
+        messages.info(request, "You're taking a break. Your seat is kept and you can read whenever you like.")
+    return redirect("groups:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    try:
+        actions.resume_membership(request.user, group)
+    except (MembershipError, Membership.DoesNotExist):
+        messages.error(request, "You're not on a break from this group.")
+    else:
+        messages.success(request, "Welcome back. You can post again whenever you're ready.")
+    return redirect("groups:detail", slug=slug)
+
+
+@login_required
+def my_groups(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(
+            user=request.user, state__in=[*SEATED_STATES, MembershipState.REQUESTED, MembershipState.DECLINED]
+        )
+        .select_related("group")
+        .prefetch_related("group__schedules")
+        .order_by("group__name")
+    )
+    rows = [(membership, _sessions(membership.group, request, count=1)) for membership in memberships]
+    viewer = _viewer_timezone(request)
+    return render(request, "groups/mine.html", {"rows": rows, "viewer_timezone": viewer, "viewer_zone": zone(viewer)})
+
+
+# Facilitators ------------------------------------------------------------------
+
+
+@login_required
+def members(request: HttpRequest, slug: str) -> HttpResponse:
+    """Requests to approve or decline, members to remove or ban, bans to lift, and the record of changes."""
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    everyone = group.memberships.select_related("user").order_by("user__pseudonym")
+    return render(
+        request,
+        "groups/members.html",
+        {
+            "group": group,
+            "requests": [m for m in everyone if m.state == MembershipState.REQUESTED],
+            "seated": [m for m in everyone if m.state in SEATED_STATES],
+            "banned": [m for m in everyone if m.state == MembershipState.BANNED],
+            "history": MembershipEvent.objects.filter(membership__group=group)
+            .select_related("membership__user", "actor")
+            .order_by("-at")[:50],
+            "decision_form": DecisionForm(),
+            "reason_form": ReasonForm(),
+            "agreements_form": AgreementsForm(
+                initial={"texts": "\n".join(a.text for a in group.current_agreements() if not a.rule_key)}
+            ),
+        },
+    )
+
+
+MEMBER_ACTIONS = {
+    # name: (action, form class, field, message shown to the facilitator)
+    "approve": (actions.approve_request, DecisionForm, "message", "{name} is now a member of the group."),
+    "decline": (actions.decline_request, DecisionForm, "message", "You declined {name}'s request."),
+    "remove": (actions.remove_member, ReasonForm, "reason", "{name} has been removed from the group."),
+    "ban": (actions.ban_member, ReasonForm, "reason", "{name} has been banned from the group."),
+    "lift": (actions.lift_ban, DecisionForm, "message", "The ban on {name} is lifted; they can join again."),
+}
+
+
+@login_required
+@require_POST
+def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    membership = get_object_or_404(Membership.objects.select_related("user", "group"), pk=membership_id, group=group)
+    if verb not in MEMBER_ACTIONS:
+        return redirect("groups:members", slug=slug)
+    action, form_class, field, done = MEMBER_ACTIONS[verb]
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{membership.user.pseudonym}: {error}")
+        return redirect("groups:members", slug=slug)
+    try:
+        action(request.user, membership, form.cleaned_data[field])
+    except MembershipError as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, done.format(name=membership.user.pseudonym))
+    return redirect("groups:members", slug=slug)
+
+
+@login_required
+@require_POST
+def change_agreements(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    form = AgreementsForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.change_agreements(request.user, group, form.cleaned_data["texts"])
+        except MembershipError as problem:
+            messages.error(request, str(problem))
+        else:
+            messages.success(
+                request, "The new agreements are published. Members will be asked to accept them before posting."
+            )
+            return redirect("groups:detail", slug=slug)
+    else:
+        for error in form.errors.get("texts", []):
+            messages.error(request, error)
+    return redirect("groups:members", slug=slug)
