@@ -147,6 +147,10 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Keep the connection between socket frames: reopening the file and
+            # re-running the PRAGMAs on every frame cost the chat most of its time.
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
             # A file, not shared-cache memory, so concurrent writers in tests queue
             # on the lock exactly as they do in production.
             "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(BASE_DIR / ".test-db.sqlite3"))},
@@ -253,6 +257,14 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# "messages/seconds" per author, e.g. "1000/10" for fault tests that send in bulk; unset: chat.protocol's default.
+_chat_rate_limit = env_str("CHAT_RATE_LIMIT")
+if _chat_rate_limit:
+    try:
+        CHAT_RATE_LIMIT = tuple(int(part) for part in _chat_rate_limit.split("/", 1))
+    except ValueError:
+        raise ImproperlyConfigured(f"CHAT_RATE_LIMIT must look like 8/10, got {_chat_rate_limit!r}") from None
+
 # Sent by supportcircle.security.SecurityHeadersMiddleware: no camera, microphone, location, or ad tracking.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
