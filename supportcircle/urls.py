@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("chat.urls")),
     path("", include("groups.urls")),
+    path("", include("moderation.urls")),
 ]

@@ -1,0 +1,152 @@
+"""Moderation pages: the facilitators' queue, log and policy; a member's reports and repair. Thin: each
+POST calls the same action the chat socket calls."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from chat.protocol import ModerateFrame
+from groups.actions import require_facilitator
+from groups.models import Group, Membership
+
+from . import actions, frames
+from .forms import ModerateForm, PolicyForm, RepairForm
+from .models import AuditEntry, Report
+
+# What each log entry means, in plain words.
+KIND_LABELS = {
+    "moderation.message.nudged": "Nudged before posting",
+    "moderation.message.posted_after_nudge": "Posted after a nudge",
+    "moderation.message.collapsed": "Posted behind a content warning",
+    "moderation.message.held": "Held for review",
+    "moderation.message.blocked": "Not posted (blocked)",
+    "moderation.message.alerted": "Facilitators alerted",
+    "moderation.message.approved": "Held message approved",
+    "moderation.message.hidden": "Message removed under an agreement",
+    "moderation.crisis.alerted": "Crisis: resources shown, facilitators alerted",
+    "moderation.crisis.acknowledged": "Crisis alert followed up",
+    "moderation.alert.acknowledged": "Alert followed up",
+    "moderation.report.filed": "Message reported",
+    "moderation.report.resolved": "Report answered",
+    "moderation.member.warned": "Warned privately",
+    "moderation.member.timed_out": "Time-out",
+    "moderation.member.removed": "Removed from the group",
+    "moderation.member.banned": "Banned from the group",
+    "moderation.repair.requested": "Offered repair",
+    "moderation.repair.accepted": "Repair accepted",
+    "moderation.policy.changed": "Moderation policy changed",
+}
+LOG_PAGE = 200
+
+
+def _facilitated_group(request: HttpRequest, slug: str) -> Group:
+    group = get_object_or_404(Group, slug=slug)
+    require_facilitator(request.user, group)  # a 403 for everyone else
+    return group
+
+
+@login_required
+def queue(request: HttpRequest, slug: str) -> HttpResponse:
+    """Everything waiting for a facilitator: crisis alerts first, then held messages, reports and repairs."""
+    group = _facilitated_group(request, slug)
+    return render(
+        request,
+        "moderation/queue.html",
+        {"group": group, "queue": actions.open_queue(group), "agreements": group.current_agreements()},
+    )
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, slug: str) -> HttpResponse:
+    group = _facilitated_group(request, slug)
+    form = ModerateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("moderation:queue", slug=slug)
+    data = {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
+    try:
+        reply = frames.handle_frame(request.user.pk, group.pk, ModerateFrame(**data))
+    except actions.ModerationRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, reply["message"])
+    return redirect("moderation:queue", slug=slug)
+
+
+@login_required
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    """Read-only: every automated and human moderation action in this group, newest first. Never the words."""
+    group = get_object_or_404(Group, slug=slug)
+    if not actions.can_read_log(request.user, group):
+        raise PermissionDenied("Only this group's facilitators can read its moderation log.")
+    entries = AuditEntry.objects.filter(group=group).select_related("actor", "target", "message")[:LOG_PAGE]
+    rows = [(entry, KIND_LABELS.get(entry.kind, entry.kind)) for entry in entries]
+    return render(request, "moderation/log.html", {"group": group, "rows": rows})
+
+
+@login_required
+def policy(request: HttpRequest, slug: str) -> HttpResponse:
+    group = _facilitated_group(request, slug)
+    form = PolicyForm(request.POST or None, current=actions.policy_for(group))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_policy(request.user, group, form.cleaned_data)
+        except actions.ModerationRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(request, "Saved. New messages in the group follow these choices from now on.")
+            return redirect("moderation:policy", slug=slug)
+    return render(request, "moderation/policy.html", {"group": group, "form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def repair(request: HttpRequest, slug: str) -> HttpResponse:
+    """A member who was warned, or had a message removed, offers to repair, with words to begin with."""
+    group = get_object_or_404(Group, slug=slug)
+    membership = Membership.objects.filter(user=request.user, group=group).first()
+    if membership is None or not membership.is_seated:
+        raise PermissionDenied("Repair is for members of this group.")
+    warnings, hidden = actions.repair_invitations(request.user, group)
+    choices = [
+        (f"warning:{w.pk}", f"A reminder of agreement {w.agreement_number} on {w.created_at:%d %b}") for w in warnings
+    ] + [(f"message:{m.pk}", f"Your message removed under agreement {m.removed_agreement_number}") for m in hidden]
+    form = RepairForm(request.POST or None, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        kind, _, pk = form.cleaned_data["about"].partition(":")
+        warning = next((w for w in warnings if kind == "warning" and str(w.pk) == pk), None)
+        message = next((m for m in hidden if kind == "message" and str(m.pk) == pk), None)
+        try:
+            actions.request_repair(
+                request.user,
+                group,
+                prompt=form.cleaned_data["prompt"],
+                note=form.cleaned_data["note"],
+                warning=warning,
+                message=message,
+            )
+        except actions.ModerationRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(request, "Thank you. The facilitators have your words and will get back to you.")
+            return redirect("chat:room", slug=slug)
+    agreements = {a.number: a.text for a in group.current_agreements()}
+    return render(
+        request,
+        "moderation/repair.html",
+        {"group": group, "form": form, "has_invitations": bool(choices), "agreements": agreements},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def my_reports(request: HttpRequest) -> HttpResponse:
+    reports = Report.objects.filter(reporter=request.user).select_related("group", "message")
+    return render(request, "moderation/my_reports.html", {"reports": reports})
