@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from chat.actions import post_message
 from groups.actions import create_group, join_group
-from groups.models import Group, JoinPolicy, Topic
+from groups.models import Group, JoinPolicy, SessionSchedule, Topic, Weekday
 from supportcircle.accounts.models import User
 
 DEMO_PASSWORD = "circle-demo-2026"  # noqa: S105  # nosec B105: documented demo password
@@ -22,12 +24,10 @@ PEOPLE = [
     ("Kai", False),
 ]
 
+# The group's own agreements; the default agreements of its rule sets (curiosity, no unsolicited
+# advice, self-kindness, staying on the platform, eating-disorder safety...) follow them.
 GENERAL_AGREEMENTS = [
     "What is shared here stays here.",
-    "We listen with curiosity, not judgment.",
-    "We offer advice only when someone asks for it.",
-    "We speak kindly to each other, and to ourselves.",
-    "We keep our conversations here, not in private contact off the platform.",
     "If we get it wrong, we repair: we own it and try again.",
 ]
 
@@ -45,6 +45,10 @@ GROUPS = [
         "members": ["Sam", "Alex", "Jo"],
         "rulesets": ["crisis", "curiosity", "no_advice", "self_kindness", "off_platform"],
         "agreements": GENERAL_AGREEMENTS,
+        "sessions": [
+            (Weekday.MONDAY, time(8, 0), 45, "Europe/London"),
+            (Weekday.THURSDAY, time(8, 0), 45, "Europe/London"),
+        ],
         "history": [
             ("Robin", "Good morning, everyone. However today is starting for you, you're welcome here."),
             ("Sam", "Morning. Slept badly, but I made tea and I'm here, so that's something."),
@@ -66,11 +70,8 @@ GROUPS = [
         "facilitators": ["Robin"],
         "members": ["Sam", "Kai"],
         "rulesets": ["crisis", "curiosity", "no_advice", "ed_safety", "self_kindness", "off_platform"],
-        "agreements": GENERAL_AGREEMENTS
-        + [
-            "We talk about food and bodies without numbers: no weights, sizes or calories.",
-            "We don't talk about diets or compare bodies, ours or anyone else's.",
-        ],
+        "agreements": GENERAL_AGREEMENTS,
+        "sessions": [(Weekday.WEDNESDAY, time(18, 30), 60, "Europe/London")],
         "history": [
             ("Robin", "Welcome to Steady Ground. This week's theme is noticing one kind thing we did for ourselves."),
             ("Kai", "I ate lunch with a friend today instead of hiding at my desk. It felt scary and also okay."),
@@ -91,6 +92,7 @@ GROUPS = [
         "members": [],
         "rulesets": ["crisis", "curiosity", "no_advice", "self_kindness", "off_platform"],
         "agreements": GENERAL_AGREEMENTS + ["We never ask anyone for details of what happened to them."],
+        "sessions": [(Weekday.TUESDAY, time(19, 0), 75, "America/New_York")],
         "history": [
             ("Morgan", "Hello and welcome. We start each session with a grounding breath. There's no rush here."),
         ],
@@ -131,6 +133,10 @@ class Command(BaseCommand):
                 agreements=spec["agreements"],
                 rulesets=spec["rulesets"],
             )
+            for weekday, start_time, minutes, zone_name in spec.get("sessions", []):
+                SessionSchedule.objects.create(
+                    group=group, weekday=weekday, start_time=start_time, duration_minutes=minutes, timezone=zone_name
+                )
             for name in spec["members"]:
                 join_group(people[name], group, accepted_version=group.agreement_version)
             group.join_policy = spec["join_policy"]
