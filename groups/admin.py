@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Agreement, AgreementAcceptance, Group, Membership, MembershipEvent
+from .models import Agreement, AgreementAcceptance, BlockedMember, Group, Membership, MembershipEvent, SessionSchedule
 
 
 class AgreementInline(admin.TabularInline):
@@ -38,4 +38,20 @@ class MembershipEventAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SessionSchedule)
+class SessionScheduleAdmin(admin.ModelAdmin):
+    list_display = ("group", "weekday", "start_time", "duration_minutes", "timezone")
+    list_filter = ("group",)
+
+
+# Boundaries are shown to staff without their content; private messages are not registered at all,
+# so no one but their two people can read them.
+@admin.register(BlockedMember)
+class BlockedMemberAdmin(admin.ModelAdmin):
+    list_display = ("blocker", "blocked", "created_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -130,6 +130,11 @@ class Membership(models.Model):
         return self.state in SEATED_STATES
 
     @property
+    def receives_notifications(self) -> bool:
+        """Members taking a break keep their seat but are not notified of anything."""
+        return self.state == MembershipState.ACTIVE
+
+    @property
     def has_current_agreements(self) -> bool:
         return self.accepted_version >= self.group.agreement_version
 

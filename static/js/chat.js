@@ -81,7 +81,9 @@
       em.textContent = "Message removed by its author.";
       body.appendChild(em);
     }
-    li.append(author, " ", time, body);
+    li.append(author);
+    if (m.author.heard_only) li.append(" ", heardOnlyTag());
+    li.append(" ", time, m.collapsed ? collapsedBody(m, body) : body);
     // Keep the list in sequence order even when a backfill fills a gap late.
     var after = null;
     var items = list.querySelectorAll("li[data-seq]");
@@ -91,6 +93,42 @@
     var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     if (after) after.after(li); else list.prepend(li);
     if (nearBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  // Personal boundaries (docs/protocol.md): the server marks what arrives collapsed for this person.
+  var COLLAPSE_LABELS = { food: "food", body: "bodies and appearance", self_harm: "self-harm",
+    trauma_details: "details of trauma", substances: "alcohol and drugs", suicide: "suicide" };
+  function heardOnlyTag() {
+    var tag = document.createElement("span");
+    tag.className = "heard-only";
+    tag.textContent = "here to be heard, not advised";
+    return tag;
+  }
+  function collapsedBody(m, body) {
+    var details = document.createElement("details");
+    details.className = "collapsed";
+    var summary = document.createElement("summary");
+    summary.textContent = m.collapsed.reason === "muted"
+      ? "Collapsed because you muted " + m.author.pseudonym + ". Show message"
+      : "Content warning: " + (COLLAPSE_LABELS[m.collapsed.label] || m.collapsed.label) + ". Show message";
+    details.append(summary, body);
+    return details;
+  }
+  function showNotice(f) {
+    var el = document.getElementById("cannot-post") || document.createElement("p");
+    if (!el.id) {
+      el.id = "cannot-post";
+      el.className = "notice";
+      el.setAttribute("role", "status");
+      list.before(el);
+    }
+    el.textContent = f.message + " ";
+    if (f.link) {
+      var a = document.createElement("a");
+      a.href = f.link;
+      a.textContent = "Read the agreements";
+      el.append(a);
+    }
   }
 
   function cssEscape(s) { return (window.CSS && CSS.escape) ? CSS.escape(s) : s.replace(/"/g, '\\"'); }
@@ -148,6 +186,10 @@
       showError("");
       if (form) form.hidden = !f.can_post;
       flushOutbox();
+    },
+    notice: function (f) {
+      showNotice(f);
+      if (form) form.hidden = !f.can_post;
     },
     history: function (f) {
       backfillPending = false;
