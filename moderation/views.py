@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from chat.protocol import ModerateFrame
 from groups.actions import require_facilitator
@@ -82,6 +82,7 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     """Read-only: every automated and human moderation action in this group, newest first. Never the words."""
     group = get_object_or_404(Group, slug=slug)
@@ -147,6 +148,7 @@ def repair(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def my_reports(request: HttpRequest) -> HttpResponse:
     reports = Report.objects.filter(reporter=request.user).select_related("group", "message")
     return render(request, "moderation/my_reports.html", {"reports": reports})

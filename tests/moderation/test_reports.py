@@ -102,3 +102,10 @@ def test_my_reports_page_shows_each_report_and_its_outcome(circle, member, secon
 
     client.force_login(member)
     assert "We talked about it" not in client.get("/reports/mine/").content.decode()
+
+
+def test_the_socket_and_the_pages_offer_the_same_report_reasons():
+    from chat.protocol import REPORT_REASONS
+    from moderation.models import ReportReason
+
+    assert tuple(ReportReason.values) == REPORT_REASONS
