@@ -74,11 +74,13 @@
     time.textContent = timeLabel(m.created_at);
     var body = document.createElement("p");
     body.className = "body";
-    if (m.state === "visible") {
+    if (m.state === "visible" || m.state === "held") {
       body.textContent = m.body;
     } else {
       var em = document.createElement("em");
-      em.textContent = "Message removed by its author.";
+      em.textContent = m.state === "removed_under_agreement"
+        ? "Removed under agreement " + m.removed_agreement + "."
+        : "Message removed by its author.";
       body.appendChild(em);
     }
     li.append(author);
@@ -169,7 +171,8 @@
   }
 
   function flushOutbox() {
-    outbox.forEach(function (item) { send({ type: "send", client_id: item.client_id, body: item.body }); });
+    // An item may carry more than its words (post_anyway after a moderation nudge).
+    outbox.forEach(function (item) { send(Object.assign({ type: "send" }, item)); });
   }
 
   function dropFromOutbox(clientId) {
@@ -189,7 +192,7 @@
     },
     notice: function (f) {
       showNotice(f);
-      if (form) form.hidden = !f.can_post;
+      if (form && typeof f.can_post === "boolean") form.hidden = !f.can_post;
     },
     history: function (f) {
       backfillPending = false;
@@ -289,6 +292,23 @@
     });
     outbox.forEach(renderPending);
   }
+
+  // For static/js/moderation.js: add frame handlers, send frames, take back or post an outbox item.
+  window.SupportCircleChat = {
+    handlers: handlers,
+    send: send,
+    withdraw: function (clientId) {
+      var item = outbox.find(function (i) { return i.client_id === clientId; });
+      dropFromOutbox(clientId);
+      return item;
+    },
+    post: function (item) {
+      outbox.push(item);
+      saveOutbox();
+      renderPending(item);
+      send(Object.assign({ type: "send" }, item));
+    }
+  };
 
   list.scrollTop = list.scrollHeight;
   connect();

@@ -1,0 +1,275 @@
+// SupportCircle moderation in the chat: the private nudge under the composer, the crisis card,
+// a report button on each message, moderation notices, and the facilitators' live queue.
+// Protocol: docs/protocol.md ("Moderation frames"). Loaded after chat.js, which exposes
+// window.SupportCircleChat. No inline handlers: everything is wired here.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  var chat = window.SupportCircleChat;
+  if (!root || !chat) return;
+
+  var list = document.getElementById("messages");
+  var form = document.getElementById("composer");
+  var textarea = document.getElementById("composer-body");
+  var myId = Number(root.dataset.me);
+  var isFacilitator = root.dataset.role === "facilitator";
+  var reasons = [];
+  try { reasons = JSON.parse(root.dataset.reportReasons || "[]"); } catch (e) { reasons = []; }
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "text") node.textContent = props[key];
+      else if (key === "className") node.className = props[key];
+      else node.setAttribute(key, props[key]);
+    });
+    (children || []).forEach(function (child) { if (child) node.append(child); });
+    return node;
+  }
+
+  function button(label, onClick, className) {
+    var b = el("button", { type: "button", text: label, className: className || "" });
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  // --- Nudge: before the message goes to the group, only its author sees why --------------------
+
+  var nudgePanel = null;
+
+  function closeNudge() {
+    if (nudgePanel) nudgePanel.remove();
+    nudgePanel = null;
+  }
+
+  function showNudge(f) {
+    var item = chat.withdraw(f.ref) || { client_id: f.ref, body: "" };
+    closeNudge();
+    var heading = el("h2", { id: "nudge-heading", tabindex: "-1", text: "Before this goes to the group" });
+    var agreement = f.agreement && f.agreement.number
+      ? "Agreement " + f.agreement.number + ": " + f.agreement.text
+      : (f.agreement ? f.agreement.text : "");
+    var parts = [
+      heading,
+      el("p", { text: f.message }),
+      agreement ? el("p", { className: "agreement", text: agreement }) : null,
+      f.reason ? el("p", { className: "help", text: "Why we have it: " + f.reason }) : null
+    ];
+    if (f.suggestion) {
+      parts.push(el("p", { text: "One way to say it:" }));
+      parts.push(el("blockquote", { className: "suggestion", text: f.suggestion }));
+    }
+    var actions = el("div", { className: "button-row" });
+    if (f.suggestion) {
+      actions.append(button("Use this wording", function () {
+        textarea.value = f.suggestion;
+        closeNudge();
+        textarea.focus();
+      }));
+    }
+    actions.append(button("Edit my message", function () {
+      textarea.value = item.body;
+      closeNudge();
+      textarea.focus();
+    }, "secondary"));
+    actions.append(button("Post anyway", function () {
+      closeNudge();
+      if (textarea.value === item.body) textarea.value = "";
+      chat.post({ client_id: item.client_id || newClientId(), body: item.body, post_anyway: true });
+      textarea.focus();
+    }, "secondary"));
+    parts.push(actions);
+    nudgePanel = el("section", { className: "nudge", "aria-labelledby": "nudge-heading" }, parts);
+    form.after(nudgePanel);
+    // Keep their words safe in the box too, in case they close the page.
+    if (textarea && !textarea.value) textarea.value = item.body;
+    heading.focus();
+  }
+
+  // --- Crisis: a warm card with resources, focus moved to it, dismissible ------------------------
+
+  function showCrisisCard(f) {
+    var old = document.getElementById("crisis-card");
+    if (old) old.remove();
+    var heading = el("h2", { id: "crisis-heading", tabindex: "-1", text: f.title });
+    var items = (f.resources || []).map(function (r) {
+      var name = r.url
+        ? el("a", { href: r.url, target: "_blank", rel: "noopener noreferrer", text: r.name })
+        : el("strong", { text: r.name });
+      return el("li", {}, [name, r.detail ? el("p", { text: r.detail }) : null]);
+    });
+    var card;
+    var close = button("Close this card", function () {
+      card.remove();
+      if (textarea) textarea.focus();
+    }, "secondary");
+    card = el("section", { id: "crisis-card", className: "crisis-card", "aria-labelledby": "crisis-heading" }, [
+      heading, el("p", { text: f.message }), el("ul", { className: "resources" }, items), close
+    ]);
+    card.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") close.click();
+    });
+    list.before(card);
+    heading.focus();
+  }
+
+  // --- Notices: warnings, time-outs, held messages, report outcomes ------------------------------
+
+  var LINK_TEXT = {
+    warning: "Repair", message_hidden: "Repair", timed_out: "Repair",
+    report_received: "See my reports", report_answered: "See my reports"
+  };
+  var MODERATION_NOTICES = ["held_for_review", "message_approved", "message_hidden", "warning", "timed_out",
+    "repair_accepted", "report_received", "report_answered", "moderation_done"];
+  var statusArea = el("div", { id: "moderation-status", className: "moderation-status", role: "status" });
+  list.before(statusArea);
+
+  function showModerationNotice(f) {
+    var note = el("p", { className: "notice" }, [document.createTextNode(f.message + " ")]);
+    if (f.link) note.append(el("a", { href: f.link, text: LINK_TEXT[f.code] || "Open" }));
+    note.append(" ", button("Dismiss", function () { note.remove(); }, "link-button"));
+    statusArea.append(note);
+  }
+
+  var baseNotice = chat.handlers.notice;
+  chat.handlers.notice = function (f) {
+    if (MODERATION_NOTICES.indexOf(f.code) >= 0) showModerationNotice(f);
+    else if (baseNotice) baseNotice(f);
+  };
+  chat.handlers.nudge = showNudge;
+  chat.handlers.crisis_resources = showCrisisCard;
+
+  // A message removed under an agreement: replace its words with the tombstone, wherever it is shown.
+  var baseUpdated = chat.handlers.message_updated;
+  chat.handlers.message_updated = function (f) {
+    if (baseUpdated) baseUpdated(f);
+    if (f.message.state !== "removed_under_agreement") return;
+    var li = list.querySelector('li[data-seq="' + f.message.seq + '"]');
+    if (!li) return;
+    var body = li.querySelector(".body");
+    if (body) body.replaceChildren(el("em", { text: "Removed under agreement " + f.message.removed_agreement + "." }));
+    var collapsed = li.querySelector("details.collapsed");
+    if (collapsed && body) collapsed.replaceWith(body);
+    var report = li.querySelector(".report-toggle");
+    if (report) report.remove();
+  };
+
+  // --- Report a message --------------------------------------------------------------------------
+
+  function openReportForm(li, toggle) {
+    if (li.querySelector("form.report-form")) return;
+    var seq = Number(li.dataset.seq);
+    var id = "report-" + seq;
+    var select = el("select", { id: id + "-reason", name: "reason", required: "required" },
+      [el("option", { value: "", text: "Choose a reason" })].concat(reasons.map(function (r) {
+        return el("option", { value: r[0], text: r[1] });
+      })));
+    var note = el("textarea", { id: id + "-note", name: "note", rows: "2", maxlength: "500" });
+    var reportForm = el("form", { className: "report-form", "aria-label": "Report this message" }, [
+      el("label", { for: id + "-reason", text: "What's the matter?" }), select,
+      el("label", { for: id + "-note", text: "Anything the facilitators should know (optional)" }), note,
+      el("div", { className: "button-row" }, [
+        el("button", { type: "submit", text: "Send to the facilitators" }),
+        button("Cancel", function () { reportForm.remove(); toggle.focus(); }, "secondary")
+      ])
+    ]);
+    reportForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!select.value) { select.focus(); return; }
+      chat.send({ type: "report", seq: seq, reason: select.value, note: note.value });
+      reportForm.remove();
+      toggle.disabled = true;
+      toggle.textContent = "Reported";
+    });
+    li.append(reportForm);
+    select.focus();
+  }
+
+  function addReportButton(li) {
+    if (li.querySelector(".report-toggle") || li.classList.contains("pending") || !li.dataset.seq) return;
+    if (li.classList.contains("mine") || li.querySelector(".body em")) return;
+    var author = li.querySelector(".author");
+    var toggle = el("button", {
+      type: "button",
+      className: "link-button report-toggle",
+      text: "Report",
+      "aria-label": "Report " + (author ? author.textContent : "this") + "'s message"
+    });
+    toggle.addEventListener("click", function () { openReportForm(li, toggle); });
+    li.append(toggle);
+  }
+
+  list.querySelectorAll("li[data-seq]").forEach(addReportButton);
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      change.addedNodes.forEach(function (node) {
+        if (node.nodeType === 1 && node.matches("li[data-seq]")) addReportButton(node);
+      });
+    });
+  }).observe(list, { childList: true });
+
+  // --- Facilitators: the live queue --------------------------------------------------------------
+
+  if (!isFacilitator) return;
+
+  var queueList = el("ul", { className: "queue-list" });
+  var emptyNote = el("p", { className: "help", text: "Nothing is waiting. Thank you for holding this space." });
+  var alertArea = el("div", { role: "alert", className: "visually-hidden" });
+  var panel = el("aside", { className: "queue-panel", "aria-labelledby": "queue-heading" }, [
+    el("h2", { id: "queue-heading", text: "Waiting for you" }),
+    alertArea, emptyNote, queueList,
+    el("a", { href: root.dataset.queueUrl, text: "Open the full queue (warn, time-out, answer reports)" })
+  ]);
+  root.append(panel);
+
+  function describe(item) {
+    var who = item.member ? item.member.pseudonym : "A member";
+    if (item.kind === "alert") {
+      return item.category === "crisis" ? who + " may be in crisis. They were shown the crisis resources."
+        : who + "'s message was flagged (" + item.category + ").";
+    }
+    if (item.kind === "held") return who + "'s message is held for review.";
+    if (item.kind === "report") return (item.reporter ? item.reporter.pseudonym : "Someone") + " reported " + who + "'s message: " + item.reason + ".";
+    return who + " would like to repair: “" + item.prompt + "”";
+  }
+
+  function moderate(fields) { chat.send(Object.assign({ type: "moderate" }, fields)); }
+
+  function showItem(item) {
+    var key = item.kind + "-" + item.id;
+    var existing = queueList.querySelector('[data-key="' + key + '"]');
+    if (item.state === "resolved") {
+      if (existing) existing.remove();
+      emptyNote.hidden = queueList.children.length > 0;
+      return;
+    }
+    var row = el("li", { className: "queue-item" + (item.category === "crisis" ? " crisis" : "") }, [
+      el("p", { text: describe(item) }),
+      item.message && item.message.body ? el("blockquote", { text: item.message.body }) : null
+    ]);
+    row.dataset.key = key;
+    if (item.kind === "held") {
+      row.append(button("Approve", function () { moderate({ action: "approve", seq: item.message.seq }); }));
+    } else if (item.kind === "alert") {
+      row.append(button("I'm following up", function () { moderate({ action: "acknowledge_alert", alert: item.id }); }));
+    } else if (item.kind === "repair") {
+      row.append(button("Accept the repair", function () { moderate({ action: "accept_repair", repair: item.id }); }));
+    }
+    if (existing) existing.replaceWith(row);
+    else if (item.category === "crisis") queueList.prepend(row);
+    else queueList.append(row);
+    emptyNote.hidden = true;
+  }
+
+  chat.handlers.queue_item = function (f) { showItem(f.item); };
+  chat.handlers.crisis_alert = function (f) {
+    showItem(f.alert);
+    alertArea.textContent = describe(f.alert);
+  };
+})();
