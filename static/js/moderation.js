@@ -246,6 +246,7 @@
     var existing = queueList.querySelector('[data-key="' + key + '"]');
     if (item.state === "resolved") {
       if (existing) existing.remove();
+      if (item.kind === "alert") alertArea.textContent = "";
       emptyNote.hidden = queueList.children.length > 0;
       return;
     }
