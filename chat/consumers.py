@@ -19,9 +19,11 @@ from channels.utils import await_many_dispatch
 from django.db import DatabaseError
 from django.urls import reverse
 
+from groups import console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames
+from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
 
 from . import actions
@@ -32,6 +34,7 @@ from .protocol import (
     NOTICE_MESSAGES,
     BackfillFrame,
     CloseCode,
+    ConsoleFrame,
     ErrorCode,
     ModerateFrame,
     NoticeCode,
@@ -123,6 +126,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.close(code=int(denied.code))
             return
         self.guard = SessionGuard(self.scope, self.access.user_id)
+        if await database_sync_to_async(too_many_sockets)(self.access.user_id):
+            log.info("chat socket refused: TOO_MANY_SOCKETS (user %s)", self.access.user_id)
+            await self.accept()
+            await self.end(CloseCode.TOO_MANY_SOCKETS)
+            return
         # Subscribe before reading history so nothing posted in between is missed;
         # anything in both arrives twice and the client keeps it once (by seq).
         channels = [group_channel(self.access.group_id), user_channel(self.access.user_id)]
@@ -166,6 +174,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 self.access.user_id, self.access.group_id
             ):
                 await self.send(text_data=waiting)
+        # The facilitator console (groups.live): attendance, and the live session, a breathing pause, the radar.
+        for waiting in await database_sync_to_async(console_frames.on_connect)(
+            self.access.user_id, self.access.group_id, self.access.role
+        ):
+            await self.send(text_data=waiting)
 
     async def subscribe(self, channels: list[str]) -> bool:
         try:
@@ -192,6 +205,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         try:
             await self.depart()
+            if self.access is not None and self.accepted:
+                await database_sync_to_async(console_frames.on_disconnect)(self.access.user_id, self.access.group_id)
         except DatabaseError:
             pass  # the presence row expires by itself (chat.room.arrive)
         await self.unsubscribe()
@@ -217,6 +232,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 await self.on_ping()
             elif isinstance(frame, ReportFrame | ModerateFrame):
                 await self.on_moderation(frame)
+            elif isinstance(frame, ConsoleFrame):
+                await self.on_console(frame)
             else:
                 await self.on_conversation_frame(frame)
         except ChatAccessDenied as denied:
@@ -256,6 +273,17 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def on_moderation(self, frame: ReportFrame | ModerateFrame) -> None:
         try:
             reply = await database_sync_to_async(moderation_frames.handle_frame)(
+                self.access.user_id, self.access.group_id, frame
+            )
+        except ChatRefused as refused:
+            await self.send_frame(error_frame(refused.code, **refused.extra))
+            return
+        if reply is not None:
+            await self.send_frame(reply)
+
+    async def on_console(self, frame: ConsoleFrame) -> None:
+        try:
+            reply = await database_sync_to_async(console_frames.handle_frame)(
                 self.access.user_id, self.access.group_id, frame
             )
         except ChatRefused as refused:

@@ -78,6 +78,7 @@ class CloseCode(IntEnum):
     GROUP_NOT_FOUND = 4404
     MEMBERSHIP_ENDED = 4409
     BANNED = 4410
+    TOO_MANY_SOCKETS = 4429
     SERVER_RESTARTING = 4503
 
 
@@ -104,6 +105,7 @@ class ErrorCode(StrEnum):
     TAKING_A_BREAK = "taking_a_break"
     BLOCKED_BY_AGREEMENT = "blocked_by_agreement"
     TIMED_OUT = "timed_out"
+    BREATHING = "breathing"
 
 
 # What each error code tells the person. Plain, kind, and says what to do next.
@@ -158,6 +160,11 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
         "A facilitator has asked you to pause posting for a little while. "
         "You can keep reading, and your words are still in the box."
     ),
+    # Facilitator console (groups.live): pause & breathe.
+    ErrorCode.BREATHING: (
+        "We're taking a moment to breathe together, so posting is resting. "
+        "Your words are still in the box; the chat opens again by itself."
+    ),
 }
 
 
@@ -178,6 +185,9 @@ class NoticeCode(StrEnum):
     REPORT_RECEIVED = "report_received"
     REPORT_ANSWERED = "report_answered"
     MODERATION_DONE = "moderation_done"
+    # Facilitator console (groups.live).
+    CARE_SENT = "care_sent"
+    LISTENING_NOTED = "listening_noted"
 
 
 NOTICE_MESSAGES: dict[NoticeCode, str] = {
@@ -197,10 +207,12 @@ NOTICE_MESSAGES: dict[NoticeCode, str] = {
     NoticeCode.REPORT_RECEIVED: "Thank you for telling us. The facilitators will look at it and let you know.",
     NoticeCode.REPORT_ANSWERED: "The facilitators have answered a message you reported.",
     NoticeCode.MODERATION_DONE: "Done.",
+    NoticeCode.CARE_SENT: "Your check-in reached them privately. Thank you for looking out for them.",
+    NoticeCode.LISTENING_NOTED: "Thank you for letting us know. Listening is a welcome way to be here.",
 }
 
 # Error codes that carry retry_after: the message then says when the person can post again.
-WAIT_CODES = (ErrorCode.RATE_LIMITED, ErrorCode.SLOW_MODE)
+WAIT_CODES = (ErrorCode.RATE_LIMITED, ErrorCode.SLOW_MODE, ErrorCode.BREATHING)
 
 CLIENT_FRAME_TYPES = (
     "send",
@@ -221,6 +233,13 @@ CLIENT_FRAME_TYPES = (
     "round_close",
     "report",
     "moderate",
+    # Facilitator console (groups.console_frames).
+    "session",
+    "lock_joins",
+    "breathe",
+    "radar",
+    "check_in_with",
+    "listening",
 )
 SERVER_FRAME_TYPES = (
     "ready",
@@ -241,6 +260,10 @@ SERVER_FRAME_TYPES = (
     "crisis_resources",
     "crisis_alert",
     "queue_item",
+    "session",
+    "breathe",
+    "radar",
+    "care",
 )
 
 
@@ -422,6 +445,55 @@ class ModerateFrame:
     type: str = "moderate"
 
 
+# Facilitator console: pause & breathe lasts 10 seconds to 5 minutes (0 ends it early).
+MIN_BREATHE_SECONDS = 10
+MAX_BREATHE_SECONDS = 300
+MAX_BREATHE_PROMPT_CHARS = 200
+DEFAULT_BREATHE_PROMPT = "Let's breathe together: in for four, hold for four, out for four. Nothing to do but this."
+SESSION_ACTIONS = ("open", "close")
+
+
+@dataclass(frozen=True)
+class SessionFrame:
+    action: str
+    type: str = "session"
+
+
+@dataclass(frozen=True)
+class LockJoinsFrame:
+    locked: bool
+    type: str = "lock_joins"
+
+
+@dataclass(frozen=True)
+class BreatheFrame:
+    seconds: int
+    prompt: str = ""
+    type: str = "breathe"
+
+
+@dataclass(frozen=True)
+class RadarFrame:
+    type: str = "radar"
+
+
+@dataclass(frozen=True)
+class CheckInWithFrame:
+    member: int
+    message: str
+    reason: str = ""
+    type: str = "check_in_with"
+
+
+@dataclass(frozen=True)
+class ListeningFrame:
+    on: bool = True
+    type: str = "listening"
+
+
+ConsoleFrame = SessionFrame | LockJoinsFrame | BreatheFrame | RadarFrame | CheckInWithFrame | ListeningFrame
+
+
 ClientFrame = (
     SendFrame
     | BackfillFrame
@@ -441,6 +513,7 @@ ClientFrame = (
     | RoundCloseFrame
     | ReportFrame
     | ModerateFrame
+    | ConsoleFrame
 )
 
 
@@ -584,6 +657,24 @@ def _parse_moderate(data: dict[str, Any]) -> ModerateFrame:
     )
 
 
+def _parse_breathe(data: dict[str, Any]) -> BreatheFrame:
+    seconds = _field(data, "seconds", int)
+    if seconds != 0 and not MIN_BREATHE_SECONDS <= seconds <= MAX_BREATHE_SECONDS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="seconds")
+    prompt = _optional(data, "prompt", str) or ""
+    if len(prompt) > MAX_BREATHE_PROMPT_CHARS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="prompt")
+    return BreatheFrame(seconds=seconds, prompt=prompt.strip())
+
+
+def _parse_check_in_with(data: dict[str, Any]) -> CheckInWithFrame:
+    reason = _optional(data, "reason", str) or ""
+    if len(reason) > 40:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail="reason")
+    message = _short_text(data, "message", required=True)
+    return CheckInWithFrame(member=_seq(data, "member"), message=message, reason=reason)
+
+
 _PARSERS = {
     "send": _parse_send,
     "backfill": _parse_backfill,
@@ -603,6 +694,12 @@ _PARSERS = {
     "round_close": lambda d: RoundCloseFrame(round_id=_seq(d, "round_id")),
     "report": _parse_report,
     "moderate": _parse_moderate,
+    "session": lambda d: SessionFrame(action=_choice(d, "action", SESSION_ACTIONS)),
+    "lock_joins": lambda d: LockJoinsFrame(locked=_field(d, "locked", bool)),
+    "breathe": _parse_breathe,
+    "radar": lambda d: RadarFrame(),
+    "check_in_with": _parse_check_in_with,
+    "listening": lambda d: ListeningFrame(on=_flag(d, "on", True)),
 }
 assert tuple(_PARSERS) == CLIENT_FRAME_TYPES
 

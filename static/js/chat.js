@@ -12,7 +12,8 @@
     4403: "This chat is for members of the group.",
     4404: "We couldn't find this group.",
     4409: "You're no longer a member of this group, so the chat has closed.",
-    4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators." };
+    4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators.",
+    4429: "You have this chat open in a lot of tabs or devices. Please close one you no longer need, then reload this page." };
 
   var groupSlug = root.dataset.group;
   var myId = Number(root.dataset.me);

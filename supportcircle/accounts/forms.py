@@ -3,9 +3,10 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
-from .models import User
+from . import limits
+from .models import Attempt, User
 
 
 class SignUpForm(UserCreationForm):
@@ -41,3 +42,26 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones())
         self.fields["timezone"].choices = [(zone, zone) for zone in zones]
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with a lockout after repeated failures for one pseudonym from one address."""
+
+    def clean(self):
+        pseudonym = self.cleaned_data.get("username") or ""
+        key = limits.login_key(pseudonym, self.request)
+        wait = limits.wait_for(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit())
+        if wait:
+            raise forms.ValidationError(
+                "That's a few too many tries for now, so we've paused logging in to keep your account safe. "
+                f"Please try again in {limits.in_words(wait)}.",
+                code="locked_out",
+                params={"retry_after": wait},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            limits.record(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit())
+            raise
+        limits.forget(Attempt.Kind.FAILED_LOGIN, key)
+        return cleaned

@@ -61,3 +61,26 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return self.pseudonym
+
+
+class Attempt(models.Model):
+    """One counted attempt (a failed login, a sign-up) for rate limiting.
+
+    ``key`` is a digest of what is limited (pseudonym and address), never the
+    address itself: we keep no IP addresses. Rows older than the longest window
+    are deleted as new ones are written.
+    """
+
+    class Kind(models.TextChoices):
+        FAILED_LOGIN = "failed_login", "Failed login"
+        SIGNUP = "signup", "Sign-up"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"

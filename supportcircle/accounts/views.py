@@ -2,12 +2,30 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .forms import ProfileForm, SignUpForm
+from . import limits
+from .forms import LoginForm, ProfileForm, SignUpForm
+from .models import Attempt
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, locked for a while after repeated failures (supportcircle.accounts.limits)."""
+
+    authentication_form = LoginForm
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        for error in form.errors.as_data().get(NON_FIELD_ERRORS, []):
+            if error.code == "locked_out":
+                response.status_code = 429
+                response["Retry-After"] = str(error.params["retry_after"])
+        return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -15,11 +33,25 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("groups:directory")
     form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {user.pseudonym}. We're glad you're here.")
-        return redirect("groups:directory")
+    if request.method == "POST":
+        key = limits.signup_key(request)
+        wait = limits.wait_for(Attempt.Kind.SIGNUP, key, limits.signup_limit())
+        if wait:
+            form.is_valid()
+            form.add_error(
+                None,
+                "Several accounts were just created from here, so we've paused sign-ups for a little while. "
+                f"Please try again in {limits.in_words(wait)}.",
+            )
+            response = render(request, "accounts/signup.html", {"form": form}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        if form.is_valid():
+            user = form.save()
+            limits.record(Attempt.Kind.SIGNUP, key, limits.signup_limit())
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.pseudonym}. We're glad you're here.")
+            return redirect("groups:directory")
     return render(request, "accounts/signup.html", {"form": form})
 
 

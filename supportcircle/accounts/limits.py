@@ -1,0 +1,93 @@
+"""Rate limits on logging in, signing up and open sockets, with a kind message and a retry time.
+
+Counted in the database, so they hold across server processes and restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Attempt
+
+
+@dataclass(frozen=True)
+class Limit:
+    attempts: int
+    window: timedelta
+
+
+def login_limit() -> Limit:
+    attempts, seconds = getattr(settings, "LOGIN_LOCKOUT", (5, 15 * 60))
+    return Limit(attempts, timedelta(seconds=seconds))
+
+
+def signup_limit() -> Limit:
+    attempts, seconds = getattr(settings, "SIGNUP_LIMIT", (5, 60 * 60))
+    return Limit(attempts, timedelta(seconds=seconds))
+
+
+def seconds_to_wait(times: list[datetime], now: datetime, limit: Limit) -> int:
+    """How long until one more attempt is allowed (0: now). ``times``: the attempts in the window, any order."""
+    recent = sorted(moment for moment in times if moment > now - limit.window)
+    if len(recent) < limit.attempts:
+        return 0
+    free_at = recent[-limit.attempts] + limit.window
+    return max(1, math.ceil((free_at - now).total_seconds()))
+
+
+def in_words(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return "a minute"
+    return f"{minutes} minutes"
+
+
+def digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def wait_for(kind: str, key: str, limit: Limit) -> int:
+    now = timezone.now()
+    times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=now - limit.window).values_list("at", flat=True))
+    return seconds_to_wait(times, now, limit)
+
+
+def record(kind: str, key: str, limit: Limit) -> None:
+    now = timezone.now()
+    Attempt.objects.filter(kind=kind, at__lt=now - limit.window).delete()
+    Attempt.objects.create(kind=kind, key=key, at=now)
+
+
+def forget(kind: str, key: str) -> None:
+    Attempt.objects.filter(kind=kind, key=key).delete()
+
+
+def login_key(pseudonym: str, request) -> str:
+    return digest("login", pseudonym.strip().lower(), client_address(request))
+
+
+def signup_key(request) -> str:
+    return digest("signup", client_address(request))
+
+
+MAX_SOCKETS_PER_PERSON_DEFAULT = 10
+
+
+def too_many_sockets(user_id: int) -> bool:
+    """Whether this person already has the most chat sockets open we allow (across server processes)."""
+    from chat.models import Presence
+    from chat.protocol import PRESENCE_TTL_SECONDS
+
+    cap = getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
+    fresh_since = timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)
+    return Presence.objects.filter(user_id=user_id, last_seen__gte=fresh_since).count() >= cap

@@ -1,0 +1,90 @@
+"""Limits that slow down guessing and flooding, each with a kind message and a time to try again."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from chat.protocol import RATE_LIMIT_MESSAGES, CloseCode, ErrorCode
+from supportcircle.accounts.models import Attempt
+from tests.conftest import PASSWORD, connected, socket_for
+
+pytestmark = pytest.mark.django_db
+
+
+def log_in(client: Client, password: str, pseudonym: str = "Sam"):
+    return client.post("/accounts/login/", {"username": pseudonym, "password": password})
+
+
+def test_five_wrong_passwords_lock_logging_in_with_a_kind_message_and_a_retry_time(member):
+    client = Client()
+    for _ in range(5):
+        assert log_in(client, "not-the-password").status_code == 200
+    locked = log_in(client, PASSWORD)  # even the right password waits now
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0
+    assert "Please try again in 15 minutes" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_successful_login_clears_earlier_failures(member):
+    client = Client()
+    for _ in range(4):
+        log_in(client, "not-the-password")
+    assert log_in(client, PASSWORD).status_code == 302
+    assert not Attempt.objects.filter(kind=Attempt.Kind.FAILED_LOGIN).exists()
+
+
+def test_failed_logins_are_counted_without_keeping_the_pseudonym_or_address(member):
+    log_in(Client(), "not-the-password")
+    attempt = Attempt.objects.get()
+    assert "sam" not in attempt.key.lower() and "127.0.0.1" not in attempt.key
+
+
+def test_the_lockout_is_for_one_pseudonym_and_does_not_lock_out_everyone(member, second_member):
+    client = Client()
+    for _ in range(5):
+        log_in(client, "not-the-password")
+    assert log_in(client, PASSWORD, pseudonym="Alex").status_code == 302
+
+
+def test_sign_ups_from_one_address_are_paused_after_five_in_an_hour(db):
+    for number in range(5):
+        response = Client().post(
+            "/accounts/signup/",
+            {"pseudonym": f"Newcomer {number}", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        assert response.status_code == 302
+    paused = Client().post(
+        "/accounts/signup/", {"pseudonym": "Newcomer 6", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert paused.status_code == 429
+    assert int(paused["Retry-After"]) > 0
+    assert "paused sign-ups for a little while" in paused.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_beyond_the_per_person_cap_is_refused_with_its_own_code(channel_layer, group, member, settings):
+    settings.MAX_SOCKETS_PER_PERSON = 3
+    async with connected(member, group.slug), connected(member, group.slug), connected(member, group.slug):
+        communicator = await database_sync_to_async(socket_for)(member, group.slug)
+        is_open, _ = await communicator.connect()
+        assert is_open
+        output = await communicator.receive_output(timeout=3)
+        assert output == {"type": "websocket.close", "code": CloseCode.TOO_MANY_SOCKETS}
+    # Once a tab closes, a new one opens.
+    async with connected(member, group.slug) as socket:
+        assert socket.ready["type"] == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flood_of_messages_is_slowed_with_a_kind_message_and_a_retry_time(channel_layer, group, member):
+    async with connected(member, group.slug) as sam:
+        for number in range(RATE_LIMIT_MESSAGES):
+            await sam.send({"type": "send", "client_id": f"f{number}", "body": f"line {number}"})
+            assert (await sam.receive_until("ack"))["client_id"] == f"f{number}"
+        await sam.send({"type": "send", "client_id": "one-too-many", "body": "and another"})
+        error = await sam.receive_until("error")
+        assert error["code"] == ErrorCode.RATE_LIMITED
+        assert error["ref"] == "one-too-many"
+        assert error["retry_after"] >= 1
+        assert f"{error['retry_after']} second" in error["message"]
