@@ -42,6 +42,8 @@ class ConversationHandlers:
     typed_at: float = 0.0
     # When the "here now" list this socket last sent was read (see broadcast.on_commit_presence).
     presence_at: float = 0.0
+    # The list as last sent: an unchanged list (say, a blocked person arrived) is not sent again.
+    presence_seen: list | None = None
     arrived = False
 
     def hides(self, user_id: int | None) -> bool:
@@ -67,7 +69,8 @@ class ConversationHandlers:
         """Count this socket as here now; returns the "here now" list as this member may see it."""
         here, self.presence_at = await call(room.arrive)(self.access.user_id, self.access.group_id, self.channel_name)
         self.arrived = True
-        return self.people_seen(here)
+        self.presence_seen = self.people_seen(here)
+        return self.presence_seen
 
     def people_seen(self, people: list[dict]) -> list[dict]:
         return [person for person in people if not self.hides(person["id"])]
@@ -191,9 +194,11 @@ class ConversationHandlers:
         if event.get("skip_channel") == self.channel_name or event["at"] <= self.presence_at:
             return
         self.presence_at = event["at"]
-        await self.send_frame({"type": "presence", "here": self.people_seen(event["here"])})
+        here = self.people_seen(event["here"])
+        if here != self.presence_seen:
+            self.presence_seen = here
+            await self.send_frame({"type": "presence", "here": here})
 
     async def chat_round(self, event: dict) -> None:
         facilitator = self.access.role == Role.FACILITATOR
         await self.send(text_data=event["facilitator_frame"] if facilitator else event["frame"])
-
