@@ -201,9 +201,8 @@ def review_outgoing(
             until=time_out.until.isoformat(),
             retry_after=seconds,
         )
-    if not group.rulesets:
-        return ALLOWED
-    engine = get_engine(tuple(group.rulesets))
+    # Protect always: the crisis rule set runs in every group, whatever else it chose.
+    engine = get_engine(tuple(dict.fromkeys(("crisis", *group.rulesets))))
     wants_no_advice = False
     if reply_to is not None and reply_to.author_id and "no_advice" in group.rulesets:
         wants_no_advice = wants_to_be_heard(reply_to.author)

@@ -109,3 +109,14 @@ def test_the_socket_and_the_pages_offer_the_same_report_reasons():
     from moderation.models import ReportReason
 
     assert tuple(ReportReason.values) == REPORT_REASONS
+
+
+def test_removing_a_reported_message_answers_the_report(circle, member, second_member, facilitator):
+    from moderation.actions import hide_message, report_message
+
+    seq = post_message(member.pk, circle.pk, client_id="p-6", body="Hello").message.seq
+    report = report_message(second_member.pk, circle.pk, seq=seq, reason="judgment")
+    hide_message(facilitator, circle, seq=seq, agreement_number=3)
+    report.refresh_from_db()
+    assert report.state == "resolved"
+    assert "removed the message under Agreement 3" in report.outcome
