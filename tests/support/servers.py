@@ -52,10 +52,19 @@ def test_database_env() -> dict[str, str]:
 class Daphne:
     """One daphne process serving supportcircle.asgi on a free loopback port."""
 
-    def __init__(self, *, redis_url: str | None = None, port: int | None = None, extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        redis_url: str | None = None,
+        port: int | None = None,
+        extra_env: dict | None = None,
+        log_path: Path | None = None,
+    ):
         self.port = port or free_port()
         self.redis_url = redis_url
         self.extra_env = extra_env or {}
+        # Where the server's log goes (a file, so a chatty DEBUG log never fills a pipe and stalls it).
+        self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
     @property
@@ -83,7 +92,7 @@ class Daphne:
             cwd=ROOT,
             env=self.env(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log_path.open("ab") if self.log_path else subprocess.PIPE,
         )
         try:
             wait_for_port(self.port)
