@@ -1,0 +1,837 @@
+"""The guideline engine: checks one chat message against a group's agreements.
+
+Pure Python with no Django import, so the chat consumer, the management commands, the tests
+and the benchmark all share one fast core. The rules are data, in ``moderation/rulesets/*.json``.
+
+How a check works, and why it stays fast however many rules there are:
+
+1. The text is lowercased and tokenised once. Apostrophes are dropped (``don't`` -> ``dont``),
+   every number becomes the token ``#`` (its value is kept aside), sentence punctuation stays as
+   boundary tokens, and a boundary ``.`` frames the message at each end.
+2. Every phrase of every enabled rule set was expanded, when the engine was built, into plain
+   token sequences and stored in one token trie. The check walks that trie from each token, so
+   each step is a dict lookup: the cost follows the length of the message, not the rule count.
+3. A few things are not phrases: numbers about bodies and food are found by looking next to each
+   number for a unit ("120 lbs") or a cue ("size 0", "bmi of 17"); email addresses and phone
+   numbers by two precompiled patterns.
+4. "Suppress" phrases cancel overlapping matches of their category ("die of embarrassment",
+   "you should be proud"), and judgment, advice and self-criticism inside quotation marks
+   are someone else's words, not the writer's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import cache, lru_cache
+from itertools import product
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+CATEGORIES: tuple[str, ...] = (
+    "crisis",
+    "judgment",
+    "advice",
+    "numbers",
+    "diet",
+    "body",
+    "self_criticism",
+    "contact",
+)
+
+RULESET_NAMES: tuple[str, ...] = (
+    "crisis",
+    "curiosity",
+    "no_advice",
+    "ed_safety",
+    "self_kindness",
+    "off_platform",
+)
+
+RULESET_DIR = Path(__file__).resolve().parent / "rulesets"
+
+
+class Action(StrEnum):
+    ALLOW = "allow"  # post as written
+    NUDGE = "nudge"  # post, and show the writer the agreement and a gentler wording
+    COLLAPSE = "collapse"  # post behind a content warning that readers open themselves
+    HOLD = "hold"  # keep it back until a facilitator has looked
+    BLOCK = "block"  # do not post
+    ALERT = "alert"  # post, and tell the group's facilitators
+    RESOURCES = "resources"  # post, and show the writer where to find help right now
+
+
+DEFAULT_ACTIONS: Mapping[str, Action] = MappingProxyType(
+    {
+        "crisis": Action.RESOURCES,
+        "judgment": Action.NUDGE,
+        "advice": Action.NUDGE,
+        "numbers": Action.NUDGE,
+        "diet": Action.COLLAPSE,
+        "body": Action.NUDGE,
+        "self_criticism": Action.NUDGE,
+        "contact": Action.HOLD,
+    }
+)
+
+# Higher wins when a message breaks more than one agreement. Crisis is handled before this
+# ordering is consulted (see Engine.action_for): a crisis message always posts.
+ACTION_SEVERITY: Mapping[Action, int] = MappingProxyType(
+    {
+        Action.ALLOW: 0,
+        Action.NUDGE: 1,
+        Action.COLLAPSE: 2,
+        Action.ALERT: 3,
+        Action.HOLD: 4,
+        Action.BLOCK: 5,
+        Action.RESOURCES: 6,
+    }
+)
+
+# The actions a crisis message may get: both post the message and offer help.
+CRISIS_ACTIONS: frozenset[Action] = frozenset({Action.RESOURCES, Action.ALERT})
+
+# Judgment, advice and harsh self-talk inside quotation marks are someone else's words.
+QUOTABLE_CATEGORIES: frozenset[str] = frozenset({"judgment", "advice", "self_criticism"})
+
+
+@dataclass(frozen=True)
+class DefaultAgreement:
+    key: str
+    ruleset: str
+    text: str
+    reason: str
+    categories: tuple[str, ...]
+    content_warning: str | None
+
+
+@dataclass(frozen=True)
+class Match:
+    category: str
+    ruleset: str
+    agreement_key: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    categories: tuple[str, ...]
+    matches: tuple[Match, ...]
+    suggestion: str | None
+
+    @property
+    def is_clean(self) -> bool:
+        return not self.categories
+
+
+CLEAN = Verdict(categories=(), matches=(), suggestion=None)
+
+
+# --- Tokens -------------------------------------------------------------------------------
+
+NUMBER = "#"
+BOUNDARY = "."
+BOUNDARY_TOKENS: tuple[str, ...] = (".", "!", "?", ";", ",", "\n")
+_BOUNDARIES = frozenset(BOUNDARY_TOKENS)
+_END = ""  # trie key holding the rules that end at a node; never a token
+
+# Tokens are ASCII words, numbers and sentence punctuation; everything else (emoji, accents,
+# other scripts) separates tokens. The rules are English, and a plain ASCII pattern is about
+# twice as fast as a Unicode one. Apostrophes are removed first, so "don't" and "dont" match.
+_TOKEN_RE = re.compile(r"[a-z]+|[0-9]+(?:[.,][0-9]+)*|[.!?;,\n]")
+_DIGIT_RE = re.compile(r"[0-9]")
+_DIGITS = frozenset("0123456789")
+_ANY_RUN_RE = re.compile(r"(.)\1\1")
+_STRETCHED_RE = re.compile(r"[a-z]*([a-z])\1\1[a-z]*")
+_RUN_TO_TWO_RE = re.compile(r"([a-z])\1{2,}")
+_CURLY_APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "`")
+_QUOTED_RE = re.compile(
+    r"[\"\u201c][^\"\u201d\n]+[\"\u201d]"
+    r"|(?:(?<=[\s(:])|^)['\u2018][^'\u2019\n]{2,}?['\u2019](?=[\s.,!?;:)]|$)"
+)
+_CLAUSE_BREAK_RE = re.compile(r"[.!?;,\n]")
+_CLAUSE_MARKS = (".", "!", "?", ";", ",", "\n")
+_SPACES_RE = re.compile(r"[ \t]{2,}")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r" +([.,!?;:])")
+
+
+def _lower(text: str) -> str:
+    """Lowercase, keeping every character at its offset, with curly apostrophes made straight."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters (e.g. "İ") lowercase to two
+        lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    for curly in _CURLY_APOSTROPHES:
+        if curly in lowered:
+            lowered = lowered.replace(curly, "'")
+    return lowered
+
+
+def _clean(lowered: str) -> str:
+    return lowered.replace("'", "") if "'" in lowered else lowered
+
+
+def _tokens(cleaned: str) -> tuple[list[str], list[str], list[str]]:
+    """Tokens of cleaned text between two boundaries; the numbers that became "#", in order; and
+    the tokens as found in the text (for offsets)."""
+    found = _TOKEN_RE.findall(cleaned)
+    numbers: list[str] = []
+    if _DIGIT_RE.search(cleaned) is not None:
+        digits = _DIGITS
+        numbers = [token for token in found if token[0] in digits]
+        tokens = [BOUNDARY, *(NUMBER if token[0] in digits else token for token in found), BOUNDARY]
+    else:
+        tokens = [BOUNDARY, *found, BOUNDARY]
+    return tokens, numbers, found
+
+
+class _Offsets:
+    """Where tokens start and end in the original text, worked out only for a message that matched.
+
+    Between two tokens there are only characters no token contains, so each token is the first
+    occurrence of itself from where the previous one ended: str.find, not a second regex pass.
+    """
+
+    __slots__ = ("starts", "ends", "removed")
+
+    def __init__(self, lowered: str, cleaned: str, found: list[str], upto: int | None = None) -> None:
+        starts = [0]
+        ends = [0]
+        position = 0
+        find = cleaned.find
+        for raw in found if upto is None else found[:upto]:
+            position = find(raw, position)
+            starts.append(position)
+            position += len(raw)
+            ends.append(position)
+        starts.append(len(cleaned))
+        ends.append(len(cleaned))
+        self.starts = starts
+        self.ends = ends
+        self.removed: list[int] = []  # where apostrophes were taken out of the lowered text
+        if len(cleaned) != len(lowered):
+            at = lowered.find("'")
+            while at != -1:
+                self.removed.append(at)
+                at = lowered.find("'", at + 1)
+
+    def start(self, index: int) -> int:
+        return self._restore(self.starts[index], True)
+
+    def end(self, index: int) -> int:
+        return self._restore(self.ends[index], False)
+
+    def _restore(self, offset: int, is_start: bool) -> int:
+        for position in self.removed:
+            if position < offset or (is_start and position == offset):
+                offset += 1
+            else:
+                break
+        return offset
+
+
+def _number_values(tokens: list[str], numbers: list[str]) -> dict[int, float]:
+    positions = [index for index, token in enumerate(tokens) if token == NUMBER]
+    values = {}
+    for index, number in zip(positions, numbers, strict=True):
+        try:
+            values[index] = float(number.replace(",", ""))
+        except ValueError:  # "1.2.3"
+            continue
+    return values
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Rule text as the tokens a message would produce."""
+    if text == NUMBER:
+        return (NUMBER,)
+    tokens, _, _ = _tokens(_clean(_lower(text)))
+    return tuple(tokens[1:-1])
+
+
+# --- Rule data ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    category: str
+    ruleset: str
+    agreement_key: str
+    suppress: bool = False
+    soft: bool = False
+    rewrite: str | None = None
+    kind: str = "phrase"  # or "unit" / "cue": a place to look for a number next to it
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    low: float
+    high: float
+    money: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    max_gap: int
+    low: float
+    high: float
+    say: str
+    followed_by: frozenset[str] | None
+    number_only: bool  # the suggestion replaces the number, keeping the cue ("ate some today")
+
+
+@dataclass(frozen=True, slots=True)
+class _Quantities:
+    rule: _Rule
+    say: str
+    units: Mapping[str, _Unit]
+    cues: Mapping[str, _Cue]
+    unit_gap: frozenset[str]
+    cue_gap: frozenset[str]
+    not_after: frozenset[str]
+    money_after: frozenset[tuple[str, ...]]
+    number_words: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _ContactPatterns:
+    rule: _Rule
+    email: re.Pattern[str]
+    phone: re.Pattern[str]
+    phone_digits: tuple[int, int]
+    allowed_numbers: frozenset[str]
+
+
+@cache
+def _load(name: str) -> Mapping[str, Any]:
+    with open(RULESET_DIR / f"{name}.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _macros() -> Mapping[str, list[str]]:
+    return _load("_macros")["macros"]
+
+
+def _load_agreements() -> tuple[DefaultAgreement, ...]:
+    agreements = []
+    for name in RULESET_NAMES:
+        for item in _load(name)["agreements"]:
+            agreements.append(
+                DefaultAgreement(
+                    key=item["key"],
+                    ruleset=name,
+                    text=item["text"],
+                    reason=item["reason"],
+                    categories=tuple(item["categories"]),
+                    content_warning=item.get("content_warning"),
+                )
+            )
+    return tuple(agreements)
+
+
+DEFAULT_AGREEMENTS: tuple[DefaultAgreement, ...] = _load_agreements()
+
+# Which rule set and agreement a category belongs to by default (used for extra rules).
+_CATEGORY_HOME: Mapping[str, DefaultAgreement] = MappingProxyType(
+    {category: agreement for agreement in reversed(DEFAULT_AGREEMENTS) for category in agreement.categories}
+)
+
+_MAX_EXPANSIONS = 20_000  # per phrase: a typo in a rule file should fail loudly, not hang
+
+
+def expand_phrase(phrase: str, macros: Mapping[str, list[str]] | None = None) -> list[tuple[str, ...]]:
+    """Every token sequence a rule phrase stands for.
+
+    Slots are separated by spaces. ``a|b`` is a choice, ``(a|b)`` an optional choice,
+    ``{name}`` a shared spelling from ``_macros.json``, ``a_b`` two words in one choice,
+    ``#`` any number and ``^`` the start or end of a sentence.
+    """
+    macros = _macros() if macros is None else macros
+    slots: list[list[tuple[str, ...]]] = []
+    for slot in phrase.split():
+        optional = slot.startswith("(") and slot.endswith(")")
+        body = slot[1:-1] if optional else slot
+        choices: list[tuple[str, ...]] = []
+        for choice in body.split("|"):
+            if choice == "^":
+                choices.extend((token,) for token in BOUNDARY_TOKENS)
+            elif choice.startswith("{") and choice.endswith("}"):
+                name = choice[1:-1]
+                if name not in macros:
+                    raise ValueError(f"Rule phrase {phrase!r} uses {{{name}}}, which _macros.json does not define.")
+                for spelling in macros[name]:
+                    choices.extend(expand_phrase(spelling, macros))
+            else:
+                words = _words(choice.replace("_", " "))
+                if not words:
+                    raise ValueError(f"Rule phrase {phrase!r} has an empty choice in slot {slot!r}.")
+                choices.append(words)
+        if optional:
+            choices.append(())
+        slots.append(choices)
+    count = 1
+    for choices in slots:
+        count *= len(choices)
+    if count > _MAX_EXPANSIONS:
+        raise ValueError(f"Rule phrase {phrase!r} expands to {count} sequences; split it into smaller phrases.")
+    sequences = {tuple(token for part in combo for token in part) for combo in product(*slots)}
+    sequences.discard(())
+    return sorted(sequences)
+
+
+# --- The engine ---------------------------------------------------------------------------
+
+
+class Engine:
+    """Checks messages against the chosen rule sets. Build once, check many times."""
+
+    def __init__(self, rulesets: Iterable[str] | None = None, *, extra_rules: Iterable[dict] = ()) -> None:
+        names = RULESET_NAMES if rulesets is None else tuple(dict.fromkeys(rulesets))
+        unknown = [name for name in names if name not in RULESET_NAMES]
+        if unknown:
+            raise ValueError(
+                f"Unknown rule set {', '.join(map(repr, unknown))}. Valid rule sets: {', '.join(RULESET_NAMES)}."
+            )
+        self.rulesets: tuple[str, ...] = tuple(name for name in RULESET_NAMES if name in names)
+        self._trie: dict[str, Any] = {}
+        self.rule_count = 0  # phrases loaded, extra rules included
+        self.sequence_count = 0  # token sequences in the trie once choices are expanded
+        self._quantities: _Quantities | None = None
+        self._contact: _ContactPatterns | None = None
+        macros = _macros()
+        for name in self.rulesets:
+            data = _load(name)
+            for rule in data["rules"]:
+                self._add_rule(rule, name, macros)
+            if "quantities" in data:
+                self._quantities = self._build_quantities(data["quantities"], name)
+            if "patterns" in data:
+                self._contact = self._build_contact(data["patterns"], name)
+        for rule in extra_rules:
+            self._add_rule(rule, None, macros)
+        if self._quantities is not None:
+            self._add_quantity_markers(self._quantities)
+        self._vocabulary = frozenset(self._walk_vocabulary(self._trie))
+        # Phrases share endings ("...so dramatic", "...really dramatic"): share those subtrees too.
+        self._trie = _share_subtrees(self._trie, {})
+
+    # Building -------------------------------------------------------------------------------
+
+    def _insert(self, sequence: tuple[str, ...], rule: _Rule) -> None:
+        node = self._trie
+        for token in sequence:
+            node = node.setdefault(token, {})
+        rules = node.setdefault(_END, [])
+        if rule not in rules:  # the same words reached through two phrases of one rule
+            rules.append(rule)
+        self.sequence_count += 1
+
+    def _add_rule(self, rule: Mapping[str, Any], ruleset: str | None, macros: Mapping[str, list[str]]) -> None:
+        category = rule.get("category")
+        if category not in CATEGORIES:
+            raise ValueError(f"Rule category {category!r} is not one of: {', '.join(CATEGORIES)}.")
+        home = _CATEGORY_HOME[category]
+        ruleset = rule.get("ruleset") or ruleset or home.ruleset
+        if ruleset not in RULESET_NAMES:
+            raise ValueError(f"Unknown rule set {ruleset!r}. Valid rule sets: {', '.join(RULESET_NAMES)}.")
+        phrases = rule.get("phrases")
+        if not phrases or isinstance(phrases, str):
+            raise ValueError(f"A {category} rule needs a list of phrases.")
+        compiled = _Rule(
+            category=category,
+            ruleset=ruleset,
+            agreement_key=rule.get("agreement") or home.key,
+            suppress=bool(rule.get("suppress", False)),
+            soft=bool(rule.get("soft", False)),
+            rewrite=rule.get("rewrite"),
+        )
+        for phrase in phrases:
+            self.rule_count += 1
+            for sequence in expand_phrase(phrase, macros):
+                self._insert(sequence, compiled)
+
+    def _add_quantity_markers(self, quantities: _Quantities) -> None:
+        # Units and cues sit in the trie like one-word phrases, so finding them costs nothing extra.
+        for token in quantities.units:
+            self._insert((token,), replace(quantities.rule, kind="unit"))
+        for token in quantities.cues:
+            self._insert((token,), replace(quantities.rule, kind="cue"))
+
+    @staticmethod
+    def _build_quantities(data: Mapping[str, Any], ruleset: str) -> _Quantities:
+        rule = _Rule(category=data["category"], ruleset=ruleset, agreement_key=data["agreement"])
+        money = frozenset(data.get("money_units", ()))
+        units = {}
+        for group in data["units"]:
+            for token in group["tokens"]:
+                units[token] = _Unit(group.get("min", 0), group.get("max", float("inf")), token in money)
+        cues = {}
+        for group in data["cues"]:
+            followed_by = group.get("followed_by")
+            cue = _Cue(
+                max_gap=group.get("max_gap", 0),
+                low=group.get("min", 0),
+                high=group.get("max", float("inf")),
+                say=group.get("say", data.get("say", "some")),
+                followed_by=None if followed_by is None else frozenset(followed_by) | _BOUNDARIES,
+                number_only=group.get("mark", "all") == "number",
+            )
+            for token in group["tokens"]:
+                cues[token] = cue
+        return _Quantities(
+            rule=rule,
+            say=data.get("say", "some"),
+            units=MappingProxyType(units),
+            cues=MappingProxyType(cues),
+            unit_gap=frozenset(data.get("unit_gap", ())),
+            cue_gap=frozenset(data.get("cue_gap", ())),
+            not_after=frozenset(data.get("not_after", ())),
+            money_after=frozenset(_words(item.replace("_", " ")) for item in data.get("money_after", ())),
+            number_words=MappingProxyType(dict(data.get("number_words", {}))),
+        )
+
+    @staticmethod
+    def _build_contact(data: Mapping[str, Any], ruleset: str) -> _ContactPatterns:
+        return _ContactPatterns(
+            rule=_Rule(
+                category=data["category"],
+                ruleset=ruleset,
+                agreement_key=data["agreement"],
+                rewrite=data.get("rewrite"),
+            ),
+            email=re.compile(data["email"]),
+            phone=re.compile(data["phone"]),
+            phone_digits=(data.get("phone_min_digits", 9), data.get("phone_max_digits", 15)),
+            allowed_numbers=frozenset(data.get("allowed_numbers", ())),
+        )
+
+    @classmethod
+    def _walk_vocabulary(cls, node: Mapping[str, Any]) -> Iterable[str]:
+        for token, child in node.items():
+            if token != _END:
+                yield token
+                yield from cls._walk_vocabulary(child)
+
+    # Checking -------------------------------------------------------------------------------
+
+    def _unstretch(self, tokens: list[str], cleaned: str) -> None:
+        """ "soooo" -> "so", "killlll" -> "kill": two letters if the rules know that word, else one."""
+        stretched = {found.group() for found in _STRETCHED_RE.finditer(cleaned)}
+        if not stretched:
+            return
+        vocabulary = self._vocabulary
+        for index, token in enumerate(tokens):
+            if token in stretched:
+                two = _RUN_TO_TWO_RE.sub(r"\1\1", token)
+                one = _RUN_TO_TWO_RE.sub(r"\1", token)
+                tokens[index] = one if two not in vocabulary and one in vocabulary else two
+
+    def check(self, text: str, *, recipient_wants_no_advice: bool = False) -> Verdict:
+        """What the message breaks, where, and a gentler way to say it."""
+        if not text:
+            return CLEAN
+        lowered = _lower(text)
+        cleaned = _clean(lowered)
+        tokens, numbers, found = _tokens(cleaned)
+        if _ANY_RUN_RE.search(cleaned) is not None:
+            self._unstretch(tokens, cleaned)
+        count = len(tokens)
+        root = self._trie
+
+        hits = []
+        # Every start but the closing boundary; the opening one starts "^ just eat" and the like.
+        for index in range(count - 1):
+            node = root.get(tokens[index])
+            if node is None:
+                continue
+            end = index + 1
+            while True:
+                rules = node.get(_END)
+                if rules is not None:
+                    hits.append((index, end, rules))
+                if end == count:
+                    break
+                node = node.get(tokens[end])
+                if node is None:
+                    break
+                end += 1
+
+        spans: list[tuple[int, int, _Rule, str | None]] = []  # token spans, and what numbers become
+        values: dict[int, float] | None = None
+        suppressed: list[tuple[int, int, str]] = []
+        for start, end, rules in hits:
+            for rule in rules:
+                if rule.kind != "phrase":
+                    if values is None:
+                        values = _number_values(tokens, numbers)
+                    span = self._quantity_at(tokens, values, start, rule.kind, text, lowered, cleaned, found)
+                    if span is not None:
+                        spans.append(span)
+                elif rule.suppress:
+                    suppressed.append((start, end, rule.category))
+                elif not rule.soft or recipient_wants_no_advice:
+                    spans.append((start, end, rule, None))
+
+        matches: list[tuple[int, int, _Rule, str | None]] = []
+        if spans:
+            offsets = _Offsets(lowered, cleaned, found, upto=max(span[1] for span in spans))
+            quoted: list[tuple[int, int]] | None = None
+            for start, end, rule, say in _merge(spans, suppressed, tokens):
+                char_start, char_end = offsets.start(start), offsets.end(end - 1)
+                if rule.category in QUOTABLE_CATEGORIES:
+                    if quoted is None:
+                        quoted = _quoted_regions(lowered)
+                    if any(q_start <= char_start and char_end <= q_end for q_start, q_end in quoted):
+                        continue
+                matches.append((char_start, char_end, rule, say))
+        if self._contact is not None and ("@" in text or sum(map(len, numbers)) >= self._contact.phone_digits[0]):
+            matches.extend(self._contact_spans(text))
+        if not matches:
+            return CLEAN
+        return self._verdict(text, matches)
+
+    def _quantity_at(
+        self,
+        tokens: list[str],
+        values: Mapping[int, float],
+        index: int,
+        kind: str,
+        text: str,
+        lowered: str,
+        cleaned: str,
+        found: list[str],
+    ) -> tuple[int, int, _Rule, str | None] | None:
+        """A number tied to the unit or cue at tokens[index], as a token span."""
+        quantities = self._quantities
+        assert quantities is not None
+        words = quantities.number_words
+        last = len(tokens) - 1
+
+        def value_of(at: int) -> float | None:
+            if tokens[at] == NUMBER:
+                return values.get(at)
+            return words.get(tokens[at])
+
+        if kind == "unit":
+            # "120 lbs", "10k steps", "1200 fucking calories"
+            unit = quantities.units[tokens[index]]
+            at = index - 1
+            multiplier = 1.0
+            while at > 0 and tokens[at] in quantities.unit_gap and index - at <= 2:
+                if tokens[at] == "k":
+                    multiplier = 1000.0
+                at -= 1
+            value = value_of(at)
+            if value is None or not unit.low <= value * multiplier <= unit.high:
+                return None
+            first = at
+            while first > 1:  # "one hundred and fifty", "130 to 135", "130-135"
+                before = tokens[first - 1]
+                if value_of(first - 1) is not None:
+                    first -= 1
+                elif before in ("and", "to", "or") and value_of(first - 2) is not None:
+                    first -= 2
+                else:
+                    break
+            if tokens[first - 1] in quantities.not_after or tokens[first - 2] in quantities.not_after:
+                return None  # "it cost me 20 pounds"
+            if unit.money:
+                char = _Offsets(lowered, cleaned, found, upto=first).start(first) - 1
+                if char >= 0 and text[char] in "£$€":
+                    return None
+                following = tuple(tokens[index + 1 : index + 4])
+                if any(following[: len(after)] == after for after in quantities.money_after):
+                    return None
+            return first, index + 1, quantities.rule, quantities.say
+
+        # "size 0", "my bmi was 17", "weighed 98", "ate 800 today"
+        cue = quantities.cues[tokens[index]]
+        at = index + 1
+        gap = 0
+        while at < last and gap < cue.max_gap and tokens[at] in quantities.cue_gap:
+            at += 1
+            gap += 1
+        value = value_of(at)
+        if value is None or not cue.low <= value <= cue.high:
+            return None
+        stop = at + 1
+        if stop < last and tokens[stop] in quantities.units:
+            stop += 1
+        if cue.followed_by is not None and tokens[stop] not in cue.followed_by:
+            return None
+        if cue.number_only:
+            return at, stop, quantities.rule, cue.say
+        if tokens[index - 1] in ("a", "an"):  # "a size 2" -> "that size", not "a that size"
+            index -= 1
+        return index, stop, quantities.rule, cue.say
+
+    def _contact_spans(self, text: str) -> Iterable[tuple[int, int, _Rule, str | None]]:
+        contact = self._contact
+        assert contact is not None
+        if "@" in text:
+            for found in contact.email.finditer(text):
+                yield found.start(), found.end(), contact.rule, None
+        low, high = contact.phone_digits
+        for found in contact.phone.finditer(text):
+            digits = "".join(char for char in found.group() if char.isdigit())
+            if low <= len(digits) <= high and digits not in contact.allowed_numbers:
+                yield found.start(), found.end(), contact.rule, None
+
+    def _verdict(self, text: str, found: list[tuple[int, int, _Rule, str | None]]) -> Verdict:
+        # Keep the longest match of each category where several overlap.
+        found.sort(key=lambda item: (item[2].category, item[0], -item[1]))
+        kept: list[tuple[int, int, _Rule, str | None]] = []
+        for item in found:
+            if kept and kept[-1][2].category == item[2].category and item[0] < kept[-1][1]:
+                if item[1] > kept[-1][1]:
+                    start, _, rule, say = kept[-1]
+                    kept[-1] = (start, item[1], rule, say)
+                continue
+            kept.append(item)
+        kept.sort(key=lambda item: (item[0], item[1], item[2].category))
+        matches = tuple(
+            Match(category=rule.category, ruleset=rule.ruleset, agreement_key=rule.agreement_key, start=s, end=e)
+            for s, e, rule, _ in kept
+        )
+        categories = tuple(sorted({match.category for match in matches}))
+        return Verdict(categories=categories, matches=matches, suggestion=self._suggest(text, categories, kept))
+
+    # Suggestions ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _suggest(text: str, categories: tuple[str, ...], kept: list[tuple[int, int, _Rule, str | None]]) -> str | None:
+        if "crisis" in categories:
+            return None  # someone in crisis is offered help, never asked to reword
+        edits: list[tuple[int, int, str, bool]] = []
+        for start, end, rule, _ in kept:
+            if rule.rewrite is None:
+                continue
+            if edits and start < edits[-1][1]:
+                continue  # one rewrite per clause
+            edits.append((*_clause_rewrite(text, start, end, rule.rewrite), True))
+        for start, end, _rule, say in kept:
+            if say is None:
+                continue
+            if any(s <= start and end <= e for s, e, _, _ in edits):
+                continue
+            edits.append((start, end, say, False))
+        if not edits:
+            return None
+        edits.sort()
+        pieces: list[str] = []
+        position = 0
+        for start, end, replacement, is_rewrite in edits:
+            if start < position:
+                continue
+            pieces.append(text[position:start])
+            if is_rewrite:
+                before = "".join(pieces).rstrip()
+                if not before or before[-1] in ".!?\n":
+                    replacement = replacement[0].upper() + replacement[1:]
+                elif not replacement.startswith(("I ", "I'")):
+                    replacement = replacement[0].lower() + replacement[1:]
+            pieces.append(replacement)
+            position = end
+        pieces.append(text[position:])
+        suggestion = "".join(pieces)
+        if "  " in suggestion or " ." in suggestion or " ," in suggestion or " ?" in suggestion or " !" in suggestion:
+            suggestion = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _SPACES_RE.sub(" ", suggestion))
+        suggestion = suggestion.strip()
+        return suggestion if suggestion and suggestion != text.strip() else None
+
+    # Actions --------------------------------------------------------------------------------
+
+    def action_for(self, verdict: Verdict, actions: Mapping[str, Action] | None = None) -> Action:
+        """The one action for a message, from each category's action (DEFAULT_ACTIONS if not given).
+
+        A crisis message is never held or blocked: its action is RESOURCES (or ALERT, if the
+        group asked for facilitators to be told), whatever else the message matched.
+        """
+        if verdict.is_clean:
+            return Action.ALLOW
+        chosen = DEFAULT_ACTIONS if actions is None else actions
+
+        def action_of(category: str) -> Action:
+            return Action(chosen.get(category, DEFAULT_ACTIONS[category]))
+
+        if "crisis" in verdict.categories:
+            action = action_of("crisis")
+            return action if action in CRISIS_ACTIONS else Action.RESOURCES
+        return max((action_of(category) for category in verdict.categories), key=ACTION_SEVERITY.__getitem__)
+
+
+def _share_subtrees(node: dict[str, Any], seen: dict[tuple, Any]) -> dict[str, Any]:
+    """The same trie with identical subtrees stored once; the trie is only read after this."""
+    shared: dict[str, Any] = {}
+    key = []
+    for token, child in node.items():
+        if token == _END:
+            rules = tuple(child)
+            child_key = ("rules", *map(id, rules))
+            shared[token] = seen.setdefault(child_key, rules)
+        else:
+            shared[token] = _share_subtrees(child, seen)
+            child_key = id(shared[token])
+        key.append((token, child_key))
+    key.sort()
+    return seen.setdefault(tuple(key), shared)
+
+
+def _merge(
+    spans: list[tuple[int, int, _Rule, str | None]], suppressed: list[tuple[int, int, str]], tokens: list[str]
+) -> list[tuple[int, int, _Rule, str | None]]:
+    """Token spans that survive suppression, trimmed of boundaries, overlapping ones of a category merged."""
+    kept: list[tuple[int, int, _Rule, str | None]] = []
+    spans.sort(key=lambda span: (span[2].category, span[0], -span[1]))
+    for start, end, rule, say in spans:
+        if suppressed and any(s < end and start < e and c == rule.category for s, e, c in suppressed):
+            continue
+        while start < end and tokens[start] in _BOUNDARIES:
+            start += 1
+        while end > start and tokens[end - 1] in _BOUNDARIES:
+            end -= 1
+        if start == end:
+            continue
+        if kept and kept[-1][2].category == rule.category and start < kept[-1][1]:
+            if end > kept[-1][1]:
+                kept[-1] = (kept[-1][0], end, kept[-1][2], kept[-1][3])
+            continue
+        kept.append((start, end, rule, say))
+    return kept
+
+
+def _quoted_regions(lowered: str) -> list[tuple[int, int]]:
+    """Spans of text in quotation marks: "like this", “this” or 'this' (an opening ' follows a space)."""
+    if '"' not in lowered and "\u201c" not in lowered and " '" not in lowered and not lowered.startswith("'"):
+        return []
+    return [(found.start(), found.end()) for found in _QUOTED_RE.finditer(lowered)]
+
+
+def _clause_rewrite(text: str, start: int, end: int, rewrite: str) -> tuple[int, int, str]:
+    """Replace the clause holding text[start:end] with a rewrite, keeping the rest of the message."""
+    clause_start = 0
+    for mark in _CLAUSE_MARKS:
+        found = text.rfind(mark, 0, start) + 1
+        if found > clause_start:
+            clause_start = found
+    while clause_start < start and text[clause_start].isspace():
+        clause_start += 1
+    after = _CLAUSE_BREAK_RE.search(text, end)
+    clause_end = after.start() if after else len(text)
+    if after and after.group() in ".!?;,":
+        clause_end += 1  # the rewrite brings its own punctuation
+        while clause_end < len(text) and text[clause_end] in ".!?":
+            clause_end += 1
+        if clause_end < len(text) and not text[clause_end].isspace():
+            rewrite += " "
+    return clause_start, clause_end, rewrite
+
+
+@lru_cache(maxsize=32)
+def get_engine(rulesets: tuple[str, ...] | None = None) -> Engine:
+    """A shared engine for these rule sets (all of them when None)."""
+    return Engine(rulesets)

@@ -1,0 +1,176 @@
+"""How well the guideline engine does on the labelled messages in moderation/data/labelled.jsonl.
+
+Prints precision, recall and support per category, for the whole set and for each split
+("dev": the rules were tuned on it; "holdout": written after the rules), and the share of
+messages with no category that were flagged anyway. Exits non-zero when the whole set misses
+a target, so CI notices a rule change that costs recall or adds false alarms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from moderation.engine import CATEGORIES, Engine, get_engine
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data" / "labelled.jsonl"
+
+# Crisis recall matters most: a missed crisis is someone who did not see where to get help.
+MIN_RECALL = {category: 0.85 for category in CATEGORIES} | {"crisis": 0.95}
+MAX_FLAGGED_CLEAN = 0.05
+
+
+@dataclass
+class Tally:
+    messages: int = 0
+    clean: int = 0  # messages labelled with no category
+    clean_flagged: int = 0
+    support: Counter = field(default_factory=Counter)
+    hits: Counter = field(default_factory=Counter)
+    false_alarms: Counter = field(default_factory=Counter)
+    misses: list = field(default_factory=list)
+
+    def add(self, text: str, expected: set[str], found: set[str]) -> None:
+        self.messages += 1
+        if not expected:
+            self.clean += 1
+            self.clean_flagged += bool(found)
+        self.support.update(expected)
+        self.hits.update(expected & found)
+        self.false_alarms.update(found - expected)
+        for category in sorted(expected ^ found):
+            kind = "missed" if category in expected else "flagged"
+            self.misses.append({"text": text, "category": category, "kind": kind})
+
+    def figures(self) -> dict:
+        categories = {}
+        for category in CATEGORIES:
+            found = self.hits[category] + self.false_alarms[category]
+            support = self.support[category]
+            categories[category] = {
+                "precision": round(self.hits[category] / found, 3) if found else None,
+                "recall": round(self.hits[category] / support, 3) if support else None,
+                "support": support,
+            }
+        rate = self.clean_flagged / self.clean if self.clean else 0.0
+        return {
+            "messages": self.messages,
+            "no_category_messages": self.clean,
+            "no_category_flagged": self.clean_flagged,
+            "no_category_flagged_rate": round(rate, 4),
+            "categories": categories,
+        }
+
+
+def load_examples(path: Path) -> list[dict]:
+    examples = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                example = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CommandError(f"{path}:{number} is not valid JSON ({error.msg}).") from error
+            unknown = set(example.get("categories", ())) - set(CATEGORIES)
+            if unknown:
+                raise CommandError(f"{path}:{number} has unknown categories: {', '.join(sorted(unknown))}.")
+            examples.append(example)
+    return examples
+
+
+def evaluate(engine: Engine, examples: list[dict]) -> dict[str, Tally]:
+    """Tallies for the whole set ("all") and for each split."""
+    tallies: dict[str, Tally] = {"all": Tally()}
+    for example in examples:
+        verdict = engine.check(
+            example["text"], recipient_wants_no_advice=bool(example.get("recipient_wants_no_advice", False))
+        )
+        expected, found = set(example.get("categories", ())), set(verdict.categories)
+        split = example.get("split", "dev")
+        for name in ("all", split):
+            tallies.setdefault(name, Tally()).add(example["text"], expected, found)
+    return tallies
+
+
+def shortfalls(figures: dict) -> list[str]:
+    problems = []
+    for category, target in MIN_RECALL.items():
+        recall = figures["categories"][category]["recall"]
+        if recall is not None and recall < target:
+            problems.append(f"{category} recall {recall:.2f} is below {target:.2f}")
+    rate = figures["no_category_flagged_rate"]
+    if rate > MAX_FLAGGED_CLEAN:
+        problems.append(f"{rate:.1%} of messages with no category were flagged (at most {MAX_FLAGGED_CLEAN:.0%})")
+    return problems
+
+
+class Command(BaseCommand):
+    help = "Score the guideline engine on the labelled messages; exit non-zero if a target is missed."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="A JSON-lines file of labelled messages.")
+        parser.add_argument(
+            "--json",
+            dest="json_path",
+            nargs="?",
+            const="-",
+            metavar="PATH",
+            help="Write the figures as JSON to PATH (or to standard output if no path is given).",
+        )
+        parser.add_argument("--show-misses", action="store_true", help="List each missed or wrongly flagged message.")
+
+    def handle(self, *args, data: Path, json_path: str | None = None, show_misses: bool = False, **options):
+        examples = load_examples(data)
+        if not examples:
+            raise CommandError(f"{data} has no labelled messages.")
+        tallies = evaluate(get_engine(), examples)
+        figures = {name: tally.figures() for name, tally in tallies.items()}
+        problems = shortfalls(figures["all"])
+        report = {
+            "data": str(data),
+            "targets": {"min_recall": MIN_RECALL, "max_no_category_flagged_rate": MAX_FLAGGED_CLEAN},
+            "splits": figures,
+            "passed": not problems,
+            "shortfalls": problems,
+        }
+        if json_path == "-":
+            self.stdout.write(json.dumps(report, indent=2))
+        else:
+            self._print(figures, problems)
+            if json_path:
+                Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+                self.stdout.write(f"Figures written to {json_path}.")
+        if show_misses:
+            for miss in tallies["all"].misses:
+                self.stdout.write(f"  {miss['kind']:7} {miss['category']:15} {miss['text']}")
+        if problems:
+            raise CommandError("Moderation quality is below target: " + "; ".join(problems) + ".")
+
+    def _print(self, figures: dict, problems: list[str]) -> None:
+        order = ["all"] + sorted(name for name in figures if name != "all")
+        for name in order:
+            split = figures[name]
+            self.stdout.write(f"\n{name}: {split['messages']} messages")
+            self.stdout.write(f"  {'category':15} {'precision':>9} {'recall':>7} {'support':>8}")
+            for category in CATEGORIES:
+                row = split["categories"][category]
+                precision = "-" if row["precision"] is None else f"{row['precision']:.2f}"
+                recall = "-" if row["recall"] is None else f"{row['recall']:.2f}"
+                self.stdout.write(f"  {category:15} {precision:>9} {recall:>7} {row['support']:>8}")
+            self.stdout.write(
+                f"  no category: {split['no_category_flagged']} of {split['no_category_messages']} flagged "
+                f"({split['no_category_flagged_rate']:.1%})"
+            )
+        self.stdout.write("")
+        if problems:
+            self.stdout.write("Below target: " + "; ".join(problems) + ".")
+        else:
+            self.stdout.write(
+                "All targets met: crisis recall >= 0.95, other recall >= 0.85, "
+                f"<= {MAX_FLAGGED_CLEAN:.0%} of no-category messages flagged."
+            )
