@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import secrets
 
 from django.conf import settings
@@ -44,6 +45,28 @@ class Group(models.Model):
     agreement_version = models.PositiveIntegerField(default=1)
     # The highest sequence number handed out in this group's chat (see chat.actions.post_message).
     last_seq = models.BigIntegerField(default=0)
+    # Facilitator console (groups.live): new people cannot join while a facilitator has locked joins.
+    joins_locked = models.BooleanField(default=False)
+    # Pause & breathe: members' posting is frozen until this moment, with a grounding prompt shown to all.
+    breathe_until = models.DateTimeField(null=True, blank=True)
+    breathe_prompt = models.CharField(max_length=200, blank=True)
+    # Wellbeing radar thresholds (groups.radar) and how long check-in answers are kept (purge_checkins).
+    radar_silence_minutes = models.PositiveIntegerField(
+        default=20, help_text="Suggest checking on someone who said nothing for this many minutes of a live session."
+    )
+    radar_quiet_after_reply_minutes = models.PositiveIntegerField(
+        default=10, help_text="Suggest checking on someone who went quiet this long after a hard reply to them."
+    )
+    checkin_retention_days = models.PositiveIntegerField(
+        default=30, help_text="Check-in answers are deleted after this many days (the group's agreement)."
+    )
+    # Privacy (owned by trust, see docs/security.md): purged by `manage.py purge_expired`.
+    transcript_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Chat messages are deleted this many days after they were posted (the group's agreement). "
+        "Empty: kept while the group exists.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +80,12 @@ class Group(models.Model):
 
     def current_agreements(self) -> models.QuerySet[Agreement]:
         return self.agreements.filter(version=self.agreement_version).order_by("number")
+
+    def breathing_seconds_left(self, now) -> int:
+        """Seconds until a pause & breathe ends (0: members may post). Checked by time, so it ends by itself."""
+        if self.breathe_until is None or self.breathe_until <= now:
+            return 0
+        return max(1, math.ceil((self.breathe_until - now).total_seconds()))
 
 
 class Agreement(models.Model):
@@ -323,3 +352,76 @@ class DirectMessage(models.Model):
 
     def __str__(self) -> str:
         return f"DM {self.pk} by {self.author}"
+
+
+class LiveSession(models.Model):
+    """One live session a facilitator opened and closed from the console (groups.live)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="live_sessions")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group"], condition=models.Q(ended_at__isnull=True), name="one_live_session_per_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session of {self.group} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None
+
+
+class SessionAttendance(models.Model):
+    """Who came to a live session, when they first arrived and when they last left (null: still here)."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="attendance")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    arrived_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["arrived_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="one_attendance_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.session}"
+
+
+class ListeningToday(models.Model):
+    """A member said "I'm here to listen today": the wellbeing radar does not flag their silence that day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    set_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "group", "day"], name="listening_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} listening in {self.group} on {self.day}"
+
+
+class CareMessage(models.Model):
+    """A facilitator's private, kind check-in sent to one member from the console (audit and delivery)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="care_messages")
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_received")
+    # The reason the radar gave, if the check-in came from it (never message content).
+    reason = models.CharField(max_length=40, blank=True)
+    body = models.CharField(max_length=500)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"Check-in from {self.facilitator} to {self.member}"

@@ -65,3 +65,22 @@ class LoginForm(AuthenticationForm):
             raise
         limits.forget(Attempt.Kind.FAILED_LOGIN, key)
         return cleaned
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="So we know it's really you.",
+    )
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password doesn't match. Your account is unchanged.")
+        return password

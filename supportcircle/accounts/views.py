@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from . import limits
-from .forms import LoginForm, ProfileForm, SignUpForm
+from .actions import delete_account
+from .forms import DeleteAccountForm, LoginForm, ProfileForm, SignUpForm
 from .models import Attempt
+from .privacy import export_for
 
 
 class LoginView(auth_views.LoginView):
@@ -64,3 +66,24 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET"])
+def export(request: HttpRequest) -> HttpResponse:
+    """Everything we hold about me, as a JSON download (other people pseudonymised)."""
+    response = JsonResponse(export_for(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="supportcircle-export.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        delete_account(request.user)
+        logout(request)
+        messages.success(request, "Your account is deleted and your messages are erased. Take good care.")
+        return redirect("groups:directory")
+    return render(request, "accounts/delete.html", {"form": form})
