@@ -47,23 +47,12 @@ class ConversationHandlers:
     arrived = False
 
     def hides(self, user_id: int | None) -> bool:
-        boundaries = getattr(self, "boundaries", None)
-        return boundaries is not None and boundaries.hides(user_id)
+        return self.boundaries.hides(user_id)
 
     # At connect and disconnect ---------------------------------------------
 
     async def room_snapshot(self) -> dict:
-        snapshot = await call(room.room_snapshot)(self.access.user_id, self.access.group_id)
-        snapshot["pinned"] = [
-            shown
-            for wire in snapshot["pinned"]
-            if (shown := self.boundaries.present(wire, wire["author"]["id"], wire["content_warning"])) is not None
-        ]
-        snapshot["room"] = self.room_as_seen(snapshot["room"])
-        if snapshot["round"] is not None:
-            cards = [card for card in snapshot["round"]["cards"] if not self.hides(card["user"]["id"])]
-            snapshot["round"] = {**snapshot["round"], "cards": cards}
-        return snapshot
+        return await call(room.room_snapshot)(self.access.user_id, self.access.group_id, self.boundaries)
 
     async def arrive(self) -> list[dict]:
         """Count this socket as here now; returns the "here now" list as this member may see it."""
@@ -73,7 +62,7 @@ class ConversationHandlers:
         return self.presence_seen
 
     def people_seen(self, people: list[dict]) -> list[dict]:
-        return [person for person in people if not self.hides(person["id"])]
+        return room.people_seen(people, self.boundaries)
 
     async def depart(self) -> None:
         if self.arrived:
@@ -179,16 +168,8 @@ class ConversationHandlers:
             return
         await self.send(text_data=event["frame"])
 
-    def room_as_seen(self, state: dict) -> dict:
-        circle = state["circle"]
-        holder = circle["floor_holder"]
-        if holder is not None and self.hides(holder["id"]):
-            holder = {"id": None, "pseudonym": "Another member"}
-        hands = self.people_seen(circle["raised_hands"])
-        return {**state, "circle": {**circle, "floor_holder": holder, "raised_hands": hands}}
-
     async def chat_room(self, event: dict) -> None:
-        await self.send_frame({"type": "room", "room": self.room_as_seen(event["room"])})
+        await self.send_frame({"type": "room", "room": room.room_as_seen(event["room"], self.boundaries)})
 
     async def chat_presence(self, event: dict) -> None:
         if event.get("skip_channel") == self.channel_name or event["at"] <= self.presence_at:

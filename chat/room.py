@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from groups.boundaries import BoundarySnapshot
 from groups.models import SEATED_STATES, Membership, MembershipState, Role
 from supportcircle.accounts.models import User
 
@@ -294,15 +295,37 @@ def still_here(channel_name: str) -> None:
 # What a socket learns at connect ----------------------------------------------
 
 
-def room_snapshot(user_id: int, group_id: int) -> dict:
-    """Everything of the room's current state that the `ready` frame carries."""
+def people_seen(people: list[dict], boundaries: BoundarySnapshot) -> list[dict]:
+    return [person for person in people if not boundaries.hides(person["id"])]
+
+
+def room_as_seen(state: dict, boundaries: BoundarySnapshot) -> dict:
+    """The room as one member sees it: nobody they blocked (or who blocked them) in the hands queue,
+    and the floor holder unnamed if it is such a person (so they still know why they wait)."""
+    circle = state["circle"]
+    holder = circle["floor_holder"]
+    if holder is not None and boundaries.hides(holder["id"]):
+        holder = {"id": None, "pseudonym": "Another member"}
+    hands = people_seen(circle["raised_hands"], boundaries)
+    return {**state, "circle": {**circle, "floor_holder": holder, "raised_hands": hands}}
+
+
+def room_snapshot(user_id: int, group_id: int, boundaries: BoundarySnapshot) -> dict:
+    """Everything of the room's current state that the `ready` frame (and the chat page) carries,
+    shaped by this member's boundaries."""
     room = RoomState.objects.select_related("floor_holder").filter(group_id=group_id).first() or RoomState(
         group_id=group_id
     )
+    round_ = open_round_now(group_id)
+    if round_ is not None:
+        round_["cards"] = [card for card in round_["cards"] if not boundaries.hides(card["user"]["id"])]
+    pinned = [
+        boundaries.present(wire, wire["author"]["id"], wire["content_warning"]) for wire in pinned_messages(group_id)
+    ]
     return {
-        "room": room_to_wire(room),
-        "round": open_round_now(group_id),
-        "pinned": pinned_messages(group_id),
+        "room": room_as_seen(room_to_wire(room), boundaries),
+        "round": round_,
+        "pinned": [wire for wire in pinned if wire is not None],
         "last_read_seq": last_read_seq(user_id, group_id),
         "vocabulary": {"reactions": REACTIONS, "feelings": FEELINGS, "needs": NEEDS},
     }

@@ -25,6 +25,7 @@
   var draftKey = "sc-draft:" + groupSlug;
   var outboxKey = "sc-outbox:" + groupSlug;
 
+  var REFRESH_WINDOW = 50;
   var seen = new Set();
   var contiguous = Number(root.dataset.lastSeq) || 0;
   list.querySelectorAll("li[data-seq]").forEach(function (li) { seen.add(Number(li.dataset.seq)); });
@@ -59,14 +60,26 @@
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
+  // The newest state of every message we show, by seq (static/js/chat-room.js reads it).
+  var messages = {};
+  // Functions (li, message) that add controls to a rendered message (chat-room.js: reply, edit, react...).
+  var decorators = [];
+  var composeExtras = [];
+
+  // Render a message, or re-render it when its state changed (an edit, a removal, a pin, a
+  // reaction, or a reconnect refreshing the window): one <li> per seq, always.
   function renderMessage(m) {
-    if (seen.has(m.seq)) return;
+    var existing = seen.has(m.seq) ? list.querySelector('li[data-seq="' + m.seq + '"]') : null;
+    var sig = JSON.stringify(m);
+    if (seen.has(m.seq) && (!existing || existing.dataset.sig === sig)) return;
     seen.add(m.seq);
+    messages[m.seq] = m;
     var empty = document.getElementById("empty-note");
     if (empty) empty.remove();
     var li = document.createElement("li");
-    li.className = "message" + (m.author.id === myId ? " mine" : "");
+    li.className = "message" + (m.author.id === myId ? " mine" : "") + (m.pinned ? " pinned" : "");
     li.dataset.seq = String(m.seq);
+    li.dataset.sig = sig;
     var author = document.createElement("span");
     author.className = "author";
     author.textContent = m.author.pseudonym;
@@ -86,7 +99,20 @@
     }
     li.append(author);
     if (m.author.heard_only) li.append(" ", heardOnlyTag());
-    li.append(" ", time, m.collapsed ? collapsedBody(m, body) : body);
+    li.append(" ", time);
+    if (m.pinned) li.append(" ", tag("pinned-tag", "Pinned"));
+    if (m.edited_at && m.state === "visible") li.append(" ", tag("edited-tag", "edited"));
+    if (m.content_warning && !m.collapsed && m.state === "visible") {
+      li.append(" ", tag("cw-tag", "Content warning: " + (COLLAPSE_LABELS[m.content_warning] || m.content_warning)));
+    }
+    if (m.reply_to) li.append(quote(m.reply_to));
+    li.append(m.collapsed ? collapsedBody(m, body) : body);
+    if (m.reactions && m.reactions.length) li.append(reactionLine(m.reactions));
+    decorators.forEach(function (decorate) { decorate(li, m); });
+    if (existing) {
+      existing.replaceWith(li);
+      return;
+    }
     // Keep the list in sequence order even when a backfill fills a gap late.
     var after = null;
     var items = list.querySelectorAll("li[data-seq]");
@@ -96,6 +122,39 @@
     var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     if (after) after.after(li); else list.prepend(li);
     if (nearBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  function tag(className, text) {
+    var span = document.createElement("span");
+    span.className = "tag " + className;
+    span.textContent = text;
+    return span;
+  }
+  function quote(q) {
+    var bq = document.createElement("blockquote");
+    bq.className = "quote";
+    var who = document.createElement("span");
+    who.className = "quote-author";
+    who.textContent = "Replying to " + (q.author.pseudonym || "a former member") + ": ";
+    bq.append(who, q.state === "visible" ? q.excerpt : "(message removed)");
+    return bq;
+  }
+  // Who reacted, by name, never a count (docs/protocol.md "Reactions").
+  var REACTION_LABELS = { i_hear_you: "I hear you", me_too: "Me too", sending_care: "Sending care",
+    proud_of_you: "Proud of you", thank_you_for_sharing: "Thank you for sharing" };
+  function reactionLine(reactions) {
+    var byKind = {};
+    reactions.forEach(function (r) { (byKind[r.kind] = byKind[r.kind] || []).push(r.user.pseudonym); });
+    var ul = document.createElement("ul");
+    ul.className = "reactions";
+    ul.setAttribute("aria-label", "Reactions");
+    Object.keys(REACTION_LABELS).forEach(function (kind) {
+      if (!byKind[kind]) return;
+      var li = document.createElement("li");
+      li.textContent = REACTION_LABELS[kind] + ": " + byKind[kind].join(", ");
+      ul.append(li);
+    });
+    return ul;
   }
 
   // Personal boundaries (docs/protocol.md): the server marks what arrives collapsed for this person.
@@ -197,7 +256,10 @@
     },
     history: function (f) {
       backfillPending = false;
+      // Catching up is not news: screen readers wait until the list settles.
+      list.setAttribute("aria-busy", "true");
       f.messages.forEach(renderMessage);
+      list.removeAttribute("aria-busy");
       // The server covered everything through through_seq, including any
       // message it withheld from us, so there is no gap below it.
       if (f.through_seq > contiguous) contiguous = f.through_seq;
@@ -215,6 +277,9 @@
       renderMessage(f.message);
       advanceContiguous();
       if (f.message.seq > contiguous) requestBackfill();
+    },
+    message_updated: function (f) {
+      if (seen.has(f.message.seq)) renderMessage(f.message);
     },
     pong: function (f) {
       if (f.latest_seq > contiguous) requestBackfill();
@@ -236,7 +301,10 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + contiguous);
+    // Ask from a window below what we hold, so edits, removals, pins and reactions made while we
+    // were away are refreshed along with the gap (docs/protocol.md); re-rendering is by seq.
+    var from = Math.max(0, contiguous - REFRESH_WINDOW);
+    socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + from);
     backfillPending = false;
     socket.onmessage = function (event) {
       var frame;
@@ -283,13 +351,15 @@
       var body = textarea.value;
       if (!body.trim()) return;
       var item = { client_id: newClientId(), body: body };
+      // chat-room.js adds reply_to and content_warning when the member chose them.
+      composeExtras.forEach(function (extra) { Object.assign(item, extra()); });
       outbox.push(item);
       saveOutbox();
       renderPending(item);
       textarea.value = "";
       localStorage.removeItem(draftKey);
       showError("");
-      send({ type: "send", client_id: item.client_id, body: item.body });
+      send(Object.assign({ type: "send" }, item));
     });
     outbox.forEach(renderPending);
   }
@@ -298,6 +368,13 @@
   window.SupportCircleChat = {
     handlers: handlers,
     send: send,
+    messages: messages,
+    decorators: decorators,
+    composeExtras: composeExtras,
+    render: renderMessage,
+    myId: myId,
+    showError: showError,
+    contiguous: function () { return contiguous; },
     withdraw: function (clientId) {
       var item = outbox.find(function (i) { return i.client_id === clientId; });
       dropFromOutbox(clientId);
