@@ -1,0 +1,30 @@
+"""Real values for every URL parameter, so generated views render their real pages."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from groups.models import DirectMessage, DirectMessageRequest, DirectMessageRequestState, LiveSession, Membership
+
+
+def url_values(group, member, second_member, facilitator) -> dict[str, object]:
+    """A group with a finished live session, and an accepted private conversation between Sam and Alex."""
+    conversation = DirectMessageRequest.objects.create(
+        from_user=member, to_user=second_member, state=DirectMessageRequestState.ACCEPTED
+    )
+    DirectMessage.objects.create(conversation=conversation, author=member, body="Just between us: thank you.")
+    session = LiveSession.objects.create(
+        group=group, opened_by=facilitator, started_at=timezone.now(), ended_at=timezone.now()
+    )
+    return {
+        "slug": group.slug,
+        "token": group.invite_token,
+        "membership_id": Membership.objects.get(user=second_member, group=group).pk,
+        "verb": "remove",
+        "session_id": session.pk,
+        "chart": "participation",
+        "fmt": "csv",
+        "conversation_id": conversation.pk,
+        "request_id": conversation.pk,
+        "uidb64": "MQ",
+    }
