@@ -140,6 +140,12 @@ def _seats_taken(group: Group) -> int:
     return Membership.objects.filter(group=group, role=Role.MEMBER, state__in=SEATED_STATES).count()
 
 
+JOINS_LOCKED_MESSAGE = (
+    "A live session is under way, so the facilitators have paused new joins until it ends. "
+    "Please come back a little later: you'll be very welcome."
+)
+
+
 def _take_seat(
     user: User, group: Group, *, accepted_version: int, kind: str, allowed_policies: Sequence[str]
 ) -> Membership:
@@ -157,6 +163,9 @@ def _take_seat(
         if group.join_policy == JoinPolicy.REQUEST:
             raise MembershipError("This group asks you to request a place; a facilitator will look at it soon.")
         raise MembershipError("This group is joined by invite link. A facilitator can send you one.")
+    if group.joins_locked and not is_facilitator:
+        # A facilitator locked joins from the console (groups.live) while a session is under way.
+        raise MembershipError(JOINS_LOCKED_MESSAGE)
     if not is_facilitator and _seats_taken(group) >= group.capacity:
         raise MembershipError(FULL_MESSAGE)
     if membership is None:
@@ -221,14 +230,20 @@ def request_to_join(user: User, group: Group, *, accepted_version: int, note: st
     return membership
 
 
+def _locked_for_facilitator(actor: User, membership: Membership, *, answering: bool = False) -> Membership:
+    """Check the actor facilitates this membership's group, then lock and re-read the membership."""
+    require_facilitator(actor, membership.group)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if answering and membership.state != MembershipState.REQUESTED:
+        raise MembershipError("This request has already been answered.")
+    return membership
+
+
 def approve_request(actor: User, membership: Membership, message: str = "") -> Membership:
     """A facilitator of the group gives the person their seat (if one is free), with an optional kind word."""
     with transaction.atomic():
         group = Group.objects.select_for_update().get(pk=membership.group_id)
-        require_facilitator(actor, group)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        if membership.state != MembershipState.REQUESTED:
-            raise MembershipError("This request has already been answered.")
+        membership = _locked_for_facilitator(actor, membership, answering=True)
         if _seats_taken(group) >= group.capacity:
             raise MembershipError("The group is full, so this request can't be approved until a seat is free.")
         _set_state(membership, MembershipState.ACTIVE, actor=actor, kind="groups.membership.approved", reason=message)
@@ -238,10 +253,7 @@ def approve_request(actor: User, membership: Membership, message: str = "") -> M
 def decline_request(actor: User, membership: Membership, message: str = "") -> Membership:
     """A facilitator of the group says no to a request; the person sees the optional kind message."""
     with transaction.atomic():
-        require_facilitator(actor, membership.group)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        if membership.state != MembershipState.REQUESTED:
-            raise MembershipError("This request has already been answered.")
+        membership = _locked_for_facilitator(actor, membership, answering=True)
         _set_state(membership, MembershipState.DECLINED, actor=actor, kind="groups.membership.declined", reason=message)
     return membership
 
@@ -256,8 +268,7 @@ def _refuse_acting_on_facilitators(actor: User, membership: Membership) -> None:
 def remove_member(actor: User, membership: Membership, reason: str) -> Membership:
     """A facilitator removes a member, with a reason; their open chat closes in every server process."""
     with transaction.atomic():
-        require_facilitator(actor, membership.group)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = _locked_for_facilitator(actor, membership)
         _refuse_acting_on_facilitators(actor, membership)
         if membership.state not in SEATED_STATES:
             raise MembershipError("This person isn't a member of the group at the moment.")
@@ -269,8 +280,7 @@ def remove_member(actor: User, membership: Membership, reason: str) -> Membershi
 def ban_member(actor: User, membership: Membership, reason: str) -> Membership:
     """A facilitator bans someone, with a reason: their chat closes and they cannot join, ask or use an invite."""
     with transaction.atomic():
-        require_facilitator(actor, membership.group)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = _locked_for_facilitator(actor, membership)
         _refuse_acting_on_facilitators(actor, membership)
         if membership.state == MembershipState.BANNED:
             return membership
@@ -292,8 +302,7 @@ def ban_person(actor: User, group: Group, person: User, reason: str) -> Membersh
 def lift_ban(actor: User, membership: Membership, reason: str = "") -> Membership:
     """A facilitator lifts a ban; the person may join again the usual way."""
     with transaction.atomic():
-        require_facilitator(actor, membership.group)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = _locked_for_facilitator(actor, membership)
         if membership.state != MembershipState.BANNED:
             raise MembershipError("This person isn't banned.")
         _set_state(membership, MembershipState.LEFT, actor=actor, kind="groups.membership.ban_lifted", reason=reason)

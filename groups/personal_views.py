@@ -16,11 +16,9 @@ from . import actions
 from .errors import BoundaryError
 from .forms import BoundarySettingsForm, DirectMessageForm, DirectMessageRequestForm, PersonForm
 from .models import (
-    BlockedMember,
     BoundarySettings,
     DirectMessageRequest,
     DirectMessageRequestState,
-    MutedMember,
 )
 
 
@@ -52,8 +50,8 @@ def boundaries(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "person_form": PersonForm(people=people),
-            "blocked": BlockedMember.objects.filter(blocker=request.user).select_related("blocked"),
-            "muted": MutedMember.objects.filter(muter=request.user).select_related("muted"),
+            "blocked": User.objects.filter(blocks_received__blocker=request.user).order_by("pseudonym"),
+            "muted": User.objects.filter(mutes_received__muter=request.user).order_by("pseudonym"),
         },
         status=400 if form.errors else 200,
     )

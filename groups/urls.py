@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import personal_views, views
+from . import console, personal_views, views
 
 app_name = "groups"
 
@@ -11,11 +11,21 @@ urlpatterns = [
     path("groups/<slug:slug>/join/", views.join, name="join"),
     path("groups/<slug:slug>/invite/<str:token>/", views.invite, name="invite"),
     path("groups/<slug:slug>/leave/", views.leave, name="leave"),
-    path("groups/<slug:slug>/pause/", views.pause, name="pause"),
-    path("groups/<slug:slug>/resume/", views.resume, name="resume"),
+    path("groups/<slug:slug>/pause/", views.take_a_break, {"verb": "pause"}, name="pause"),
+    path("groups/<slug:slug>/resume/", views.take_a_break, {"verb": "resume"}, name="resume"),
     path("groups/<slug:slug>/members/", views.members, name="members"),
     path("groups/<slug:slug>/members/<int:membership_id>/<str:verb>/", views.member_action, name="member_action"),
     path("groups/<slug:slug>/agreements/", views.change_agreements, name="change_agreements"),
+    path("groups/<slug:slug>/console/", console.console, name="console"),
+    path("groups/<slug:slug>/sessions/<int:session_id>/summary/", console.session_summary, name="session_summary"),
+    path(
+        "groups/<slug:slug>/sessions/<int:session_id>/charts/<str:chart>.svg",
+        console.session_chart,
+        name="session_chart",
+    ),
+    path(
+        "groups/<slug:slug>/sessions/<int:session_id>/export.<str:fmt>", console.session_export, name="session_export"
+    ),
     path("settings/boundaries/", personal_views.boundaries, name="boundaries"),
     path("settings/boundaries/<str:verb>/", personal_views.boundary_action, name="boundary_action"),
     path("messages/", personal_views.inbox, name="inbox"),

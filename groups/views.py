@@ -161,28 +161,31 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def pause(request: HttpRequest, slug: str) -> HttpResponse:
+def take_a_break(request: HttpRequest, slug: str, verb: str) -> HttpResponse:
+    """Start ("pause") or end ("resume") a break from the group."""
     group = get_object_or_404(Group, slug=slug)
+    action, done, refused = BREAK_ACTIONS[verb]
     try:
-        actions.pause_membership(request.user, group)
+        action(request.user, group)
     except (MembershipError, Membership.DoesNotExist):
-        messages.error(request, "You can take a break only while you're an active member of the group.")
+        messages.error(request, refused)
     else:
-        messages.info(request, "You're taking a break. Your seat is kept and you can read whenever you like.")
+        messages.success(request, done)
     return redirect("groups:detail", slug=slug)
 
 
-@login_required
-@require_POST
-def resume(request: HttpRequest, slug: str) -> HttpResponse:
-    group = get_object_or_404(Group, slug=slug)
-    try:
-        actions.resume_membership(request.user, group)
-    except (MembershipError, Membership.DoesNotExist):
-        messages.error(request, "You're not on a break from this group.")
-    else:
-        messages.success(request, "Welcome back. You can post again whenever you're ready.")
-    return redirect("groups:detail", slug=slug)
+BREAK_ACTIONS = {
+    "pause": (
+        actions.pause_membership,
+        "You're taking a break. Your seat is kept and you can read whenever you like.",
+        "You can take a break only while you're an active member of the group.",
+    ),
+    "resume": (
+        actions.resume_membership,
+        "Welcome back. You can post again whenever you're ready.",
+        "You're not on a break from this group.",
+    ),
+}
 
 
 @login_required
