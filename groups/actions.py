@@ -36,6 +36,7 @@ from .models import (
     MembershipState,
     MutedMember,
     Role,
+    SessionSchedule,
     Topic,
 )
 
@@ -365,6 +366,39 @@ def accept_agreements(user: User, group: Group, *, accepted_version: int) -> Mem
         )
         broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="agreements_accepted")
     return membership
+
+
+def add_session_schedule(
+    actor: User, group: Group, *, weekday: int, start_time, duration_minutes: int, timezone_name: str
+) -> SessionSchedule:
+    """A facilitator adds a weekly live session; members see it in their own time zone."""
+    with transaction.atomic():
+        facilitating = require_facilitator(actor, group)
+        schedule = SessionSchedule.objects.create(
+            group=group,
+            weekday=weekday,
+            start_time=start_time,
+            duration_minutes=duration_minutes,
+            timezone=timezone_name,
+        )
+        _record(
+            facilitating, actor=actor, kind="groups.schedule.added", from_state=facilitating.state, reason=str(schedule)
+        )
+    return schedule
+
+
+def remove_session_schedule(actor: User, schedule: SessionSchedule) -> None:
+    """A facilitator takes a weekly live session off the schedule."""
+    with transaction.atomic():
+        facilitating = require_facilitator(actor, schedule.group)
+        _record(
+            facilitating,
+            actor=actor,
+            kind="groups.schedule.removed",
+            from_state=facilitating.state,
+            reason=str(schedule),
+        )
+        schedule.delete()
 
 
 def change_agreements(actor: User, group: Group, texts: Sequence[str], reason: str = "") -> Group:

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import ContentLabel, DirectMessagePolicy
+from .models import ContentLabel, DirectMessagePolicy, Weekday
 
 
 class JoinForm(forms.Form):
@@ -109,3 +109,29 @@ class DirectMessageForm(forms.Form):
             "max_length": "That message is longer than 4,000 characters. Could you split it in two?",
         },
     )
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    from zoneinfo import available_timezones
+
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones()) if "/" in name or name == "UTC"]
+
+
+class SessionScheduleForm(forms.Form):
+    weekday = forms.TypedChoiceField(label="Day", choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(
+        label="Starts at",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"required": "Please give a start time.", "invalid": "Please give a time like 18:30."},
+    )
+    duration_minutes = forms.IntegerField(
+        label="Length in minutes",
+        min_value=15,
+        max_value=240,
+        initial=60,
+        error_messages={
+            "min_value": "A session needs at least 15 minutes.",
+            "max_value": "A session can last up to 4 hours.",
+        },
+    )
+    timezone = forms.ChoiceField(label="Time zone of the start time", choices=_time_zone_choices)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import actions
 from .errors import MembershipError
-from .forms import AgreementsForm, DecisionForm, JoinForm, ReasonForm
+from .forms import AgreementsForm, DecisionForm, JoinForm, ReasonForm, SessionScheduleForm
 from .models import (
     SEATED_STATES,
     Group,
@@ -20,10 +20,11 @@ from .models import (
     MembershipEvent,
     MembershipState,
     Role,
+    SessionSchedule,
     Topic,
     Visibility,
 )
-from .sessions import next_sessions, zone
+from .sessions import live_now, next_sessions, zone
 
 
 def directory(request: HttpRequest) -> HttpResponse:
@@ -37,11 +38,15 @@ def directory(request: HttpRequest) -> HttpResponse:
     mine: dict[int, Membership] = {}
     if request.user.is_authenticated:
         mine = {m.group_id: m for m in Membership.objects.filter(user=request.user)}
+    now = timezone.now()
     return render(
         request,
         "groups/directory.html",
         {
-            "rows": [(group, mine.get(group.pk)) for group in groups],
+            "rows": [
+                (group, mine.get(group.pk), live_now(list(group.schedules.all()), now=now))
+                for group in groups.prefetch_related("schedules")
+            ],
             "query": query,
             "topic": topic,
             "topics": Topic.choices,
@@ -225,6 +230,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             .order_by("-at")[:50],
             "decision_form": DecisionForm(),
             "reason_form": ReasonForm(),
+            "schedules": group.schedules.all(),
+            "schedule_form": SessionScheduleForm(initial={"timezone": request.user.timezone, "duration_minutes": 60}),
             "agreements_form": AgreementsForm(
                 initial={"texts": "\n".join(a.text for a in group.current_agreements() if not a.rule_key)}
             ),
@@ -263,6 +270,40 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str
         messages.error(request, str(problem))
     else:
         messages.success(request, done.format(name=membership.user.pseudonym))
+    return redirect("groups:members", slug=slug)
+
+
+@login_required
+@require_POST
+def add_schedule(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    form = SessionScheduleForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        actions.add_session_schedule(
+            request.user,
+            group,
+            weekday=data["weekday"],
+            start_time=data["start_time"],
+            duration_minutes=data["duration_minutes"],
+            timezone_name=data["timezone"],
+        )
+        messages.success(request, "The session is on the schedule. Members see it in their own time zone.")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("groups:members", slug=slug)
+
+
+@login_required
+@require_POST
+def remove_schedule(request: HttpRequest, slug: str, schedule_id: int) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    actions.remove_session_schedule(request.user, get_object_or_404(SessionSchedule, pk=schedule_id, group=group))
+    messages.success(request, "That session is off the schedule.")
     return redirect("groups:members", slug=slug)
 
 

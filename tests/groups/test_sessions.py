@@ -76,3 +76,59 @@ def test_the_group_page_and_my_groups_show_times_in_my_zone(client, group, membe
     assert "Asia/Tokyo" in page
     mine = client.get("/groups/mine/").content.decode()
     assert "Quiet Harbour" in mine and "Next session" in mine and "04:00" in mine
+
+
+def test_a_facilitator_adds_and_removes_a_weekly_session_and_it_is_recorded(client, group, facilitator):
+    from groups.models import MembershipEvent
+
+    client.force_login(facilitator)
+    response = client.post(
+        f"/groups/{group.slug}/schedule/",
+        {"weekday": "2", "start_time": "18:30", "duration_minutes": "60", "timezone": "Europe/London"},
+        follow=True,
+    )
+    assert "The session is on the schedule." in response.content.decode()
+    schedule = SessionSchedule.objects.get(group=group)
+    assert (schedule.weekday, schedule.start_time, schedule.timezone) == (2, time(18, 30), "Europe/London")
+    assert "Wednesdays at 18:30 for 60 minutes (Europe/London)" in response.content.decode()
+
+    client.post(f"/groups/{group.slug}/schedule/{schedule.pk}/remove/")
+    assert not SessionSchedule.objects.exists()
+    kinds = list(MembershipEvent.objects.filter(actor=facilitator).values_list("kind", flat=True))
+    assert "groups.schedule.added" in kinds and "groups.schedule.removed" in kinds
+
+
+def test_a_bad_schedule_is_explained_and_nothing_is_saved(client, group, facilitator):
+    client.force_login(facilitator)
+    response = client.post(
+        f"/groups/{group.slug}/schedule/",
+        {"weekday": "9", "start_time": "half six", "duration_minutes": "5", "timezone": "Mars/Olympus"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Please give a time like 18:30." in page
+    assert "A session needs at least 15 minutes." in page
+    assert not SessionSchedule.objects.exists()
+
+
+def test_only_this_groups_facilitators_change_the_schedule(client, group, member):
+    client.force_login(member)
+    response = client.post(
+        f"/groups/{group.slug}/schedule/",
+        {"weekday": "2", "start_time": "18:30", "duration_minutes": "60", "timezone": "UTC"},
+    )
+    assert response.status_code == 403
+    assert not SessionSchedule.objects.exists()
+
+
+def test_the_directory_marks_a_group_whose_session_is_on_now(client, group):
+    from django.utils import timezone
+
+    now = timezone.now().astimezone(UTC)
+    started = (now.replace(second=0, microsecond=0)).time().replace(minute=0)
+    SessionSchedule.objects.create(
+        group=group, weekday=now.weekday(), start_time=started, duration_minutes=120, timezone="UTC"
+    )
+    assert "Live now" in client.get("/").content.decode()
+    SessionSchedule.objects.all().delete()
+    assert "Live now" not in client.get("/").content.decode()
