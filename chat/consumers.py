@@ -351,6 +351,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             log.info("chat socket closed: %s (user %s)", event.get("reason", "revoked"), self.access.user_id)
             await self.end(CloseCode(event["code"]))
 
+    async def layer_overflow(self, event: dict) -> None:
+        """This socket's inbox overflowed (chat.layers): close it; the client reconnects and backfills."""
+        if not self.ended:
+            log.info("chat socket too slow: closing it (user %s)", self.access.user_id if self.access else None)
+            await self.end(CloseCode.TOO_SLOW)
+
     async def may_deliver(self) -> bool:
         """Before delivering, re-check the session and membership every few seconds.
 

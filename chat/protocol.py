@@ -79,6 +79,8 @@ class CloseCode(IntEnum):
     MEMBERSHIP_ENDED = 4409
     BANNED = 4410
     TOO_MANY_SOCKETS = 4429
+    # The socket fell too far behind reading (chat.layers); the client reconnects and backfills.
+    TOO_SLOW = 4408
     SERVER_RESTARTING = 4503
 
 

@@ -158,13 +158,21 @@ else:
     }
 
 REDIS_URL = env_str("REDIS_URL")
+# A socket that falls this far behind is closed with 4408 TOO_SLOW and backfills (chat/layers.py):
+# events waiting in its channel-layer inbox, and bytes daphne holds that the client has not read.
+CHAT_SOCKET_INBOX = env_int("CHAT_SOCKET_INBOX", 500)
+CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1_048_576)
 # Each daphne process opens at most this many connections to Redis. redis-py caps
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 CHANNEL_ENCRYPTION_KEY = env_str("CHANNEL_ENCRYPTION_KEY")
 if REDIS_URL:
     _redis_host: dict = {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
-    _layer_config: dict = {"hosts": [_redis_host], "prefix": env_str("CHANNEL_PREFIX", "sc")}
+    _layer_config: dict = {
+        "hosts": [_redis_host],
+        "prefix": env_str("CHANNEL_PREFIX", "sc"),
+        "capacity": CHAT_SOCKET_INBOX,
+    }
     if CHANNEL_ENCRYPTION_KEY:
         # Chat payloads cross Redis encrypted, so what members write is never in Redis in clear.
         _layer_config["symmetric_encryption_keys"] = [CHANNEL_ENCRYPTION_KEY]
@@ -176,12 +184,15 @@ if REDIS_URL:
         "default": {
             # Pub/sub: one PUBLISH per group message, whatever the group's size.
             # Messages lost by Redis are recovered by sequence-number backfill.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Each socket's inbox is bounded (chat/layers.py).
+            "BACKEND": "chat.layers.BoundedRedisPubSubChannelLayer",
             "CONFIG": _layer_config,
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "chat.layers.BoundedInMemoryChannelLayer", "CONFIG": {"capacity": CHAT_SOCKET_INBOX}}
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"

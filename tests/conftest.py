@@ -84,17 +84,17 @@ def group(db, facilitator, member, second_member):
 
 @pytest.fixture(params=["memory", "redis"])
 async def channel_layer(request, settings):
-    """Run a socket test on the in-memory layer and on the real Redis pub/sub layer."""
+    """Run a socket test on the in-memory layer and on the real Redis pub/sub layer (as settings.py bounds them)."""
     if request.param == "redis":
         require_redis()
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": "chat.layers.BoundedRedisPubSubChannelLayer",
                 "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
             }
         }
     else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.BoundedInMemoryChannelLayer"}}
     yield request.param
     layer = get_channel_layer()
     if request.param == "redis":

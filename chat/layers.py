@@ -1,0 +1,145 @@
+"""Keeping one slow socket from costing everyone else: bounded inboxes and bounded send buffers.
+
+A member on a weak connection, or a browser tab that stopped reading, must not make the
+server hold an ever-growing pile of messages for them. Two bounds, and one answer:
+
+1. Each socket's inbox in the channel layer holds at most ``capacity`` events
+   (``CHAT_SOCKET_INBOX``). When it overflows, what is queued is dropped and a single
+   ``layer.overflow`` event takes its place; the consumer closes with ``TOO_SLOW`` (4408).
+   ``BoundedRedisPubSubChannelLayer`` (production, one PUBLISH per message) and
+   ``BoundedInMemoryChannelLayer`` (development and tests) behave alike.
+2. Each socket's outgoing buffer in daphne (bytes written but not yet taken by the client)
+   is capped at ``CHAT_SEND_BUFFER_BYTES``. Past the cap nothing more is queued for that
+   socket: a close frame with 4408 follows what it already has, and the connection is
+   dropped if the client does not take even that within a minute.
+
+Nothing is lost either way: the database is the record, and a client closed with 4408
+reconnects with ``?last_seq=`` and backfills, as after any other drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _wrap_close
+
+from .protocol import CloseCode
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INBOX = 500
+DEFAULT_SEND_BUFFER_BYTES = 1_048_576
+OVERFLOW_EVENT = {"type": "layer.overflow"}
+# How long a socket closed for being too slow may take to read its close frame.
+CLOSE_GRACE_SECONDS = 60
+
+
+def _overflow(queue: asyncio.Queue, marker) -> None:
+    """Drop everything queued for this socket and leave one marker that tells its consumer to close."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(marker)
+
+
+class BoundedInbox(asyncio.Queue):
+    """A socket's inbox in the pub/sub layer: at most ``capacity`` events, then one overflow marker."""
+
+    def __init__(self, capacity: int, marker: bytes) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.marker = marker
+
+    def put_nowait(self, item) -> None:
+        if self.qsize() >= self.capacity:
+            _overflow(self, self.marker)
+        else:
+            super().put_nowait(item)
+
+
+class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, capacity: int, marker: bytes, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self.marker = marker
+
+    async def _subscribe_to_channel(self, channel):
+        self.channels[channel] = BoundedInbox(self.capacity, self.marker)
+        await self._get_shard(channel).subscribe(channel)
+
+
+class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer (one PUBLISH per group message) with a bounded inbox per socket."""
+
+    def __init__(self, *args, capacity: int = DEFAULT_INBOX, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self.marker = self.serialize(OVERFLOW_EVENT)
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = _BoundedPubSubLoopLayer(
+                *self._args, capacity=self.capacity, marker=self.marker, **self._kwargs, channel_layer=self
+            )
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+            return layer
+
+
+class BoundedInMemoryChannelLayer(InMemoryChannelLayer):
+    """The in-memory layer, but a full inbox ends in one overflow event instead of silently refusing sends."""
+
+    def __init__(self, *args, capacity: int = DEFAULT_INBOX, **kwargs) -> None:
+        super().__init__(*args, capacity=capacity, **kwargs)
+
+    async def send(self, channel, message):
+        queue = self.channels.get(channel)
+        if queue is not None and queue.qsize() >= self.get_capacity(channel):
+            _overflow(queue, (time.time() + self.expiry, dict(OVERFLOW_EVENT)))
+        else:
+            await super().send(channel, message)
+
+
+# The send buffer in daphne ----------------------------------------------------------------
+
+
+def _buffered_bytes(transport) -> int:
+    """Bytes written to a Twisted TCP transport that the client has not taken yet."""
+    data = getattr(transport, "dataBuffer", b"")
+    return len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+
+
+def bound_daphne_send_buffers(limit: int = DEFAULT_SEND_BUFFER_BYTES) -> bool:
+    """Cap every WebSocket's outgoing buffer in this daphne process at ``limit`` bytes.
+
+    Daphne writes each frame straight into Twisted's buffer, which grows without end for a
+    client that stops reading. Past ``limit`` the socket gets no more frames, only a close
+    frame with TOO_SLOW after what it already has. Returns False when daphne is not here.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:
+        return False
+    original = getattr(WebSocketProtocol, "_supportcircle_original_send", None) or WebSocketProtocol.serverSend
+
+    def serverSend(self, content, binary=False):  # noqa: N802 (daphne names it)
+        if getattr(self, "_too_slow", False):
+            return  # already closing: the client reconnects and backfills what it missed
+        if self.state == self.STATE_OPEN and _buffered_bytes(self.transport) > limit:
+            self._too_slow = True
+            log.info("chat socket too slow to read: closing it with %s", int(CloseCode.TOO_SLOW))
+            # Give the client time to read what it has, then the close frame; then let go.
+            self.closeHandshakeTimeout = CLOSE_GRACE_SECONDS
+            self.sendClose(code=int(CloseCode.TOO_SLOW))
+            return
+        return original(self, content, binary)
+
+    WebSocketProtocol._supportcircle_original_send = original
+    WebSocketProtocol.serverSend = serverSend
+    return True
