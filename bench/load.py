@@ -1,0 +1,427 @@
+"""The load generator: thousands of websockets clients in one asyncio process.
+
+Every message carries its schedule stamp at the start of its body:
+``<run>:<step>:<sender>:<n>:<scheduled monotonic time>``. A recipient computes latency as
+arrival time minus *scheduled* send time, so a load generator that falls behind shows up
+as latency instead of hiding it (no coordinated omission).
+
+P clients behave like static/js/chat.js: they track the highest gap-free ``seq``, send
+``backfill`` when a higher one arrives, resend a ``send`` after ``try_again`` with the same
+``client_id``, and ask with ``ping`` at the end; a message that arrives late by backfill
+counts as delivered (and its lateness counts in the latency figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+BODY_TAIL = " Checking in: today was heavy, but I went for a short walk and it helped a little."
+RUN = secrets.token_hex(3)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@dataclass
+class Step:
+    """One measured stretch of load: what was sent, what arrived, how late."""
+
+    id: int
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    expected: int = 0
+    delivered: int = 0
+    backfilled: int = 0
+    duplicates: int = 0
+    sent: int = 0
+    send_failures: int = 0
+    resends: int = 0
+    errors: Counter = field(default_factory=Counter)
+    closed: bool = False
+    started: float = 0.0
+    last_delivery: float = 0.0
+
+    def summary(self, duration: float) -> dict:
+        lat = self.latencies
+        span = max(duration, self.last_delivery - self.started) if self.last_delivery else duration
+        lost = max(self.expected - self.delivered, 0)
+
+        def ms(q):
+            value = percentile(lat, q)
+            return None if value is None else round(value * 1000, 2)
+
+        return {
+            "messages_sent": self.sent,
+            "deliveries_expected": self.expected,
+            "delivered": self.delivered,
+            "delivered_by_backfill": self.backfilled,
+            "lost": lost,
+            "duplicated": self.duplicates,
+            "delivery_ratio": round(self.delivered / self.expected, 6) if self.expected else None,
+            "delivered_per_s": round(self.delivered / span, 1) if span else None,
+            "p50_ms": ms(50),
+            "p95_ms": ms(95),
+            "p99_ms": ms(99),
+            "max_ms": round(max(lat) * 1000, 2) if lat else None,
+            "send_failures": self.send_failures,
+            "resends": self.resends,
+            "errors": dict(self.errors),
+        }
+
+
+class Target:
+    def __init__(self, kind: str, port: int, sessions: list[str] | None = None) -> None:
+        self.kind = kind
+        self.port = port
+        self.sessions = sessions or []
+
+    @property
+    def is_p(self) -> bool:
+        return self.kind == "P"
+
+    def url(self, room: str) -> str:
+        if self.is_p:
+            return f"ws://127.0.0.1:{self.port}/ws/groups/{room}/"
+        return f"ws://127.0.0.1:{self.port}/ws/{room}/"
+
+    def headers(self, member: int, session: str | None = None) -> dict[str, str]:
+        if not self.is_p:
+            return {}
+        return {"Cookie": f"sessionid={session or self.sessions[member]}", "Origin": f"http://127.0.0.1:{self.port}"}
+
+
+class Generator:
+    """Holds the clients and the step being measured."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.steps: dict[int, Step] = {}
+        self.step: Step | None = None
+        self.rooms: dict[str, list[Client]] = {}
+        self.counter = 0
+
+    def new_step(self, name: str) -> Step:
+        if self.step is not None:
+            self.step.closed = True
+        step = Step(id=len(self.steps) + 1, name=name, started=time.monotonic())
+        self.steps[step.id] = step
+        self.step = step
+        for clients in self.rooms.values():
+            for client in clients:
+                client.seen.clear()
+        return step
+
+    def close_step(self) -> None:
+        if self.step is not None:
+            self.step.closed = True
+
+    def counted_in(self, room: str) -> int:
+        return sum(1 for c in self.rooms.get(room, ()) if c.counted and not c.gone)
+
+    def next_n(self) -> int:
+        self.counter += 1
+        return self.counter
+
+
+class Client:
+    def __init__(self, gen: Generator, room: str, member: int, *, session: str | None = None) -> None:
+        self.gen = gen
+        self.room = room
+        self.member = member
+        self.session = session
+        self.ws = None
+        self.reader: asyncio.Task | None = None
+        self.counted = True  # a deliberately slow reader is left out of the delivery figures
+        self.gone = False
+        self.close_code: int | None = None
+        self.closed_at: float | None = None
+        self.contiguous = 0
+        self.ahead: set[int] = set()
+        self.backfilling = False
+        self.seen: dict[int, bool] = {}
+        self.pending: dict[str, tuple[str, int]] = {}
+
+    async def open(self, *, rcvbuf: int | None = None, read: bool = True) -> None:
+        target = self.gen.target
+        sock = None
+        if rcvbuf:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", target.port))
+        self.ws = await connect(
+            target.url(self.room),
+            additional_headers=target.headers(self.member, self.session),
+            compression=None,
+            ping_interval=None,
+            open_timeout=60,
+            close_timeout=1,
+            max_size=2**23,
+            max_queue=16,
+            sock=sock,
+        )
+        if target.is_p:
+            ready = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+            if ready.get("type") != "ready":
+                raise RuntimeError(f"expected ready, got {ready}")
+            self.contiguous = ready["latest_seq"]
+            self.on_frame(await asyncio.wait_for(self.ws.recv(), 60))
+        self.gen.rooms.setdefault(self.room, []).append(self)
+        if read:
+            self.reader = asyncio.create_task(self.read_loop())
+
+    async def read_loop(self) -> None:
+        try:
+            async for raw in self.ws:
+                self.on_frame(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.gone = True
+            self.close_code = self.ws.close_code
+            self.closed_at = time.monotonic()
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 2)
+            except (TimeoutError, ConnectionClosed, OSError):
+                pass
+        if self.reader is not None:
+            self.reader.cancel()
+
+    # Receiving -----------------------------------------------------------
+
+    def on_frame(self, raw: str) -> None:
+        now = time.monotonic()
+        frame = json.loads(raw)
+        kind = frame.get("type")
+        if kind == "message":
+            message = frame["message"]
+            self.on_seq(message["seq"])
+            self.deliver(message["body"], now, live=True)
+        elif kind == "send":  # B and R forward the sender's frame as it is
+            self.deliver(frame["body"], now, live=True)
+        elif kind == "history":
+            for message in frame["messages"]:
+                self.deliver(message["body"], now, live=False)
+            self.contiguous = max(self.contiguous, frame["through_seq"])
+            self.ahead = {seq for seq in self.ahead if seq > self.contiguous}
+            self.backfilling = False
+            if frame["more"] or self.ahead:
+                self.request_backfill()
+        elif kind == "ack":
+            self.pending.pop(frame["client_id"], None)
+        elif kind == "pong":
+            if frame["latest_seq"] > self.contiguous:
+                self.request_backfill()
+        elif kind == "error":
+            self.on_error(frame)
+
+    def on_seq(self, seq: int) -> None:
+        if seq <= self.contiguous:
+            return
+        self.ahead.add(seq)
+        while self.contiguous + 1 in self.ahead:
+            self.contiguous += 1
+            self.ahead.discard(self.contiguous)
+        if self.ahead and not self.backfilling:
+            self.request_backfill()
+
+    def request_backfill(self) -> None:
+        if self.backfilling or self.gone:
+            return
+        self.backfilling = True
+        asyncio.ensure_future(self._send_quietly(json.dumps({"type": "backfill", "after_seq": self.contiguous})))
+
+    def deliver(self, body: str, now: float, *, live: bool) -> None:
+        head = body.split(" ", 1)[0].split(":")
+        if len(head) != 5 or head[0] != RUN or not self.counted:
+            return
+        step = self.gen.steps.get(int(head[1]))
+        if step is None or step.closed:
+            return
+        n = int(head[3])
+        earlier = self.seen.get(n)
+        if earlier is not None:
+            if live and earlier:
+                step.duplicates += 1
+            return
+        self.seen[n] = live
+        step.delivered += 1
+        if not live:
+            step.backfilled += 1
+        step.latencies.append(now - float(head[4]))
+        step.last_delivery = now
+
+    def on_error(self, frame: dict) -> None:
+        step = self.gen.step
+        if step is not None:
+            step.errors[frame.get("code", "?")] += 1
+        ref = frame.get("ref")
+        if frame.get("code") == "try_again" and ref in self.pending:
+            text, attempts = self.pending[ref]
+            if attempts < 5:
+                self.pending[ref] = (text, attempts + 1)
+                if step is not None:
+                    step.resends += 1
+                delay = float(frame.get("retry_after", 1))
+                asyncio.get_running_loop().call_later(delay, lambda: asyncio.ensure_future(self._send_quietly(text)))
+
+    # Sending -------------------------------------------------------------
+
+    async def _send_quietly(self, text: str) -> None:
+        try:
+            await self.ws.send(text)
+        except ConnectionClosed:
+            pass
+
+    async def post(self, step: Step, n: int, scheduled: float, body_tail: str = BODY_TAIL) -> None:
+        body = f"{RUN}:{step.id}:{self.member}:{n}:{scheduled:.6f}{body_tail}"
+        client_id = f"{RUN}-{n}"
+        text = json.dumps({"type": "send", "client_id": client_id, "body": body})
+        if self.gen.target.is_p:
+            self.pending[client_id] = (text, 0)
+        await self.ws.send(text)
+
+    async def ping(self) -> None:
+        if self.gen.target.is_p and not self.gone:
+            await self._send_quietly('{"type":"ping"}')
+
+
+async def open_clients(clients: list[Client], concurrency: int = 200, **kwargs) -> list[str]:
+    """Open every client, at most ``concurrency`` at a time; return the errors seen."""
+    gate = asyncio.Semaphore(concurrency)
+    errors: list[str] = []
+
+    async def one(client: Client) -> None:
+        async with gate:
+            try:
+                await client.open(**kwargs)
+            except (OSError, WebSocketException, RuntimeError, TimeoutError) as problem:
+                errors.append(f"{type(problem).__name__}: {problem}"[:200])
+
+    await asyncio.gather(*(one(c) for c in clients))
+    return errors
+
+
+async def close_clients(clients: list[Client]) -> None:
+    await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    for room in {c.room for c in clients}:
+        remaining = [c for c in clients if c.room == room]
+        gen_rooms = clients[0].gen.rooms if clients else {}
+        gen_rooms[room] = [c for c in gen_rooms.get(room, []) if c not in remaining]
+
+
+async def run_schedule(
+    gen: Generator,
+    senders: list[Client],
+    *,
+    rate: float,
+    duration: float,
+    body_tail: str = BODY_TAIL,
+) -> Step:
+    """Open-loop load: message k goes out at t0 + k/rate from senders[k % len(senders)]."""
+    step = gen.step
+    total = int(rate * duration)
+    t0 = time.monotonic() + 0.05
+    for k in range(total):
+        scheduled = t0 + k / rate
+        delay = scheduled - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif k % 32 == 0:
+            await asyncio.sleep(0)  # behind schedule: still let receivers run
+        client = senders[k % len(senders)]
+        if client.gone:
+            step.send_failures += 1
+            continue
+        step.expected += gen.counted_in(client.room)
+        step.sent += 1
+        try:
+            await client.post(step, gen.next_n(), scheduled, body_tail)
+        except ConnectionClosed:
+            step.send_failures += 1
+    return step
+
+
+async def drain(gen: Generator, step: Step, *, timeout: float, catch_up: bool = True) -> None:
+    """Wait for deliveries to stop; P clients then ask with ping and backfill like the real client."""
+    deadline = time.monotonic() + timeout
+    while step.delivered < step.expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if catch_up and gen.target.is_p and step.delivered < step.expected:
+        clients = [c for room in gen.rooms.values() for c in room if c.counted and not c.gone]
+        for client in clients:
+            await client.ping()
+        deadline = time.monotonic() + timeout
+        while step.delivered < step.expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+
+# Plain HTTP on asyncio streams (login and history pages) --------------------------------
+
+
+async def http(port: int, method: str, path: str, *, headers: dict | None = None, body: bytes = b"") -> tuple:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body:
+            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 60)
+    finally:
+        writer.close()
+    head, _, content = raw.partition(b"\r\n\r\n")
+    head_lines = head.decode("latin1").split("\r\n")
+    status = int(head_lines[0].split()[1])
+    cookies = {}
+    for line in head_lines[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "set-cookie":
+            key, _, rest = value.strip().partition("=")
+            cookies[key] = rest.split(";", 1)[0]
+    return status, cookies, content
+
+
+async def csrf_pair(port: int) -> tuple[str, str]:
+    """A csrftoken cookie and the form token that goes with it, from the real login page."""
+    status, cookies, content = await http(port, "GET", "/accounts/login/")
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', content)
+    if status != 200 or not match or "csrftoken" not in cookies:
+        raise RuntimeError(f"login page did not offer a CSRF token (HTTP {status})")
+    return cookies["csrftoken"], match.group(1).decode()
+
+
+async def log_in(port: int, pseudonym: str, password: str, csrf: tuple[str, str]) -> str:
+    """Log in through the real login form; return the new session key."""
+    cookie, token = csrf
+    form = f"username={quote(pseudonym)}&password={quote(password)}&csrfmiddlewaretoken={quote(token)}"
+    status, cookies, _ = await http(
+        port,
+        "POST",
+        "/accounts/login/",
+        headers={"Cookie": f"csrftoken={cookie}", "Origin": f"http://127.0.0.1:{port}"},
+        body=form.encode(),
+    )
+    if status != 302 or "sessionid" not in cookies:
+        raise RuntimeError(f"login for {pseudonym} failed (HTTP {status})")
+    return cookies["sessionid"]

@@ -1,0 +1,68 @@
+"""What the harness reads from /proc: process CPU and RSS, and how busy a core is."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def core_times(core: int) -> tuple[int, int]:
+    """(busy, total) jiffies of one core since boot."""
+    with open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith(f"cpu{core} "):
+                values = [int(v) for v in line.split()[1:]]
+                idle = values[3] + values[4]
+                total = sum(values[:8])
+                return total - idle, total
+    raise ValueError(f"no core {core}")
+
+
+@dataclass
+class Window:
+    """CPU use of the server process, the load generator and both cores over one measured step."""
+
+    server_pid: int
+    loadgen_core: int
+    server_core: int
+
+    def __post_init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.server_cpu0 = process_cpu_seconds(self.server_pid)
+        self.loadgen_cpu0 = process_cpu_seconds(os.getpid())
+        self.core0 = core_times(self.loadgen_core)
+        self.score0 = core_times(self.server_core)
+
+    def stop(self) -> dict:
+        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        busy, total = core_times(self.loadgen_core)
+        sbusy, stotal = core_times(self.server_core)
+        return {
+            "elapsed_s": elapsed,
+            "server_cpu_s": process_cpu_seconds(self.server_pid) - self.server_cpu0,
+            "loadgen_cpu_s": process_cpu_seconds(os.getpid()) - self.loadgen_cpu0,
+            "loadgen_core_busy_pct": 100.0 * (busy - self.core0[0]) / max(total - self.core0[1], 1),
+            "server_core_busy_pct": 100.0 * (sbusy - self.score0[0]) / max(stotal - self.score0[1], 1),
+            "server_rss_kb": process_rss_kb(self.server_pid),
+        }

@@ -1,0 +1,225 @@
+"""The P target's world, built through the real code and kept between runs.
+
+Members are created with ``User.objects.create_user`` and seated with
+``groups.actions.create_group`` / ``join_group`` (the same functions the sign-up and
+join pages call). Their login sessions are made with Django's session store, exactly
+as ``django.contrib.auth.login`` writes them; the connect storm logs in through the real
+login page instead. The two history groups are filled with ``bulk_create`` (a million
+messages through ``post_message`` would take the whole time budget); the history
+reads measured against them are the real code.
+
+The world is kept in the bench database and reused while its recipe is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / ".data"
+PASSWORD = "bench-password-not-secret"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    members: int  # bench members, seated in home groups of `group_size`
+    group_size: int
+    big_room: int  # members (the first ones) also seated in one big group
+    history_small: int
+    history_large: int
+    version: int = 2
+
+    @property
+    def home_groups(self) -> int:
+        return self.members // self.group_size
+
+
+FULL = Recipe(members=10_000, group_size=10, big_room=500, history_small=1_000, history_large=1_000_000)
+QUICK = Recipe(members=2_000, group_size=10, big_room=100, history_small=1_000, history_large=100_000)
+
+
+def configure_django(database_url: str | None) -> dict[str, str]:
+    """Point this process (and return the env that points the P server) at the bench database."""
+    if database_url:
+        _ensure_postgres_database(database_url)
+        env = {"DATABASE_URL": database_url}
+    else:
+        DATA_DIR.mkdir(exist_ok=True)
+        env = {"SQLITE_PATH": str(DATA_DIR / "bench.sqlite3")}
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    return env
+
+
+def _ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def member_name(index: int) -> str:
+    return f"bench-{index:05d}"
+
+
+def home_slug(group_index: int) -> str:
+    return f"bench-home-{group_index:04d}"
+
+
+BIG_SLUG = "bench-big-room"
+SLOW_SLUG = "bench-slow-room"
+
+
+def history_slug(size: int) -> str:
+    return f"bench-history-{size}"
+
+
+def build(recipe: Recipe, log=print) -> dict:
+    """Create (or reuse) the world; return what the load generator needs: slugs and session keys."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    marker = DATA_DIR / f"world-{_db_identity()}.json"
+    wanted = asdict(recipe)
+    if marker.exists():
+        saved = json.loads(marker.read_text())
+        if saved.get("recipe") == wanted and _still_there(saved):
+            log(f"  reusing the bench world ({recipe.members:,} members)")
+            return saved
+    started = time.monotonic()
+    world = _create(recipe, log)
+    world["recipe"] = wanted
+    world["build_seconds"] = round(time.monotonic() - started, 1)
+    DATA_DIR.mkdir(exist_ok=True)
+    marker.write_text(json.dumps(world))
+    return world
+
+
+def _db_identity() -> str:
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    return f"{connection.vendor}-{Path(name).name}"
+
+
+def _still_there(saved: dict) -> bool:
+    from django.contrib.sessions.models import Session
+
+    from groups.models import Group
+
+    return (
+        Group.objects.filter(slug=saved["big_slug"]).exists()
+        and Session.objects.filter(session_key=saved["sessions"][-1]).exists()
+    )
+
+
+def _create(recipe: Recipe, log) -> dict:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from chat.models import Message
+    from groups.actions import create_group, join_group
+    from groups.models import Group
+    from supportcircle.accounts.models import User
+
+    log(f"  building the bench world: {recipe.members:,} members (kept in {DATA_DIR} for the next run)")
+    # A fresh world: remove the previous bench groups and members.
+    Group.objects.filter(slug__startswith="bench-").delete()
+    User.objects.filter(pseudonym__startswith="bench-").delete()
+    facilitator = User.objects.create_user("bench-facilitator", PASSWORD)
+    agreements = ["What is shared here stays here.", "We listen with curiosity, not judgment."]
+
+    def group(slug: str, capacity: int) -> Group:
+        return create_group(
+            name=slug.replace("-", " ").title(),
+            slug=slug,
+            facilitators=[facilitator],
+            agreements=agreements,
+            capacity=capacity,
+        )
+
+    members = []
+    t0 = time.monotonic()
+    for index in range(recipe.members):
+        members.append(User.objects.create_user(member_name(index), PASSWORD))
+    log(f"  {len(members):,} members created in {time.monotonic() - t0:.1f}s")
+    t0 = time.monotonic()
+    for g in range(recipe.home_groups):
+        home = group(home_slug(g), recipe.group_size)
+        for user in members[g * recipe.group_size : (g + 1) * recipe.group_size]:
+            join_group(user, home, accepted_version=1)
+    big = group(BIG_SLUG, recipe.big_room)
+    for user in members[: recipe.big_room]:
+        join_group(user, big, accepted_version=1)
+    slow = group(SLOW_SLUG, recipe.group_size)
+    for user in members[: recipe.group_size]:
+        join_group(user, slow, accepted_version=1)
+    log(f"  groups and memberships through join_group in {time.monotonic() - t0:.1f}s")
+
+    t0 = time.monotonic()
+    store = SessionStore()
+    expiry = timezone.now() + timezone.timedelta(days=14)
+    sessions = []
+    rows = []
+    for user in members:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expiry))
+        sessions.append(key)
+    Session.objects.bulk_create(rows, batch_size=2000)
+    log(f"  {len(sessions):,} sessions in {time.monotonic() - t0:.1f}s")
+
+    for size in (recipe.history_small, recipe.history_large):
+        t0 = time.monotonic()
+        history = group(history_slug(size), recipe.group_size)
+        join_group(members[0], history, accepted_version=1)
+        _fill_history(history, members[0], size, Message)
+        log(f"  history group with {size:,} messages in {time.monotonic() - t0:.1f}s")
+
+    return {
+        "home_slugs": [home_slug(g) for g in range(recipe.home_groups)],
+        "group_size": recipe.group_size,
+        "big_slug": BIG_SLUG,
+        "slow_slug": SLOW_SLUG,
+        "history_slugs": {"small": history_slug(recipe.history_small), "large": history_slug(recipe.history_large)},
+        "history_sizes": {"small": recipe.history_small, "large": recipe.history_large},
+        "members": [member_name(i) for i in range(recipe.members)],
+        "sessions": sessions,
+        "password": PASSWORD,
+    }
+
+
+def _fill_history(group, author, size: int, Message) -> None:
+    from django.db import transaction
+
+    from groups.models import Group
+
+    body = "A past message, kept so the history has depth: thank you all for listening last week."
+    batch = 20_000
+    for start in range(1, size + 1, batch):
+        with transaction.atomic():
+            Message.objects.bulk_create(
+                [
+                    Message(group=group, seq=seq, author=author, client_id=f"h{seq}", body=body)
+                    for seq in range(start, min(start + batch, size + 1))
+                ],
+                batch_size=2_000,
+            )
+    Group.objects.filter(pk=group.pk).update(last_seq=size)
