@@ -76,9 +76,10 @@ def _detail_context(request: HttpRequest, group: Group, form: JoinForm | None = 
     ]
     last_answer = None
     if membership and membership.state in (MembershipState.DECLINED, MembershipState.ACTIVE):
-        last_answer = membership.events.filter(
-            kind__in=["groups.membership.declined", "groups.membership.approved"]
-        ).first()
+        # The facilitators' answer to a request, with their kind word, while it is the latest news.
+        latest = membership.events.select_related("actor").first()
+        if latest and latest.kind in ("groups.membership.declined", "groups.membership.approved"):
+            last_answer = latest
     is_facilitator = bool(membership and membership.is_facilitator and membership.is_seated)
     return {
         "group": group,

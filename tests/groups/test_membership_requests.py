@@ -53,6 +53,10 @@ def test_the_facilitator_sees_the_request_and_approves_it_with_a_kind_word(
     assert membership.state == MembershipState.ACTIVE
     event = membership.events.first()
     assert (event.kind, event.actor, event.reason) == ("groups.membership.approved", facilitator, "Welcome, Casey!")
+    client.force_login(outsider)
+    page = client.get(f"/groups/{request_group.slug}/").content.decode()
+    assert "Robin welcomed you: “Welcome, Casey!”" in page
+    assert "Open the group chat" in page
 
 
 def test_a_declined_person_sees_the_facilitators_kind_message(client, request_group, facilitator, outsider):
