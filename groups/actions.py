@@ -413,20 +413,66 @@ def change_agreements(actor: User, group: Group, texts: Sequence[str], reason: s
     with transaction.atomic():
         group = Group.objects.select_for_update().get(pk=group.pk)
         facilitating = require_facilitator(actor, group)
-        group.agreement_version += 1
-        group.save(update_fields=["agreement_version"])
-        _write_agreements(group, group.agreement_version, texts)
-        facilitating.accepted_version = group.agreement_version
-        facilitating.save(update_fields=["accepted_version", "updated_at"])
-        AgreementAcceptance.objects.create(user=actor, group=group, version=group.agreement_version)
+        _publish_agreements(group, facilitating, texts, reason)
+    return group
+
+
+def _publish_agreements(group: Group, facilitating: Membership, texts: Sequence[str], reason: str) -> None:
+    """A new version: the group's own texts, then its rule sets' defaults; members accept it before posting."""
+    group.agreement_version += 1
+    group.save(update_fields=["agreement_version"])
+    _write_agreements(group, group.agreement_version, texts)
+    facilitating.accepted_version = group.agreement_version
+    facilitating.save(update_fields=["accepted_version", "updated_at"])
+    AgreementAcceptance.objects.create(user=facilitating.user, group=group, version=group.agreement_version)
+    _record(
+        facilitating,
+        actor=facilitating.user,
+        kind="groups.agreements.changed",
+        from_state=facilitating.state,
+        reason=reason or f"version {group.agreement_version}",
+    )
+    broadcast.on_commit_group_access_changed(group_id=group.pk, notice="agreements_changed")
+
+
+def update_group_settings(
+    actor: User,
+    group: Group,
+    *,
+    description: str,
+    visibility: str,
+    join_policy: str,
+    capacity: int,
+    rulesets: Sequence[str],
+) -> Group:
+    """A facilitator changes how the group runs.
+
+    Choosing different moderation rule sets changes the agreements too (their defaults
+    follow the group's own), so members are asked to accept the new version.
+    """
+    with transaction.atomic():
+        group = Group.objects.select_for_update().get(pk=group.pk)
+        facilitating = require_facilitator(actor, group)
+        rulesets = list(dict.fromkeys([*rulesets, *TOPIC_RULESETS.get(group.topic, ())]))
+        rulesets_changed = set(rulesets) != set(group.rulesets)
+        group.description = description
+        group.visibility = visibility
+        group.join_policy = join_policy
+        group.capacity = capacity
+        group.rulesets = rulesets
+        group.save(update_fields=["description", "visibility", "join_policy", "capacity", "rulesets"])
         _record(
             facilitating,
             actor=actor,
-            kind="groups.agreements.changed",
+            kind="groups.settings.changed",
             from_state=facilitating.state,
-            reason=reason or f"version {group.agreement_version}",
+            reason=f"{visibility}, {join_policy}, capacity {capacity}, rule sets: {', '.join(rulesets) or 'none'}",
         )
-        broadcast.on_commit_group_access_changed(group_id=group.pk, notice="agreements_changed")
+        if rulesets_changed:
+            own = [agreement.text for agreement in group.current_agreements() if not agreement.rule_key]
+            if not own and not rulesets:
+                raise MembershipError("A group needs at least one agreement: write one, or keep a rule set.")
+            _publish_agreements(group, facilitating, own, "the group's moderation rule sets changed")
     return group
 
 

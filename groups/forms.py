@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import ContentLabel, DirectMessagePolicy, Weekday
+from .models import ContentLabel, DirectMessagePolicy, JoinPolicy, Visibility, Weekday
 
 
 class JoinForm(forms.Form):
@@ -135,3 +135,39 @@ class SessionScheduleForm(forms.Form):
         },
     )
     timezone = forms.ChoiceField(label="Time zone of the start time", choices=_time_zone_choices)
+
+
+def _ruleset_choices() -> list[tuple[str, str]]:
+    from moderation.engine import RULESET_NAMES
+
+    labels = {
+        "crisis": "Crisis care (always recommended)",
+        "curiosity": "Curiosity, not judgment",
+        "no_advice": "No unsolicited advice",
+        "ed_safety": "Eating-disorder safety: no numbers, no diet talk, no body comparison",
+        "self_kindness": "Self-kindness",
+        "off_platform": "Keep conversations here (no contact details)",
+    }
+    return [(name, labels.get(name, name)) for name in RULESET_NAMES]
+
+
+class GroupSettingsForm(forms.Form):
+    description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+    visibility = forms.ChoiceField(label="Who can find the group", choices=Visibility.choices)
+    join_policy = forms.ChoiceField(label="How people join", choices=JoinPolicy.choices)
+    capacity = forms.IntegerField(
+        label="Seats for members (facilitators not counted)",
+        min_value=2,
+        max_value=50,
+        help_text="Lowering it never removes anyone; new people wait until a seat is free.",
+        error_messages={
+            "min_value": "A group needs at least 2 seats.",
+            "max_value": "Groups stay small: up to 50 seats.",
+        },
+    )
+    rulesets = forms.MultipleChoiceField(
+        label="Moderation rule sets (their agreements are added to the group's own)",
+        choices=_ruleset_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("groups/<slug:slug>/members/<int:membership_id>/<str:verb>/", views.member_action, name="member_action"),
     path("groups/<slug:slug>/agreements/", views.change_agreements, name="change_agreements"),
     path("groups/<slug:slug>/schedule/", views.add_schedule, name="add_schedule"),
+    path("groups/<slug:slug>/settings/", views.group_settings, name="settings"),
     path("groups/<slug:slug>/schedule/<int:schedule_id>/remove/", views.remove_schedule, name="remove_schedule"),
     path("groups/<slug:slug>/console/", console.console, name="console"),
     path("groups/<slug:slug>/sessions/<int:session_id>/summary/", console.session_summary, name="session_summary"),

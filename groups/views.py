@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import actions
 from .errors import MembershipError
-from .forms import AgreementsForm, DecisionForm, JoinForm, ReasonForm, SessionScheduleForm
+from .forms import AgreementsForm, DecisionForm, GroupSettingsForm, JoinForm, ReasonForm, SessionScheduleForm
 from .models import (
     SEATED_STATES,
     Group,
@@ -232,6 +232,15 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             "decision_form": DecisionForm(),
             "reason_form": ReasonForm(),
             "schedules": group.schedules.all(),
+            "settings_form": GroupSettingsForm(
+                initial={
+                    "description": group.description,
+                    "visibility": group.visibility,
+                    "join_policy": group.join_policy,
+                    "capacity": group.capacity,
+                    "rulesets": group.rulesets,
+                }
+            ),
             "schedule_form": SessionScheduleForm(initial={"timezone": request.user.timezone, "duration_minutes": 60}),
             "agreements_form": AgreementsForm(
                 initial={"texts": "\n".join(a.text for a in group.current_agreements() if not a.rule_key)}
@@ -271,6 +280,30 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str
         messages.error(request, str(problem))
     else:
         messages.success(request, done.format(name=membership.user.pseudonym))
+    return redirect("groups:members", slug=slug)
+
+
+@login_required
+@require_POST
+def group_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    group = get_object_or_404(Group, slug=slug)
+    actions.require_facilitator(request.user, group)
+    form = GroupSettingsForm(request.POST)
+    if form.is_valid():
+        rulesets_before = set(group.rulesets)
+        try:
+            group = actions.update_group_settings(request.user, group, **form.cleaned_data)
+        except MembershipError as problem:
+            messages.error(request, str(problem))
+        else:
+            changed = " The agreements changed with the rule sets; members will be asked to accept them."
+            messages.success(
+                request, "The group's settings are saved." + (changed if set(group.rulesets) != rulesets_before else "")
+            )
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     return redirect("groups:members", slug=slug)
 
 
