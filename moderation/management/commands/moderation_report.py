@@ -1,9 +1,12 @@
-"""How well the guideline engine does on the labelled messages in moderation/data/labelled.jsonl.
+"""How well the guideline engine does on the labelled messages in moderation/data/.
 
-Prints precision, recall and support per category, for the whole set and for each split
-("dev": the rules were tuned on it; "holdout": written after the rules), and the share of
-messages with no category that were flagged anyway. Exits non-zero when the whole set misses
-a target, so CI notices a rule change that costs recall or adds false alarms.
+By default it reads labelled.jsonl and every blind*.jsonl beside it (blind.jsonl, blind2.jsonl:
+batches written without looking at the rules). Prints precision, recall and support per
+category, for the whole set and for each split ("dev": the rules were tuned on it; "holdout":
+written after the rules but then tuned on; "blind", "blind2": written before reading the
+rules), and the share of messages with no category that were flagged anyway. Exits non-zero
+when the whole set misses a target, so CI notices a rule change that costs recall or adds
+false alarms.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from moderation.engine import CATEGORIES, Engine, get_engine
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data" / "labelled.jsonl"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_DATA = DATA_DIR / "labelled.jsonl"
+
+
+def default_sets() -> list[Path]:
+    """labelled.jsonl, then the blind batches in name order."""
+    return [DEFAULT_DATA] + sorted(DATA_DIR.glob("blind*.jsonl"))
 
 # Crisis recall matters most: a missed crisis is someone who did not see where to get help.
 MIN_RECALL = {category: 0.85 for category in CATEGORIES} | {"crisis": 0.95}
@@ -113,7 +122,12 @@ class Command(BaseCommand):
     help = "Score the guideline engine on the labelled messages; exit non-zero if a target is missed."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="A JSON-lines file of labelled messages.")
+        parser.add_argument(
+            "--data",
+            type=Path,
+            action="append",
+            help="A JSON-lines file of labelled messages; repeat for several (default: labelled.jsonl and blind*.jsonl).",
+        )
         parser.add_argument(
             "--json",
             dest="json_path",
@@ -124,15 +138,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--show-misses", action="store_true", help="List each missed or wrongly flagged message.")
 
-    def handle(self, *args, data: Path, json_path: str | None = None, show_misses: bool = False, **options):
-        examples = load_examples(data)
+    def handle(self, *args, data=None, json_path: str | None = None, show_misses: bool = False, **options):
+        paths = default_sets() if not data else [data] if isinstance(data, (str, Path)) else list(data)
+        paths = [Path(path) for path in paths]
+        examples = [example for path in paths for example in load_examples(path)]
         if not examples:
-            raise CommandError(f"{data} has no labelled messages.")
+            raise CommandError(f"{', '.join(map(str, paths))} has no labelled messages.")
         tallies = evaluate(get_engine(), examples)
         figures = {name: tally.figures() for name, tally in tallies.items()}
         problems = shortfalls(figures["all"])
         report = {
-            "data": str(data),
+            "data": [str(path) for path in paths],
             "targets": {"min_recall": MIN_RECALL, "max_no_category_flagged_rate": MAX_FLAGGED_CLEAN},
             "splits": figures,
             "passed": not problems,
@@ -146,8 +162,9 @@ class Command(BaseCommand):
                 Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
                 self.stdout.write(f"Figures written to {json_path}.")
         if show_misses:
-            for miss in tallies["all"].misses:
-                self.stdout.write(f"  {miss['kind']:7} {miss['category']:15} {miss['text']}")
+            for name in sorted(name for name in tallies if name != "all"):
+                for miss in tallies[name].misses:
+                    self.stdout.write(f"  {name:8} {miss['kind']:7} {miss['category']:15} {miss['text']}")
         if problems:
             raise CommandError("Moderation quality is below target: " + "; ".join(problems) + ".")
 
