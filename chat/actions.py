@@ -37,13 +37,21 @@ def _membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False)
     # user__boundary_settings: "here to be heard" beside the author's name, in the same query.
     related = ("group", "user__boundary_settings", *(("group__room_state",) if with_room else ()))
     membership = Membership.objects.select_related(*related).filter(user_id=user_id, group_id=group_id).first()
-    if membership is None or membership.state in (MembershipState.REQUESTED, MembershipState.DECLINED):
-        raise ChatAccessDenied(CloseCode.NOT_A_MEMBER)
-    if membership.state == MembershipState.BANNED:
-        raise ChatAccessDenied(CloseCode.BANNED)
-    if membership.state in (MembershipState.LEFT, MembershipState.REMOVED):
-        raise ChatAccessDenied(CloseCode.MEMBERSHIP_ENDED)
+    refusal = refusal_for(membership.state if membership else None)
+    if refusal is not None:
+        raise ChatAccessDenied(refusal)
     return membership
+
+
+def refusal_for(state: str | None) -> CloseCode | None:
+    """The close code for a membership in this state (None: no membership), or None if it may read."""
+    if state is None or state in (MembershipState.REQUESTED, MembershipState.DECLINED):
+        return CloseCode.NOT_A_MEMBER
+    if state == MembershipState.BANNED:
+        return CloseCode.BANNED
+    if state in (MembershipState.LEFT, MembershipState.REMOVED):
+        return CloseCode.MEMBERSHIP_ENDED
+    return None
 
 
 def open_chat(user, slug: str) -> ChatAccess:
@@ -286,14 +294,6 @@ def recent_history(
     messages = _shaped(reversed(newest_first), boundaries)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}
-
-
-def still_allowed(user_id: int, group_id: int) -> None:
-    """Raise ChatAccessDenied if this person may no longer have the group's chat open."""
-    user_active = Membership.objects.filter(user_id=user_id, group_id=group_id, user__is_active=True).exists()
-    if not user_active:
-        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-    _membership_or_deny(user_id, group_id)
 
 
 def latest_seq(user_id: int, group_id: int) -> int:

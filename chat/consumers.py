@@ -26,7 +26,7 @@ from moderation import frames as moderation_frames
 from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
 
-from . import actions
+from . import actions, recheck
 from .broadcast import facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .handlers import ConversationHandlers
@@ -367,9 +367,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         if not self.guard.due():
             return True
         try:
-            if not await self.guard.still_valid():
-                raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-            await database_sync_to_async(actions.still_allowed)(self.access.user_id, self.access.group_id)
+            # Batched with every other socket due now: three queries for all of them (chat/recheck.py).
+            refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+            if refusal is not None:
+                raise ChatAccessDenied(refusal)
         except ChatAccessDenied as denied:
             log.info("chat delivery refused: %s (user %s)", denied.code.name, self.access.user_id)
             await self.end(denied.code)

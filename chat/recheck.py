@@ -1,0 +1,128 @@
+"""Re-checking open sockets' right to receive, for every socket that is due at once.
+
+Each socket re-checks its session and membership at most every few seconds before it delivers
+(``supportcircle.accounts.sessions.RECHECK_SECONDS``), so a dropped revocation signal cannot
+leave it receiving. Done one socket at a time that is four queries per socket every few
+seconds, which in a busy group costs more than the messages themselves. Here the sockets that
+are due within a few milliseconds of each other wait together, and one database call answers
+all of them with three queries: sessions, people, memberships. The answer for each socket is
+the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
+is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
+that ended closes with its own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from weakref import WeakKeyDictionary
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from groups.models import Membership
+
+from .actions import refusal_for
+from .protocol import CloseCode
+
+# How long the first socket that is due waits for others to join its batch.
+BATCH_WINDOW_SECONDS = 0.02
+DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+Key = tuple[str | None, int, int]  # (session key, user id, group id)
+
+
+def _session_owners(keys: list[Key]) -> dict[str, int | None]:
+    """Whose session each key still is (None once logged out, expired or no longer valid), in two queries."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from supportcircle.accounts.sessions import session_user_id
+
+    session_keys = {key[0] for key in keys if key[0]}
+    if settings.SESSION_ENGINE != DB_SESSIONS:
+        return {session_key: session_user_id(session_key) for session_key in session_keys}
+    store = SessionStore()
+    rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now())
+    data = {row.session_key: store.decode(row.session_data) for row in rows}
+    User = get_user_model()
+    wanted = {User._meta.pk.to_python(d[SESSION_KEY]) for d in data.values() if d.get(SESSION_KEY)}
+    users = {user.pk: user for user in User.objects.filter(pk__in=wanted, is_active=True)}
+    owners: dict[str, int | None] = dict.fromkeys(session_keys)
+    for session_key, values in data.items():
+        user = users.get(User._meta.pk.to_python(values.get(SESSION_KEY))) if values.get(SESSION_KEY) else None
+        if user is None or values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+            continue
+        stored = values.get(HASH_SESSION_KEY) or ""
+        hashes = [user.get_session_auth_hash()]
+        hashes += [user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]
+        if stored and any(constant_time_compare(stored, expected) for expected in hashes):
+            owners[session_key] = user.pk
+    return owners
+
+
+def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
+    """For each socket, None if it may still receive, or the code to close it with."""
+    owners = _session_owners(keys)
+    states = {
+        (user_id, group_id): state
+        for user_id, group_id, state in Membership.objects.filter(
+            user_id__in={key[1] for key in keys}, group_id__in={key[2] for key in keys}, user__is_active=True
+        ).values_list("user_id", "group_id", "state")
+    }
+    answers: dict[Key, CloseCode | None] = {}
+    for key in keys:
+        session_key, user_id, group_id = key
+        if owners.get(session_key) != user_id or (user_id, group_id) not in states:
+            answers[key] = CloseCode.NOT_LOGGED_IN
+        else:
+            answers[key] = refusal_for(states[(user_id, group_id)])
+    return answers
+
+
+class Rechecker:
+    """Collects the re-checks of one event loop's sockets and answers them in batches."""
+
+    def __init__(self) -> None:
+        self.pending: dict[Key, asyncio.Future] = {}
+        self.flushing: asyncio.Task | None = None
+
+    async def verdict(self, key: Key) -> CloseCode | None:
+        future = self.pending.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self.pending[key] = future
+            if self.flushing is None or self.flushing.done():
+                self.flushing = asyncio.ensure_future(self._flush())
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(BATCH_WINDOW_SECONDS)
+        batch, self.pending = self.pending, {}
+        try:
+            answers = await database_sync_to_async(verdicts)(list(batch))
+        except Exception as problem:  # the database is down: every waiting socket fails closed
+            for future in batch.values():
+                if not future.done():
+                    future.set_exception(problem)
+            return
+        for key, future in batch.items():
+            if not future.done():
+                future.set_result(answers[key])
+
+
+_checkers: WeakKeyDictionary = WeakKeyDictionary()
+
+
+async def still_allowed(guard, group_id: int) -> CloseCode | None:
+    """Re-check a socket (its ``SessionGuard`` and group) with every other socket due now."""
+    loop = asyncio.get_running_loop()
+    checker = _checkers.get(loop)
+    if checker is None:
+        checker = _checkers[loop] = Rechecker()
+    answer = await checker.verdict((guard.session_key, guard.user_id, group_id))
+    guard.checked_at = time.monotonic()
+    return answer
