@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from chat.actions import post_message
-from groups.actions import create_group, join_group
-from groups.models import Group, JoinPolicy, SessionSchedule, Topic, Weekday
+from groups.actions import create_group, join_group, update_boundary_settings
+from groups.models import BoundarySettings, Group, JoinPolicy, SessionSchedule, Topic, Weekday
 from supportcircle.accounts.models import User
 
 DEMO_PASSWORD = "circle-demo-2026"  # noqa: S105  # nosec B105: documented demo password
@@ -108,8 +108,17 @@ class Command(BaseCommand):
             people = self._people()
             for spec in GROUPS:
                 self._group(spec, people)
+            self._boundaries(people)
         names = ", ".join(name for name, _ in PEOPLE)
         self.stdout.write(self.style.SUCCESS(f"Demo world ready. People: {names}. Password for each: {DEMO_PASSWORD}"))
+
+    def _boundaries(self, people: dict[str, User]) -> None:
+        # Kai asks to be heard, not advised; Sam folds messages about food. Only set once.
+        for name, labels, heard in (("Kai", [], True), ("Sam", ["food"], False)):
+            if not BoundarySettings.objects.filter(user=people[name]).exists():
+                update_boundary_settings(
+                    people[name], dm_policy="accepted", collapsed_labels=labels, here_to_be_heard=heard
+                )
 
     def _people(self) -> dict[str, User]:
         people = {}
