@@ -84,9 +84,11 @@ async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds
     redis0 = servers.redis_commandstats(ctx.redis_url)
     db0 = ctx.db_statements()
     step = gen.new_step(name)
+    profiler = servers.start_profiler(ctx.proc, name) if os.environ.get("BENCH_PROFILE_STEPS") else None
     window = Window(ctx.proc.pid, servers.LOADGEN_CORE, servers.SERVER_CORE)
     await body(step)
     stats = window.stop()
+    servers.stop_profiler(profiler)
     gen.close_step()
     redis1 = servers.redis_commandstats(ctx.redis_url)
     db1 = ctx.db_statements()
@@ -239,7 +241,7 @@ def ms(seconds: float | None) -> float | None:
 
 
 async def http_history_load(ctx: Context, seconds: float, latencies: list[float]) -> None:
-    """Scenario 7's HTTP part: the chat page (history rendered server-side) at 50 requests/s."""
+    """Scenario 7, HTTP part: the JSON history (latest page, as on opening the chat) at 50 requests/s."""
     rate = ctx.plan.http_history_rate
     total = int(rate * seconds)
     size = ctx.plan.recipe.group_size
@@ -252,7 +254,7 @@ async def http_history_load(ctx: Context, seconds: float, latencies: list[float]
         slug = ctx.world["home_slugs"][member // size]
         headers = {"Cookie": f"sessionid={ctx.world['sessions'][member]}"}
         try:
-            status, _, _ = await load.http(ctx.proc.port, "GET", f"/groups/{slug}/chat/", headers=headers)
+            status, _, _ = await load.http(ctx.proc.port, "GET", f"/groups/{slug}/chat/history/", headers=headers)
             latencies.append(time.monotonic() - scheduled if status == 200 else -1.0)
         except OSError:
             latencies.append(-1.0)
@@ -499,7 +501,7 @@ async def run_target(ctx: Context, wanted: set[str]) -> dict:
             continue
         t0 = time.monotonic()
         print(f"  {ctx.kind}: {label}", flush=True)
-        profiler = servers.start_profiler(ctx.proc, "phase-" + next(iter(names)))
+        profiler = None if os.environ.get("BENCH_PROFILE_STEPS") else servers.start_profiler(ctx.proc, "phase-" + label)
         result = await (run(ctx, wanted) if run is human_pace_and_saturation else run(ctx))
         servers.stop_profiler(profiler)
         if run is human_pace_and_saturation:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
 
 from groups.boundaries import load_boundaries
 from groups.models import ContentLabel, Group, Membership
@@ -11,7 +12,17 @@ from groups.models import ContentLabel, Group, Membership
 from . import actions
 from . import room as room_practices
 from .errors import ChatAccessDenied
-from .protocol import FEELINGS, MAX_BODY_CHARS, MAX_FEELINGS, MAX_NOTE_CHARS, MAX_SLOW_MODE_SECONDS, NEEDS
+from .protocol import (
+    FEELINGS,
+    MAX_BODY_CHARS,
+    MAX_FEELINGS,
+    MAX_NOTE_CHARS,
+    MAX_SLOW_MODE_SECONDS,
+    NEEDS,
+    CloseCode,
+    ErrorCode,
+    error_frame,
+)
 
 # What a facilitator can choose for slow mode on the chat page (the protocol allows any 0..600).
 SLOW_MODE_CHOICES = [(0, "Off"), (10, "10 seconds"), (30, "30 seconds"), (60, "1 minute"), (120, "2 minutes")]
@@ -60,3 +71,31 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "slow_mode_choices": SLOW_MODE_CHOICES,
         },
     )
+
+
+# Why the HTTP history refused, in the words the chat page would use.
+_HISTORY_REFUSALS = {
+    CloseCode.NOT_LOGGED_IN: (401, "Please log in to read this conversation."),
+    CloseCode.GROUP_NOT_FOUND: (404, "We couldn't find that group. It may have been renamed or closed."),
+}
+_NOT_FOR_YOU = (403, "This conversation is for members of the group. You can read about the group on its page.")
+
+
+@require_GET
+def history(request: HttpRequest, slug: str) -> JsonResponse:
+    """The conversation as JSON, one page at a time: the same ``history`` frame a socket gets.
+
+    Without ``after_seq``, the latest messages (as on opening the chat); with it, the page after
+    that number, so a client without a socket, or one reading further back, needs no socket.
+    """
+    try:
+        access = actions.open_chat(request.user, slug)
+    except ChatAccessDenied as denied:
+        status, message = _HISTORY_REFUSALS.get(denied.code, _NOT_FOR_YOU)
+        return JsonResponse({"type": "error", "code": denied.code.name.lower(), "message": message}, status=status)
+    raw = request.GET.get("after_seq")
+    if raw is None:
+        return JsonResponse(actions.recent_history(access.user_id, access.group_id))
+    if not raw.isdigit():
+        return JsonResponse(error_frame(ErrorCode.INVALID_FIELD, detail="after_seq"), status=400)
+    return JsonResponse(actions.history_after(access.user_id, access.group_id, int(raw)))

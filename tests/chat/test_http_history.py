@@ -1,0 +1,65 @@
+"""The conversation can be read over plain HTTP, a page at a time, by its members only."""
+
+import pytest
+from django.urls import reverse
+
+from chat.actions import post_message
+from chat.protocol import BACKFILL_PAGE
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def history_url(group, **query) -> str:
+    url = reverse("chat:history", args=[group.slug])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def logged_in(client, person):
+    assert client.login(pseudonym=person.pseudonym, password=PASSWORD)
+    return client
+
+
+def test_a_member_reads_the_page_after_the_seq_they_hold(client, group, member, second_member):
+    for number in range(1, 6):
+        post_message(second_member.pk, group.pk, client_id=f"m{number}", body=f"Note {number}")
+    page = logged_in(client, member).get(history_url(group, after_seq=3)).json()
+    assert page["type"] == "history"
+    assert [m["seq"] for m in page["messages"]] == [4, 5]
+    assert [m["body"] for m in page["messages"]] == ["Note 4", "Note 5"]
+    assert (page["after_seq"], page["through_seq"], page["more"]) == (3, 5, False)
+
+
+def test_without_after_seq_a_member_gets_the_latest_messages(client, group, member, second_member):
+    post_message(second_member.pk, group.pk, client_id="m1", body="Good morning, everyone.")
+    page = logged_in(client, member).get(history_url(group)).json()
+    assert [m["body"] for m in page["messages"]] == ["Good morning, everyone."]
+
+
+def test_a_long_history_comes_a_page_at_a_time(client, group, member, second_member, settings):
+    settings.CHAT_RATE_LIMIT = (1_000, 10)
+    for number in range(1, BACKFILL_PAGE + 3):
+        post_message(second_member.pk, group.pk, client_id=f"m{number}", body=f"Note {number}")
+    page = logged_in(client, member).get(history_url(group, after_seq=0)).json()
+    assert len(page["messages"]) == BACKFILL_PAGE
+    assert page["more"] is True
+
+
+def test_an_outsider_is_told_kindly_that_the_conversation_is_for_members(client, group, outsider):
+    response = logged_in(client, outsider).get(history_url(group, after_seq=0))
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_a_member"
+    assert "for members of the group" in response.json()["message"]
+
+
+def test_someone_logged_out_is_asked_to_log_in(client, group):
+    response = client.get(history_url(group, after_seq=0))
+    assert response.status_code == 401
+    assert response.json()["message"] == "Please log in to read this conversation."
+
+
+def test_a_bad_after_seq_gets_a_documented_error(client, group, member):
+    response = logged_in(client, member).get(history_url(group, after_seq="soon"))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_field"
+    assert response.json()["detail"] == "after_seq"
