@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -266,7 +266,7 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str
     actions.require_facilitator(request.user, group)
     membership = get_object_or_404(Membership.objects.select_related("user", "group"), pk=membership_id, group=group)
     if verb not in MEMBER_ACTIONS:
-        return redirect("groups:members", slug=slug)
+        raise Http404
     action, form_class, field, done = MEMBER_ACTIONS[verb]
     form = form_class(request.POST)
     if not form.is_valid():

@@ -126,3 +126,10 @@ def test_another_groups_facilitator_gets_403_from_the_members_page(client, group
     membership = seat_of(member, group)
     assert client.post(f"/groups/{group.slug}/members/{membership.pk}/ban/", {"reason": "x"}).status_code == 403
     assert seat_of(member, group).state == MembershipState.ACTIVE
+
+
+def test_an_unknown_member_action_finds_nothing(client, group, facilitator, member):
+    client.force_login(facilitator)
+    membership = seat_of(member, group)
+    assert client.post(f"/groups/{group.slug}/members/{membership.pk}/promote/", {"reason": "x"}).status_code == 404
+    assert seat_of(member, group).state == MembershipState.ACTIVE
