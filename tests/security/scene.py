@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.utils import timezone
 
-from groups.models import DirectMessage, DirectMessageRequest, DirectMessageRequestState, LiveSession, Membership
+from groups.models import (
+    DirectMessage,
+    DirectMessageRequest,
+    DirectMessageRequestState,
+    LiveSession,
+    Membership,
+    SessionSchedule,
+)
 
 
 def url_values(group, member, second_member, facilitator) -> dict[str, object]:
@@ -16,13 +25,15 @@ def url_values(group, member, second_member, facilitator) -> dict[str, object]:
     session = LiveSession.objects.create(
         group=group, opened_by=facilitator, started_at=timezone.now(), ended_at=timezone.now()
     )
+    schedule = SessionSchedule.objects.create(group=group, weekday=0, start_time=datetime.time(18, 0))
     return {
         "slug": group.slug,
+        "schedule_id": schedule.pk,
         "token": group.invite_token,
         "membership_id": Membership.objects.get(user=second_member, group=group).pk,
         "verb": "remove",
         "session_id": session.pk,
-        "chart": "participation",
+        "chart": "attendance",
         "fmt": "csv",
         "conversation_id": conversation.pk,
         "request_id": conversation.pk,

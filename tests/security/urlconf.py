@@ -27,6 +27,9 @@ class Route:
         return [match.group("name") for match in _PARAMETER.finditer(self.template)]
 
     def url(self, values: dict[str, object]) -> str:
+        unknown = [name for name in self.parameters if name not in values]
+        if unknown:
+            raise LookupError(f"{self.template}: give {unknown} a real value in tests/security/scene.py")
         return "/" + _PARAMETER.sub(lambda match: str(values[match.group("name")]), self.template)
 
     def dummy_url(self) -> str:
