@@ -31,6 +31,8 @@ class ChatAccess:
     group_name: str
     role: str
     can_post: bool
+    # The group's moderation rule sets, so the socket can warm the engine before the first message.
+    rulesets: tuple[str, ...] = ()
 
 
 def _membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
@@ -70,6 +72,7 @@ def open_chat(user, slug: str) -> ChatAccess:
         group_name=group.name,
         role=membership.role,
         can_post=membership.state == MembershipState.ACTIVE and membership.has_current_agreements,
+        rulesets=tuple(membership.group.rulesets),
     )
 
 
@@ -104,6 +107,10 @@ def _check_room_rules(membership: Membership, room: RoomState) -> None:
     """Pause and the listening circle: facilitators, who hold the space, may always post."""
     if membership.role == Role.FACILITATOR:
         return
+    # Pause & breathe (groups.live) ends by itself: compared with the clock, no job needed.
+    breathing = membership.group.breathing_seconds_left(timezone.now())
+    if breathing:
+        raise ChatRefused(ErrorCode.BREATHING, retry_after=breathing)
     if room.paused:
         raise ChatRefused(ErrorCode.ROOM_PAUSED)
     if room.circle_on and room.floor_holder_id != membership.user_id:
@@ -219,9 +226,34 @@ def post_message(
                 author_id=user_id,
                 frame=dumps({"type": "message", "message": wire}),
                 content_warning=message.content_warning,
+                quoted=quoted_for_fanout(wire),
             )
         moderation.record_decision(decision, message, membership)
     return Posted(message, wire, duplicate=False)
+
+
+def quoted_for_fanout(wire: dict) -> dict | None:
+    """What each socket needs to shape a reply's quote without parsing the frame."""
+    quote = wire.get("reply_to")
+    return {"author_id": quote["author"]["id"], "content_warning": quote["content_warning"]} if quote else None
+
+
+def quote_is_withheld(quoted: dict | None, boundaries: BoundarySnapshot) -> bool:
+    """A quote must not show words the reader chose not to see (blocked, muted or collapsed by label)."""
+    if not quoted:
+        return False
+    author_id, label = quoted["author_id"], quoted["content_warning"] or None
+    return boundaries.hides(author_id) or boundaries.collapse_reason(author_id, label) is not None
+
+
+def quote_as_seen(wire: dict, boundaries: BoundarySnapshot) -> dict:
+    """The message with its quote emptied (``withheld``) when the quoted words are hidden for this reader."""
+    if not quote_is_withheld(quoted_for_fanout(wire), boundaries):
+        return wire
+    quote = wire["reply_to"]
+    hidden_author = boundaries.hides(quote["author"]["id"])
+    author = {"id": None, "pseudonym": ""} if hidden_author else quote["author"]
+    return {**wire, "reply_to": {**quote, "author": author, "excerpt": "", "withheld": True}}
 
 
 def _for_wire(messages):
@@ -255,6 +287,7 @@ def _shaped(messages, boundaries: BoundarySnapshot) -> list[dict]:
         if wire is not None:
             # Reactions from someone the reader blocked (or who blocked them) never show either.
             wire["reactions"] = [r for r in wire["reactions"] if not boundaries.hides(r["user"]["id"])]
+            wire = quote_as_seen(wire, boundaries)
             shaped.append(wire)
     return shaped
 
@@ -326,6 +359,7 @@ def _broadcast_updated(message: Message) -> dict:
         author_id=message.author_id,
         frame=dumps({"type": "message_updated", "message": wire}),
         content_warning=message.content_warning,
+        quoted=quoted_for_fanout(wire),
     )
     return wire
 

@@ -145,6 +145,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.close(code=int(CloseCode.SERVER_RESTARTING))
             return
         await self.accept()
+        moderation_frames.warm_engine(self.access.rulesets)
         self.boundaries = await database_sync_to_async(load_boundaries)(self.access.user_id)
         last_seq = _last_seq_from_query(self.scope)
         if last_seq is None:
@@ -311,12 +312,16 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         label = event.get("content_warning") or None
         reason = self.boundaries.collapse_reason(author_id, label)
-        if reason is None:
+        withheld_quote = actions.quote_is_withheld(event.get("quoted"), self.boundaries)
+        if reason is None and not withheld_quote:
             # The common path: forward the frame serialized once for everyone.
             await self.send(text_data=event["frame"])
             return
         frame = json.loads(event["frame"])
-        frame["message"]["collapsed"] = {"reason": reason, "label": label or ""}
+        if reason is not None:
+            frame["message"]["collapsed"] = {"reason": reason, "label": label or ""}
+        if withheld_quote:
+            frame["message"] = actions.quote_as_seen(frame["message"], self.boundaries)
         await self.send_frame(frame)
 
     async def boundaries_changed(self, event: dict) -> None:

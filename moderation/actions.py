@@ -9,6 +9,7 @@ only after commit.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,7 +28,7 @@ from groups.errors import MembershipError, NotAFacilitator
 from groups.models import Agreement, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle.accounts.models import User
 
-from .engine import DEFAULT_AGREEMENTS, Action, get_engine
+from .engine import DEFAULT_AGREEMENTS, RULESET_NAMES, Action, Engine, get_engine
 from .models import (
     REPAIR_PROMPTS,
     Alert,
@@ -46,6 +47,7 @@ _DEFAULTS_BY_KEY = {agreement.key: agreement for agreement in DEFAULT_AGREEMENTS
 # Engine content-warning names that differ from groups.models.ContentLabel values.
 _LABELS = {"self-harm": "self_harm", "numbers": "food", "diet": "food"}
 MAX_TIME_OUT_MINUTES = 7 * 24 * 60
+_ENGINE_BUILD = threading.Lock()
 
 
 class ModerationRefused(ChatRefused):
@@ -141,6 +143,13 @@ def _person(user: User | None) -> dict:
 # --- Reviewing an outgoing message ------------------------------------------------------------
 
 
+def engine_for(rulesets) -> Engine:
+    """The shared engine for a group's rule sets. Protect always: the crisis rule set runs in every group."""
+    chosen = {"crisis", *rulesets}
+    with _ENGINE_BUILD:  # a warm-up at connect and a first message wait for one build, not two
+        return get_engine(tuple(name for name in RULESET_NAMES if name in chosen))
+
+
 def active_time_out(user_id: int, group_id: int) -> TimeOut | None:
     return TimeOut.objects.filter(group_id=group_id, user_id=user_id, until__gt=timezone.now()).first()
 
@@ -201,8 +210,7 @@ def review_outgoing(
             until=time_out.until.isoformat(),
             retry_after=seconds,
         )
-    # Protect always: the crisis rule set runs in every group, whatever else it chose.
-    engine = get_engine(tuple(dict.fromkeys(("crisis", *group.rulesets))))
+    engine = engine_for(group.rulesets)
     wants_no_advice = False
     if reply_to is not None and reply_to.author_id and "no_advice" in group.rulesets:
         wants_no_advice = wants_to_be_heard(reply_to.author)
@@ -367,6 +375,8 @@ def alert_item(alert: Alert) -> dict:
         "member": _person(alert.member),
         "message": _message_excerpt(alert.message),
         "created_at": alert.created_at.isoformat(),
+        # The support lines the member was shown at that moment (the facilitator console lists them).
+        "resources": alert.resources_shown,
     }
 
 

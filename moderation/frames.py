@@ -6,6 +6,8 @@ on every frame, so a facilitator who stepped down an instant ago is refused.
 
 from __future__ import annotations
 
+import asyncio
+
 from chat.protocol import ModerateFrame, NoticeCode, ReportFrame
 from groups.models import Group
 from supportcircle.accounts.models import User
@@ -13,7 +15,14 @@ from supportcircle.accounts.models import User
 from . import actions
 from .actions import facilitator_backlog
 
-__all__ = ["facilitator_backlog", "handle_frame"]
+__all__ = ["facilitator_backlog", "handle_frame", "warm_engine"]
+
+
+def warm_engine(rulesets: tuple[str, ...]) -> None:
+    """Build the group's engine (a few seconds the first time in a process) on a worker thread at connect,
+    so the first message is not kept waiting, nor the database thread every socket shares."""
+    asyncio.get_running_loop().run_in_executor(None, actions.engine_for, rulesets)
+
 
 _DONE = {
     "approve": "Approved: the message is now with the group, and its author has been told.",
