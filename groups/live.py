@@ -1,0 +1,227 @@
+"""The facilitator console's state changes: open and close a live session, lock joins, pause & breathe,
+a private check-in from a facilitator, "I'm here to listen today", and who came when.
+
+One function per change; each is atomic, writes an audit row (chat.models.ChatEvent, the room's audit
+log), and tells open sockets only after commit. Called by the socket (groups.console_frames) and views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from chat import broadcast
+from chat.actions import _facilitator_or_refuse, _membership_or_deny, _record
+from chat.errors import ChatRefused
+from chat.models import Presence
+from chat.protocol import DEFAULT_BREATHE_PROMPT, NOTICE_MESSAGES, PRESENCE_TTL_SECONDS, ErrorCode, NoticeCode
+
+from .models import CareMessage, Group, ListeningToday, LiveSession, Membership, MembershipState, SessionAttendance
+
+KIND_CHECK_IN = (
+    "Hi {name}, I noticed you've been quiet and wanted to check in. No need to reply; I'm here if you'd like to talk."
+)
+
+
+def session_to_wire(session: LiveSession | None, group: Group) -> dict:
+    """The `session` frame's body: what everyone may know about the live session."""
+    wire = {"live": False, "id": None, "started_at": None, "ended_at": None, "joins_locked": group.joins_locked}
+    if session is not None:
+        wire.update(
+            live=session.is_live,
+            id=session.pk,
+            started_at=session.started_at.isoformat(),
+            ended_at=session.ended_at.isoformat() if session.ended_at else None,
+            summary_url=reverse("groups:session_summary", args=[group.slug, session.pk]),
+        )
+    return wire
+
+
+def _tell_session(session: LiveSession | None, group: Group) -> dict:
+    wire = session_to_wire(session, group)
+    broadcast.on_commit_frame(group.pk, {"type": "session", "session": wire})
+    return wire
+
+
+def _locked_group(group_id: int) -> Group:
+    return Group.objects.select_for_update().get(pk=group_id)
+
+
+def _here_now_ids(group_id: int, now: datetime) -> set[int]:
+    fresh = now - timedelta(seconds=PRESENCE_TTL_SECONDS)
+    return set(Presence.objects.filter(group_id=group_id, last_seen__gte=fresh).values_list("user_id", flat=True))
+
+
+def open_session(user_id: int, group_id: int, *, now: datetime | None = None) -> LiveSession:
+    """A facilitator opens the live session: everyone sees it start; whoever is here now is counted as arrived."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        group = _locked_group(group_id)
+        if LiveSession.objects.filter(group=group, ended_at__isnull=True).exists():
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="session")
+        try:
+            with transaction.atomic():
+                session = LiveSession.objects.create(group=group, opened_by_id=user_id, started_at=now)
+        except IntegrityError:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="session") from None
+        SessionAttendance.objects.bulk_create(
+            [SessionAttendance(session=session, user_id=here, arrived_at=now) for here in _here_now_ids(group_id, now)]
+        )
+        _record(group_id, user_id, "groups.session.opened", session_id=session.pk)
+        _tell_session(session, group)
+        return session
+
+
+def close_session(user_id: int, group_id: int, *, now: datetime | None = None) -> LiveSession:
+    """A facilitator closes the session: leave times are written, joins open again, any breathing ends."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        group = _locked_group(group_id)
+        session = LiveSession.objects.select_for_update().filter(group=group, ended_at__isnull=True).first()
+        if session is None:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="session")
+        session.ended_at = now
+        session.save(update_fields=["ended_at"])
+        SessionAttendance.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+        breathing = group.breathe_until is not None and group.breathe_until > now
+        group.joins_locked = False
+        group.breathe_until = None
+        group.save(update_fields=["joins_locked", "breathe_until"])
+        _record(group_id, user_id, "groups.session.closed", session_id=session.pk)
+        _tell_session(session, group)
+        if breathing:
+            _tell_breathe(group, now)
+        return session
+
+
+def set_joins_locked(user_id: int, group_id: int, *, locked: bool) -> dict:
+    """A facilitator locks (or unlocks) joining, so nobody new arrives mid-session; joining is refused kindly."""
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        group = _locked_group(group_id)
+        group.joins_locked = locked
+        group.save(update_fields=["joins_locked"])
+        _record(group_id, user_id, "groups.joins.locked" if locked else "groups.joins.unlocked")
+        return _tell_session(LiveSession.objects.filter(group=group).first(), group)
+
+
+def breathe_to_wire(group: Group, now: datetime) -> dict:
+    on = group.breathe_until is not None and group.breathe_until > now
+    return {
+        "on": on,
+        "until": group.breathe_until.isoformat() if on else None,
+        "seconds": group.breathing_seconds_left(now),
+        "prompt": group.breathe_prompt if on else "",
+    }
+
+
+def _tell_breathe(group: Group, now: datetime) -> dict:
+    wire = breathe_to_wire(group, now)
+    broadcast.on_commit_frame(group.pk, {"type": "breathe", "breathe": wire})
+    return wire
+
+
+def start_breathing(
+    user_id: int, group_id: int, *, seconds: int, prompt: str = "", now: datetime | None = None
+) -> dict:
+    """Pause & breathe: everyone sees a grounding prompt and a slow breathing guide; members' posting rests
+    for ``seconds`` and opens again by itself (the server compares the time). ``seconds=0`` ends it early."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _facilitator_or_refuse(user_id, group_id)
+        group = _locked_group(group_id)
+        if seconds:
+            group.breathe_until = now + timedelta(seconds=seconds)
+            group.breathe_prompt = prompt or DEFAULT_BREATHE_PROMPT
+        else:
+            group.breathe_until = None
+        group.save(update_fields=["breathe_until", "breathe_prompt"])
+        _record(group_id, user_id, "groups.breathe.started" if seconds else "groups.breathe.ended", seconds=seconds)
+        return _tell_breathe(group, now)
+
+
+def send_check_in(user_id: int, group_id: int, *, member_id: int, body: str, reason: str = "") -> dict:
+    """One tap from the console: a private, kind message from the facilitator reaches only that member."""
+    now = timezone.now()
+    with transaction.atomic():
+        facilitator = _facilitator_or_refuse(user_id, group_id)
+        member = (
+            Membership.objects.select_related("user")
+            .filter(group_id=group_id, user_id=member_id, state__in=(MembershipState.ACTIVE, MembershipState.PAUSED))
+            .first()
+        )
+        if member is None:
+            raise ChatRefused(ErrorCode.NOT_FOUND, detail="member")
+        care = CareMessage.objects.create(
+            group_id=group_id, facilitator_id=user_id, member_id=member_id, reason=reason, body=body, sent_at=now
+        )
+        _record(group_id, user_id, "groups.care.sent", to=member_id, reason=reason)
+        frame = {
+            "type": "care",
+            "id": care.pk,
+            "from": {"id": user_id, "pseudonym": facilitator.user.pseudonym},
+            "message": body,
+            "sent_at": now.isoformat(),
+        }
+        broadcast.on_commit_private(member_id, group_id, frame)
+        return {"type": "notice", "code": NoticeCode.CARE_SENT.value, "message": NOTICE_MESSAGES[NoticeCode.CARE_SENT]}
+
+
+def set_listening_today(user_id: int, group_id: int, *, on: bool, now: datetime | None = None) -> dict:
+    """A member says "I'm here to listen today" (or takes it back): the radar won't flag their quiet."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        membership = _membership_or_deny(user_id, group_id)
+        if membership.state != MembershipState.ACTIVE:
+            raise ChatRefused(ErrorCode.NOT_ALLOWED)
+        if on:
+            ListeningToday.objects.get_or_create(
+                user_id=user_id, group_id=group_id, day=now.date(), defaults={"set_at": now}
+            )
+        else:
+            ListeningToday.objects.filter(user_id=user_id, group_id=group_id, day=now.date()).delete()
+        _record(group_id, user_id, "groups.listening.on" if on else "groups.listening.off")
+        return {
+            "type": "notice",
+            "code": NoticeCode.LISTENING_NOTED.value,
+            "message": NOTICE_MESSAGES[NoticeCode.LISTENING_NOTED] if on else "Thank you. Share whenever you'd like.",
+            "listening": on,
+        }
+
+
+# Attendance, from the socket's arrival and departure ------------------------------------------------
+
+
+def note_arrival(user_id: int, group_id: int, *, now: datetime | None = None) -> None:
+    """A socket opened during a live session: first arrival is kept; a return clears the leave time."""
+    now = now or timezone.now()
+    session = LiveSession.objects.filter(group_id=group_id, ended_at__isnull=True).first()
+    if session is None:
+        return
+    seat, created = SessionAttendance.objects.get_or_create(
+        session=session, user_id=user_id, defaults={"arrived_at": now}
+    )
+    if not created and seat.left_at is not None:
+        seat.left_at = None
+        seat.save(update_fields=["left_at"])
+
+
+def note_departure(user_id: int, group_id: int, *, now: datetime | None = None) -> None:
+    """A socket closed during a live session: if it was their last one here, they left now."""
+    now = now or timezone.now()
+    session = LiveSession.objects.filter(group_id=group_id, ended_at__isnull=True).first()
+    if session is None:
+        return
+    fresh = now - timedelta(seconds=PRESENCE_TTL_SECONDS)
+    if Presence.objects.filter(group_id=group_id, user_id=user_id, last_seen__gte=fresh).exists():
+        return
+    SessionAttendance.objects.filter(session=session, user_id=user_id, left_at__isnull=True).update(left_at=now)
+
+
+def kind_check_in_text(pseudonym: str) -> str:
+    return KIND_CHECK_IN.format(name=pseudonym)

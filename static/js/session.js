@@ -1,0 +1,121 @@
+// The member's side of a live session in the chat: the pause & breathe guide, a facilitator's private
+// check-in, the "session is live" line, and "I'm here to listen today".
+// Protocol: docs/protocol.md ("Facilitator console frames"). Loaded after chat.js, which exposes
+// window.SupportCircleChat. No inline handlers: everything is wired here.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  var chat = window.SupportCircleChat;
+  if (!root || !chat) return;
+
+  var form = document.getElementById("composer");
+  var overlay = null;
+  var tick = null;
+  var returnFocus = null;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // A polite line above the messages for the session and for what just changed.
+  var banner = el("p", "session-banner");
+  banner.id = "session-banner";
+  banner.setAttribute("role", "status");
+  banner.setAttribute("aria-live", "polite");
+  banner.hidden = true;
+  var list = document.getElementById("messages");
+  list.parentNode.insertBefore(banner, list);
+
+  function say(text) {
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+
+  function secondsLeft(until) { return Math.max(0, Math.ceil((new Date(until) - Date.now()) / 1000)); }
+
+  function hideBreathing(reopened) {
+    clearInterval(tick);
+    if (overlay) overlay.remove();
+    overlay = null;
+    if (returnFocus && document.body.contains(returnFocus)) returnFocus.focus();
+    returnFocus = null;
+    if (reopened) say("The chat is open again. Thank you for breathing together.");
+  }
+
+  function showBreathing(b) {
+    hideBreathing(false);
+    returnFocus = document.activeElement;
+    overlay = el("section", "breathe-overlay");
+    overlay.id = "breathe-overlay";
+    overlay.setAttribute("aria-labelledby", "breathe-heading");
+    var card = el("div", "breathe-card");
+    var heading = el("h2", "", "Let's pause and breathe");
+    heading.id = "breathe-heading";
+    heading.tabIndex = -1;
+    var prompt = el("p", "breathe-prompt", b.prompt);
+    var circle = el("div", "breathe-circle");
+    circle.setAttribute("aria-hidden", "true");
+    var left = el("p", "breathe-left");
+    var note = el("p", "help", "Posting rests until then and opens again by itself. You can keep reading.");
+    var close = el("button", "secondary", "Hide this guide");
+    close.type = "button";
+    close.addEventListener("click", function () { hideBreathing(false); say("We're still breathing together; the chat opens again by itself."); });
+    card.append(heading, prompt, circle, left, note, close);
+    overlay.append(card);
+    document.body.append(overlay);
+    heading.focus();
+    function update() {
+      var s = secondsLeft(b.until);
+      left.textContent = s > 0 ? "About " + s + " second" + (s === 1 ? "" : "s") + " left." : "";
+      if (s <= 0) hideBreathing(true);
+    }
+    update();
+    tick = setInterval(update, 1000);
+  }
+
+  chat.handlers.breathe = function (f) {
+    if (f.breathe.on) showBreathing(f.breathe);
+    else if (overlay || tick) hideBreathing(true);
+  };
+
+  chat.handlers.session = function (f) {
+    var s = f.session;
+    if (s.live) say("The live session is on. Welcome; share or simply listen, whatever feels right.");
+    else if (s.ended_at) say("The live session has ended. Thank you for being here.");
+  };
+
+  chat.handlers.care = function (f) {
+    var box = el("section", "care-note");
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-label", "A private message from " + f.from.pseudonym);
+    box.append(el("strong", "", f.from.pseudonym + " (facilitator), just to you: "), el("span", "", f.message));
+    var dismiss = el("button", "link-button", "Thank you, hide this");
+    dismiss.type = "button";
+    dismiss.addEventListener("click", function () { box.remove(); });
+    box.append(" ", dismiss);
+    list.parentNode.insertBefore(box, list);
+  };
+
+  // "I'm here to listen today": the facilitators' radar will not worry about a quiet member.
+  if (form) {
+    var wrap = el("p", "listening-toggle");
+    var box = el("input");
+    box.type = "checkbox";
+    box.id = "listening-today";
+    var label = el("label", "inline", "I'm here to listen today");
+    label.htmlFor = "listening-today";
+    wrap.append(box, " ", label);
+    form.parentNode.insertBefore(wrap, form.nextSibling);
+    box.addEventListener("change", function () { chat.send({ type: "listening", on: box.checked }); });
+  }
+
+  var baseNotice = chat.handlers.notice;
+  chat.handlers.notice = function (f) {
+    if (f.code === "listening_noted" || f.code === "care_sent") { say(f.message); return; }
+    if (baseNotice) baseNotice(f);
+  };
+})();
