@@ -72,12 +72,19 @@ def on_commit_send(channel_group: str, event: dict[str, Any]) -> None:
 
 
 def on_commit_message(
-    group_id: int, *, seq: int, author_id: int | None, frame: str, content_warning: str = ""
+    group_id: int,
+    *,
+    seq: int,
+    author_id: int | None,
+    frame: str,
+    content_warning: str = "",
+    quoted: dict | None = None,
 ) -> None:
     """Fan a stored message out to everyone in the group: serialized once, here.
 
     ``author_id`` and ``content_warning`` ride beside the frame so each socket can apply
-    its person's boundaries (hide, collapse) without parsing the frame.
+    its person's boundaries (hide, collapse) without parsing the frame; so does ``quoted``
+    ({"author_id", "content_warning"} of the message a reply quotes), for the quote.
     """
     on_commit_send(
         group_channel(group_id),
@@ -87,6 +94,7 @@ def on_commit_message(
             "author_id": author_id,
             "frame": frame,
             "content_warning": content_warning,
+            "quoted": quoted,
         },
     )
 

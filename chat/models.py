@@ -76,6 +76,7 @@ class Message(models.Model):
             "author": {"id": original.author_id, "pseudonym": original.author.pseudonym if original.author_id else ""},
             "excerpt": original.body[:140] if visible else "",
             "state": original.state,
+            "content_warning": original.content_warning,
         }
 
     def reactions_to_wire(self) -> list[dict]:

@@ -18,7 +18,14 @@ from groups.models import SEATED_STATES, Membership, MembershipState, Role
 from supportcircle.accounts.models import User
 
 from . import broadcast
-from .actions import _facilitator_or_refuse, _membership_or_deny, _record, last_read_seq, pinned_messages
+from .actions import (
+    _facilitator_or_refuse,
+    _membership_or_deny,
+    _record,
+    last_read_seq,
+    pinned_messages,
+    quote_as_seen,
+)
 from .errors import ChatRefused
 from .models import Presence, RoomState, Round, RoundAnswer, RoundKind
 from .protocol import FEELINGS, NEEDS, PRESENCE_TTL_SECONDS, REACTIONS, ROUND_PROMPTS, ErrorCode
@@ -320,7 +327,8 @@ def room_snapshot(user_id: int, group_id: int, boundaries: BoundarySnapshot) -> 
     if round_ is not None:
         round_["cards"] = [card for card in round_["cards"] if not boundaries.hides(card["user"]["id"])]
     pinned = [
-        boundaries.present(wire, wire["author"]["id"], wire["content_warning"]) for wire in pinned_messages(group_id)
+        boundaries.present(quote_as_seen(wire, boundaries), wire["author"]["id"], wire["content_warning"])
+        for wire in pinned_messages(group_id)
     ]
     return {
         "room": room_as_seen(room_to_wire(room), boundaries),

@@ -167,4 +167,5 @@ async def connected(user: User, slug: str, *, query: str = ""):
     try:
         yield socket
     finally:
-        await communicator.disconnect()
+        # Closing runs the consumer's goodbye (presence, unsubscribing); give it time on a busy machine.
+        await communicator.disconnect(timeout=5)

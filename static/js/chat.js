@@ -135,6 +135,12 @@
     bq.className = "quote";
     var who = document.createElement("span");
     who.className = "quote-author";
+    if (q.withheld) {
+      // The quoted words are ones this person chose not to see; the server left them out.
+      who.textContent = "Replying to a message hidden for you";
+      bq.append(who);
+      return bq;
+    }
     who.textContent = "Replying to " + (q.author.pseudonym || "a former member") + ": ";
     bq.append(who, q.state === "visible" ? q.excerpt : "(message removed)");
     return bq;

@@ -3,6 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 
+from chat.actions import post_message
 from chat.models import Message
 from tests.chat.frames import message_numbered, sees_arrival
 from tests.conftest import connected
@@ -24,6 +25,7 @@ async def test_a_reply_carries_a_quote_of_the_message_it_answers(channel_layer, 
             "author": {"id": member.pk, "pseudonym": "Sam"},
             "excerpt": "Today was heavy. I skipped the walk.",
             "state": "visible",
+            "content_warning": "",
         }
         assert (await alex.receive_until("ack"))["message"]["reply_to"]["seq"] == 1
 
@@ -59,3 +61,29 @@ async def test_a_reply_to_a_removed_message_quotes_nothing_of_it(channel_layer, 
         quoted = alex.history["messages"][1]["reply_to"]
         assert quoted["excerpt"] == ""
         assert quoted["state"] == "removed_by_author"
+
+
+async def test_a_quote_never_shows_words_the_reader_chose_not_to_see(
+    channel_layer, group, member, second_member, facilitator
+):
+    from groups.actions import block_member, mute_member
+
+    await database_sync_to_async(mute_member)(member, second_member)
+    async with connected(member, group.slug) as sam, connected(facilitator, group.slug) as robin:
+        alex_message = await database_sync_to_async(post_message)(
+            second_member.pk, group.pk, client_id="a1", body="Something Sam muted"
+        )
+        await message_numbered(robin, 1)
+        await robin.send({"type": "send", "client_id": "r1", "body": "Thank you, Alex.", "reply_to": 1})
+        quote = (await message_numbered(sam, 2))["reply_to"]
+        assert quote["withheld"] is True
+        assert quote["excerpt"] == ""
+        assert (await message_numbered(robin, 2))["reply_to"]["excerpt"] == "Something Sam muted"
+    assert alex_message.message.seq == 1
+
+    await database_sync_to_async(block_member)(member, second_member)
+    async with connected(member, group.slug) as sam:
+        [reply] = sam.history["messages"]
+        assert reply["reply_to"]["withheld"] is True
+        assert reply["reply_to"]["author"] == {"id": None, "pseudonym": ""}
+        assert "Something Sam muted" not in str(sam.history)
