@@ -41,26 +41,43 @@ class Plan:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
         self.recipe = world.QUICK if quick else world.FULL
-        self.human_sockets = 300 if quick else 1_000
-        self.human_seconds = 10 if quick else 60
+        # The run's budget for the targets (set once the world is built), shared out between them.
+        self.budget_seconds = 0.0
+        self.budget_share = {"P": 0.46, "B": 0.27, "R": 0.27}
+        self.human_sockets = 200 if quick else 1_000
+        # P runs the full minute; B and R settle within seconds and have no HTTP part, so half.
+        self.human_seconds = {"P": 10, "B": 5, "R": 5} if quick else {"P": 60, "B": 30, "R": 30}
         self.human_interval = 10.0
         self.http_history_rate = 50
         self.ramp_start = int(os.environ.get("BENCH_RAMP_START", 1_000))  # deliveries/s
-        self.ramp_seconds = 3 if quick else 6
-        self.ramp_max_steps = 6 if quick else 8
+        self.ramp_seconds = 3 if quick else 5
+        self.ramp_max_steps = 4 if quick else 8
         self.big_room = self.recipe.big_room
         self.big_rate = 4.0
-        self.big_seconds = 6 if quick else 20
-        self.slow_seconds = 4 if quick else 10
+        self.big_seconds = 5 if quick else 20
+        self.slow_seconds = 3 if quick else 8
         self.slow_body = 3_000
-        self.idle_counts = (500, 2_000) if quick else (2_000, 10_000)
-        self.storm = 300 if quick else 5_000
+        self.idle_counts = (300, 1_000) if quick else (2_000, 10_000)
+        self.storm = 200 if quick else 5_000
         self.storm_concurrency = 200
-        self.history_samples = 10 if quick else 40
+        self.history_samples = 5 if quick else 30
+
+
+# The least time each phase needs; a phase that no longer fits in its target's budget is
+# skipped and says so in the results (it never silently shrinks).
+PHASE_MIN_SECONDS = {
+    "idle_memory": 10,
+    "human_pace": 15,
+    "big_room": 10,
+    "slow_reader": 12,
+    "connect_storm": 8,
+    "history": 5,
+}
 
 
 class Context:
     def __init__(self, kind: str, plan: Plan, proc: servers.Process, redis_url: str, world_info: dict | None):
+        self.start = lambda: servers.start_target(kind, redis_url, self.db_env, self.counters_path)
         self.kind = kind
         self.plan = plan
         self.proc = proc
@@ -68,6 +85,14 @@ class Context:
         self.world = world_info
         self.counters_path = RESULTS / f"counters-{kind}.json.tmp"
         self.target = load.Target(kind, proc.port, world_info["sessions"] if (world_info and kind == "P") else None)
+        self.deadline = time.monotonic() + plan.budget_seconds * plan.budget_share[kind]
+
+    db_env: dict = {}
+
+    def restart(self) -> None:
+        self.proc.stop()
+        self.proc = self.start()
+        self.target.port = self.proc.port
 
     def room(self, group: int) -> str:
         return self.world["home_slugs"][group] if self.kind == "P" else f"home-{group}"
@@ -159,16 +184,17 @@ async def human_pace_and_saturation(ctx: Context, wanted: set[str]) -> dict:
 
     if "human_pace" in wanted:
         rate = len(senders) / plan.human_interval
+        seconds = plan.human_seconds[ctx.kind]
         history_lat: list[float] = []
 
         async def body(step):
-            tasks = [load.run_schedule(gen, senders, rate=rate, duration=plan.human_seconds)]
+            tasks = [load.run_schedule(gen, senders, rate=rate, duration=seconds)]
             if ctx.kind == "P":
-                tasks.append(http_history_load(ctx, plan.human_seconds, history_lat))
+                tasks.append(http_history_load(ctx, seconds, history_lat))
             await asyncio.gather(*tasks)
             await wait_for_quiet(gen, step, limit=10)
 
-        result = await measure(ctx, gen, "human_pace", body, seconds=plan.human_seconds)
+        result = await measure(ctx, gen, "human_pace", body, seconds=seconds)
         result.update(sockets=len(senders), groups=len(senders) // plan.recipe.group_size, connect_errors=errors)
         result["connect_seconds"] = round(connect_s, 2)
         if ctx.kind == "P":
@@ -188,6 +214,8 @@ async def human_pace_and_saturation(ctx: Context, wanted: set[str]) -> dict:
         fanout = plan.recipe.group_size
         bad_seen = 0
         for _ in range(plan.ramp_max_steps):
+            if time.monotonic() + plan.ramp_seconds + 5 > ctx.deadline - (15 if plan.quick else 40):
+                break  # keep time for the other scenarios
             rate = deliveries / fanout
 
             async def body(step, rate=rate):
@@ -487,18 +515,25 @@ async def history(ctx: Context) -> dict:
 
 async def run_target(ctx: Context, wanted: set[str]) -> dict:
     out: dict = {}
-    # Idle memory first, on a fresh process, so earlier scenarios' garbage does not blur it.
     phases = [
-        ("idle_memory", {"idle_memory"}, idle_memory),
         ("human pace and saturation ramp", {"human_pace", "saturation"}, human_pace_and_saturation),
         ("big room", {"big_room"}, big_room),
         ("slow reader", {"slow_reader"}, slow_reader),
-        ("connect storm", {"connect_storm"}, connect_storm),
         ("history depth", {"history"}, history),
+        ("connect storm", {"connect_storm"}, connect_storm),
+        ("idle memory", {"idle_memory"}, idle_memory),
     ]
     for label, names, run in phases:
         if not names & wanted or (run is history and ctx.kind != "P"):
             continue
+        first = next(iter(sorted(names)))
+        if time.monotonic() + PHASE_MIN_SECONDS[first] > ctx.deadline:
+            print(f"  {ctx.kind}: {label} skipped (time budget)", flush=True)
+            for name in names:
+                out[name] = {"skipped": "the run's time budget was spent before this scenario"}
+            continue
+        if run is idle_memory and out:
+            ctx.restart()  # a fresh process, so earlier scenarios' garbage does not blur the figure
         t0 = time.monotonic()
         print(f"  {ctx.kind}: {label}", flush=True)
         profiler = None if os.environ.get("BENCH_PROFILE_STEPS") else servers.start_profiler(ctx.proc, "phase-" + label)
@@ -549,21 +584,25 @@ def main() -> int:
     redis_proc, redis_url = servers.start_redis()
     os.environ["REDIS_URL"] = redis_url  # so the settings below describe P's real channel layer
     try:
-        db_env = world.configure_django(database_url or None)
+        db_env = world.configure_django(database_url or None, quick=plan.quick)
         world_info = world.build(plan.recipe) if "P" in kinds else None
         from django.conf import settings as django_settings
 
         results: dict = {"meta": meta(plan, database_url, world_info, django_settings), "targets": {}}
+        # What is left of the ten (or two) minutes after building the world, less the moderation bench.
+        total = 115 if plan.quick else 590
+        plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
         for kind in kinds:
             servers.reset_redis(redis_url)
+            Context.db_env = db_env
             proc = servers.start_target(kind, redis_url, db_env, RESULTS / f"counters-{kind}.json.tmp")
+            ctx = Context(kind, plan, proc, redis_url, world_info)
             try:
-                ctx = Context(kind, plan, proc, redis_url, world_info)
                 t0 = time.monotonic()
                 results["targets"][kind] = asyncio.run(run_target(ctx, wanted))
                 results["targets"][kind]["seconds"] = round(time.monotonic() - t0, 1)
             finally:
-                proc.stop()
+                ctx.proc.stop()
     finally:
         redis_proc.stop()
     if "moderation" in wanted:

@@ -41,14 +41,18 @@ FULL = Recipe(members=10_000, group_size=10, big_room=500, history_small=1_000, 
 QUICK = Recipe(members=2_000, group_size=10, big_room=100, history_small=1_000, history_large=100_000)
 
 
-def configure_django(database_url: str | None) -> dict[str, str]:
-    """Point this process (and return the env that points the P server) at the bench database."""
+def configure_django(database_url: str | None, *, quick: bool = False) -> dict[str, str]:
+    """Point this process (and return the env that points the P server) at the bench database.
+
+    The quick and the full world live in separate databases, so neither rebuilds the other.
+    """
     if database_url:
+        database_url += "_quick" if quick else ""
         _ensure_postgres_database(database_url)
         env = {"DATABASE_URL": database_url}
     else:
         DATA_DIR.mkdir(exist_ok=True)
-        env = {"SQLITE_PATH": str(DATA_DIR / "bench.sqlite3")}
+        env = {"SQLITE_PATH": str(DATA_DIR / ("bench-quick.sqlite3" if quick else "bench.sqlite3"))}
     os.environ.pop("DATABASE_URL", None)
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
