@@ -23,10 +23,14 @@ async def test_opening_the_session_tells_everyone_and_counts_who_is_here(channel
 
     live = await database_sync_to_async(LiveSession.objects.get)(group=group)
     seats = await database_sync_to_async(list)(
-        SessionAttendance.objects.filter(session=live).order_by("user__pseudonym").values_list("user__pseudonym", flat=True)
+        SessionAttendance.objects.filter(session=live)
+        .order_by("user__pseudonym")
+        .values_list("user__pseudonym", flat=True)
     )
     assert seats == ["Robin", "Sam"]
-    assert await database_sync_to_async(ChatEvent.objects.filter(group=group, kind="groups.session.opened").count)() == 1
+    assert (
+        await database_sync_to_async(ChatEvent.objects.filter(group=group, kind="groups.session.opened").count)() == 1
+    )
 
 
 async def test_closing_the_session_writes_everyones_leave_time(channel_layer, group, member, facilitator):

@@ -70,7 +70,12 @@ async def test_the_facilitator_can_end_it_early(channel_layer, group, member, fa
         await robin.send({"type": "breathe", "seconds": 60})
         await sam.receive_until("breathe")
         await robin.send({"type": "breathe", "seconds": 0})
-        assert (await sam.receive_until("breathe"))["breathe"] == {"on": False, "until": None, "seconds": 0, "prompt": ""}
+        assert (await sam.receive_until("breathe"))["breathe"] == {
+            "on": False,
+            "until": None,
+            "seconds": 0,
+            "prompt": "",
+        }
         await sam.send(send("back", "I'm back"))
         assert (await sam.receive_until("ack"))["message"]["body"] == "I'm back"
 

@@ -1,12 +1,22 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from groups.retention import purge_checkins
 from supportcircle.accounts.actions import purge_expired_transcripts
 
 
 class Command(BaseCommand):
-    help = "Delete chat messages older than each group's agreed transcript retention. Run on a schedule."
+    help = (
+        "Delete chat messages and check-in answers older than each group's agreed retention "
+        "(check-ins: 30 days unless the group chose otherwise). Run on a schedule."
+    )
 
     def handle(self, *args, **options) -> None:
         purged = purge_expired_transcripts()
         total = sum(purged.values())
         self.stdout.write(f"Purged {total} expired message(s) from {len(purged)} group(s).")
+        checkins = purge_checkins(now=timezone.now())
+        self.stdout.write(
+            f"Deleted {checkins.checkin_answers} check-in answer(s) past their group's retention "
+            f"and {checkins.listening_flags} earlier 'listening today' note(s)."
+        )
