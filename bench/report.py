@@ -305,3 +305,11 @@ def plot(results: dict, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    # python bench/report.py bench/results/latest.json: the table as Markdown, for the README.
+    print(table(json.loads(Path(sys.argv[1]).read_text()), markdown=True))

@@ -214,7 +214,7 @@ async def human_pace_and_saturation(ctx: Context, wanted: set[str]) -> dict:
         fanout = plan.recipe.group_size
         bad_seen = 0
         for _ in range(plan.ramp_max_steps):
-            if time.monotonic() + plan.ramp_seconds + 5 > ctx.deadline - (15 if plan.quick else 40):
+            if time.monotonic() + plan.ramp_seconds + 5 > ctx.deadline - (5 if plan.quick else 40):
                 break  # keep time for the other scenarios
             rate = deliveries / fanout
 
@@ -359,7 +359,7 @@ async def slow_reader(ctx: Context) -> dict:
     with_slow = await measure(ctx, gen, "slow_reader", traffic, seconds=plan.slow_seconds)
     sampler.cancel()
     # Read what is left on the slow socket, to see how the server ended it.
-    code = await read_until_closed(slow, timeout=10)
+    code = await read_until_closed(slow, timeout=3 if plan.quick else 8)
     await load.close_clients(others + room_clients + [slow])
     return {
         "baseline_others": baseline,
