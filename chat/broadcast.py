@@ -7,8 +7,11 @@ socket unless the change it describes is safely in the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -143,9 +146,43 @@ def facilitators_channel(group_id: int) -> str:
     return f"facilitators.{group_id}"
 
 
+@dataclass
+class DirectDelivery:
+    """The socket whose frame is being handled: private frames for its own person reach it directly."""
+
+    user_id: int
+    group_id: int
+    channel_name: str
+    frames: list[str] = field(default_factory=list)
+
+
+_direct_delivery: contextvars.ContextVar[DirectDelivery | None] = contextvars.ContextVar(
+    "direct_delivery", default=None
+)
+
+
+@contextlib.contextmanager
+def delivering_directly(user_id: int, group_id: int, channel_name: str):
+    """Around an action called by a socket: what on_commit_private addresses to this very socket is
+    collected in ``.frames`` (for the consumer to send after its reply) instead of crossing Redis, so a
+    member in crisis sees resources at once even while Redis is down."""
+    delivery = DirectDelivery(user_id, group_id, channel_name)
+    token = _direct_delivery.set(delivery)
+    try:
+        yield delivery
+    finally:
+        _direct_delivery.reset(token)
+
+
 def on_commit_private(user_id: int, group_id: int, frame: dict[str, Any]) -> None:
     """A frame for one person's sockets in one group only (a nudge's follow-up, a notice, resources)."""
-    on_commit_send(user_channel(user_id), {"type": "private.frame", "group_id": group_id, "frame": dumps(frame)})
+    serialized = dumps(frame)
+    event = {"type": "private.frame", "group_id": group_id, "frame": serialized}
+    direct = _direct_delivery.get()
+    if direct is not None and (direct.user_id, direct.group_id) == (user_id, group_id):
+        event["skip_channel"] = direct.channel_name  # the person's other tabs still get it through the layer
+        transaction.on_commit(lambda: direct.frames.append(serialized))
+    on_commit_send(user_channel(user_id), event)
 
 
 def on_commit_to_facilitators(group_id: int, frame: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
 
 from . import actions, recheck
-from .broadcast import facilitators_channel, group_channel, user_channel
+from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .handlers import ConversationHandlers
 from .protocol import (
@@ -252,15 +252,16 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def on_send(self, frame: SendFrame) -> None:
         try:
-            posted = await database_sync_to_async(actions.post_message)(
-                self.access.user_id,
-                self.access.group_id,
-                client_id=frame.client_id,
-                body=frame.body,
-                reply_to=frame.reply_to,
-                content_warning=frame.content_warning,
-                post_anyway=frame.post_anyway,
-            )
+            with delivering_directly(self.access.user_id, self.access.group_id, self.channel_name) as direct:
+                posted = await database_sync_to_async(actions.post_message)(
+                    self.access.user_id,
+                    self.access.group_id,
+                    client_id=frame.client_id,
+                    body=frame.body,
+                    reply_to=frame.reply_to,
+                    content_warning=frame.content_warning,
+                    post_anyway=frame.post_anyway,
+                )
         except ChatRefused as refused:
             await self.send_frame(error_frame(refused.code, ref=frame.client_id, **refused.extra))
             return
@@ -270,6 +271,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         await self.send_frame(
             {"type": "ack", "client_id": frame.client_id, "duplicate": posted.duplicate, "message": posted.wire}
         )
+        for private in direct.frames:  # crisis resources: never dependent on Redis
+            await self.send(text_data=private)
 
     async def on_moderation(self, frame: ReportFrame | ModerateFrame) -> None:
         try:
@@ -348,6 +351,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def private_frame(self, event: dict) -> None:
         """A moderation frame for this person (or this group's facilitators) only: notices, nudges' follow-ups,
         crisis resources, queue items and alerts."""
+        if event.get("skip_channel") == self.channel_name:
+            return  # already delivered directly (chat.broadcast.delivering_directly)
         if event.get("group_id") == self.access.group_id and not self.ended:
             await self.send(text_data=event["frame"])
 
