@@ -1,0 +1,51 @@
+"""Logging out in one place closes the socket held by another server process, within a second."""
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
+from django.test import Client
+
+from chat.protocol import CloseCode
+from tests.support.redis_server import RedisServer
+from tests.support.servers import Daphne
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+KEY = "revocation-test-channel-key-0123456789abcdef"
+
+
+async def test_logging_out_closes_a_socket_on_another_server_process_within_a_second(group, member, settings):
+    with (
+        RedisServer() as private_redis,
+        Daphne(redis_url=private_redis.url, extra_env={"CHANNEL_ENCRYPTION_KEY": KEY}) as srv,
+    ):
+        # This test process is "the other server": same Redis, same prefix, same key as daphne.
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {
+                    "hosts": [{"address": private_redis.url}],
+                    "prefix": "sc",
+                    "symmetric_encryption_keys": [KEY],
+                },
+            }
+        }
+        browser = Client()
+        await sync_to_async(browser.force_login)(member)
+        cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+        headers = {"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={cookie}", "Origin": "http://127.0.0.1"}
+        async with websockets.connect(f"{srv.ws_url}/ws/groups/{group.slug}/", additional_headers=headers) as ws:
+            while json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] != "history":
+                pass
+            logged_out_at = time.monotonic()
+            await sync_to_async(browser.post)("/accounts/logout/")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 1)
+            assert time.monotonic() - logged_out_at < 1
+        assert closed.value.rcvd.code == CloseCode.NOT_LOGGED_IN
