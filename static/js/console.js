@@ -78,6 +78,8 @@
     var body = el("p", "body", messageBody(m));
     li.append(author, " ", time, body);
     if (existing) { existing.replaceWith(li); return; }
+    var empty = $("conversation-empty");
+    if (empty) empty.remove();
     state.seen.add(m.seq);
     var after = null;
     var items = messagesEl.querySelectorAll("li[data-seq]");

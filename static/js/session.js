@@ -12,6 +12,7 @@
   var form = document.getElementById("composer");
   var overlay = null;
   var tick = null;
+  var ends = null;
   var returnFocus = null;
 
   function el(tag, className, text) {
@@ -37,17 +38,26 @@
 
   function secondsLeft(until) { return Math.max(0, Math.ceil((new Date(until) - Date.now()) / 1000)); }
 
-  function hideBreathing(reopened) {
+  // Hide the guide (the breathing pause itself goes on until the server's `until`).
+  function hideGuide() {
     clearInterval(tick);
     if (overlay) overlay.remove();
     overlay = null;
     if (returnFocus && document.body.contains(returnFocus)) returnFocus.focus();
     returnFocus = null;
-    if (reopened) say("The chat is open again. Thank you for breathing together.");
+  }
+
+  function breathingEnded() {
+    clearTimeout(ends);
+    ends = null;
+    hideGuide();
+    say("The chat is open again. Thank you for breathing together.");
   }
 
   function showBreathing(b) {
-    hideBreathing(false);
+    hideGuide();
+    clearTimeout(ends);
+    ends = setTimeout(breathingEnded, secondsLeft(b.until) * 1000);
     returnFocus = document.activeElement;
     overlay = el("section", "breathe-overlay");
     overlay.id = "breathe-overlay";
@@ -63,7 +73,7 @@
     var note = el("p", "help", "Posting rests until then and opens again by itself. You can keep reading.");
     var close = el("button", "secondary", "Hide this guide");
     close.type = "button";
-    close.addEventListener("click", function () { hideBreathing(false); say("We're still breathing together; the chat opens again by itself."); });
+    close.addEventListener("click", function () { hideGuide(); say("We're still breathing together; the chat opens again by itself."); });
     card.append(heading, prompt, circle, left, note, close);
     overlay.append(card);
     document.body.append(overlay);
@@ -71,7 +81,6 @@
     function update() {
       var s = secondsLeft(b.until);
       left.textContent = s > 0 ? "About " + s + " second" + (s === 1 ? "" : "s") + " left." : "";
-      if (s <= 0) hideBreathing(true);
     }
     update();
     tick = setInterval(update, 1000);
@@ -79,7 +88,7 @@
 
   chat.handlers.breathe = function (f) {
     if (f.breathe.on) showBreathing(f.breathe);
-    else if (overlay || tick) hideBreathing(true);
+    else if (ends) breathingEnded();
   };
 
   chat.handlers.session = function (f) {
