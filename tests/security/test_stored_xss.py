@@ -7,21 +7,12 @@ import pytest
 from chat.actions import post_message
 from groups.actions import join_group
 from supportcircle.accounts.models import User
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD, session_cookie
 from tests.support.servers import Daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 PAYLOADS = [
     "<script>window.__xss = 'script'</script>",
@@ -61,7 +52,7 @@ def test_stored_payloads_render_as_text_and_nothing_executes(group, member, seco
     sam_cookie, alex_cookie = session_cookie(member), session_cookie(second_member)
 
     with Daphne() as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         dialogs = []
 
         def page_for(cookie: str):
