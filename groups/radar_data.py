@@ -139,3 +139,14 @@ def radar_about(group: Group, user_id: int, *, now: datetime | None = None) -> R
     days = member_days(group, now=now, session=session, only_user=user_id)
     entries = radar(days, now=now, session_started_at=started, thresholds=thresholds_of(group))
     return entries[0] if entries else None
+
+
+def radar_for_member(user) -> list[tuple[Group, RadarEntry | None]]:
+    """For a member's own settings page: in each of their groups, what the radar would show about them now."""
+    groups = Group.objects.filter(
+        memberships__user=user,
+        memberships__role=Role.MEMBER,
+        memberships__state__in=(MembershipState.ACTIVE, MembershipState.PAUSED),
+    ).order_by("name")
+    now = timezone.now()
+    return [(group, radar_about(group, user.pk, now=now)) for group in groups]
