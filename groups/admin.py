@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from .models import Agreement, AgreementAcceptance, BlockedMember, Group, Membership, MembershipEvent, SessionSchedule
+from .models import (
+    Agreement,
+    AgreementAcceptance,
+    BlockedMember,
+    CareMessage,
+    Group,
+    LiveSession,
+    Membership,
+    MembershipEvent,
+    SessionAttendance,
+    SessionSchedule,
+)
 
 
 class AgreementInline(admin.TabularInline):
@@ -52,6 +63,50 @@ class SessionScheduleAdmin(admin.ModelAdmin):
 @admin.register(BlockedMember)
 class BlockedMemberAdmin(admin.ModelAdmin):
     list_display = ("blocker", "blocked", "created_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# The facilitator console's records (groups.live): read-only, like every other record of what happened.
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttendanceInline(ReadOnlyInline):
+    model = SessionAttendance
+    fields = ("user", "arrived_at", "left_at")
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(admin.ModelAdmin):
+    list_display = ("group", "started_at", "ended_at", "opened_by")
+    list_filter = ("group",)
+    inlines = [AttendanceInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CareMessage)
+class CareMessageAdmin(admin.ModelAdmin):
+    # Who checked in on whom, and why; the private words themselves are not shown.
+    list_display = ("sent_at", "group", "facilitator", "member", "reason")
+    list_filter = ("group",)
+    fields = ("sent_at", "group", "facilitator", "member", "reason")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
