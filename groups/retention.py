@@ -1,5 +1,5 @@
 """Retention that follows each group's agreement: check-in answers are kept ``Group.checkin_retention_days``
-days (30 by default), then deleted. Run by ``manage.py purge_checkins`` from a scheduler (docs/operations.md)."""
+days (30 by default), then deleted. Run by ``manage.py purge_expired`` from a scheduler (docs/operations.md)."""
 
 from __future__ import annotations
 
