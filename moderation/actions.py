@@ -435,7 +435,11 @@ def facilitator_backlog(user_id: int, group_id: int) -> list[str]:
         return []
     queue = open_queue(membership.group)
     frames = [crisis_alert_frame(a) if a.is_crisis else queue_frame(alert_item(a)) for a in queue.alerts]
-    frames += [queue_frame(held_item(m, _cite_held(m))) for m in queue.held]
+    held_citations = {
+        entry.message_id: Cited(entry.agreement_number, entry.agreement_text)
+        for entry in AuditEntry.objects.filter(message__in=queue.held, kind="moderation.message.held")
+    }
+    frames += [queue_frame(held_item(m, held_citations.get(m.pk))) for m in queue.held]
     frames += [queue_frame(report_item(r)) for r in queue.reports]
     frames += [queue_frame(repair_item(r)) for r in queue.repairs]
     return [dumps(frame) for frame in frames]
@@ -788,7 +792,7 @@ def resolve_report(actor: User, group: Group, *, report_id: int, outcome: str) -
     with transaction.atomic():
         _facilitating(actor, group)
         report = (
-            Report.objects.select_for_update()
+            Report.objects.select_for_update(of=("self",))
             .select_related("message__author", "reporter")
             .filter(pk=report_id, group=group)
             .first()
@@ -806,7 +810,9 @@ def acknowledge_alert(actor: User, group: Group, *, alert_id: int) -> Alert:
     with transaction.atomic():
         _facilitating(actor, group)
         alert = (
-            Alert.objects.select_for_update().select_related("member", "message").filter(pk=alert_id, group=group)
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("member", "message")
+            .filter(pk=alert_id, group=group)
         ).first()
         if alert is None:
             raise ModerationRefused("We couldn't find that alert.", ErrorCode.NOT_FOUND)
@@ -825,7 +831,9 @@ def accept_repair(actor: User, group: Group, *, repair_id: int) -> RepairRequest
     with transaction.atomic():
         _facilitating(actor, group)
         repair = (
-            RepairRequest.objects.select_for_update().select_related("member").filter(pk=repair_id, group=group)
+            RepairRequest.objects.select_for_update(of=("self",))
+            .select_related("member")
+            .filter(pk=repair_id, group=group)
         ).first()
         if repair is None:
             raise ModerationRefused("We couldn't find that repair.", ErrorCode.NOT_FOUND)
