@@ -10,13 +10,14 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import redis
+
+from tests.support.servers import free_port, wait_for_port  # the system tests' helpers, shared
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE = 0
@@ -30,23 +31,6 @@ def raise_fd_limit() -> int:
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:
@@ -63,7 +47,7 @@ class Process:
             argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=raise_fd_limit
         )
         try:
-            wait_for_port(port)
+            wait_for_port(port, timeout=30)
         except TimeoutError:
             self.stop()
             raise RuntimeError(f"{name} did not start; see {self.log_path}") from None
