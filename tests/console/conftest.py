@@ -1,27 +1,15 @@
-"""A group that runs every moderation rule set, for the console's queue and radar scenes."""
+"""The console's queue scenes use moderation's "Open Circle" (every rule set on), with its rules compiled up front."""
 
 from __future__ import annotations
 
 import pytest
 
-from groups.actions import create_group, join_group
 from moderation.actions import get_engine
-from moderation.engine import RULESET_NAMES
+from tests.moderation.conftest import circle  # noqa: F401  (the fixture, shared)
 
 
 @pytest.fixture
-def careful_group(db, facilitator, member, second_member):
-    """ "Harbour Lights": Sam and Alex are members, Robin facilitates, and every rule set is on."""
-    group = create_group(
-        name="Harbour Lights",
-        facilitators=[facilitator],
-        agreements=["What is shared here stays here."],
-        description="A small group where the console's queue has work to do.",
-        rulesets=RULESET_NAMES,
-    )
-    join_group(member, group, accepted_version=1)
-    join_group(second_member, group, accepted_version=1)
-    group.refresh_from_db()
+def careful_group(circle):  # noqa: F811
     # Compiling every rule set takes seconds, once per process: do it here, not inside a socket's timeout.
-    get_engine(tuple(group.rulesets))
-    return group
+    get_engine(tuple(circle.rulesets))
+    return circle

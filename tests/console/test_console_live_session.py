@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from chat.models import ChatEvent
 from groups.models import LiveSession, SessionAttendance
 from tests.conftest import connected
-from tests.console.console_scene import nothing_more
+from tests.moderation.scene import nothing_more
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

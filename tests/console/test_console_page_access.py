@@ -61,7 +61,7 @@ async def test_a_facilitator_of_another_group_is_refused_the_socket(channel_laye
 
 async def test_a_member_is_refused_every_console_control(channel_layer, group, member):
     from tests.conftest import connected
-    from tests.console.console_scene import nothing_more
+    from tests.moderation.scene import nothing_more
 
     async with connected(member, group.slug) as sam:
         for frame in (

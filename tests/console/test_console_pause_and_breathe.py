@@ -9,7 +9,7 @@ from django.utils import timezone
 from chat.models import ChatEvent, Message
 from groups.models import Group
 from tests.conftest import connected
-from tests.console.console_scene import nothing_more, send
+from tests.moderation.scene import nothing_more, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ from django.test import override_settings
 from chat.actions import post_message
 from moderation.models import AuditEntry
 from tests.conftest import connected
-from tests.console.console_scene import nothing_more, send
+from tests.moderation.scene import nothing_more, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from chat.models import ChatEvent
 from groups.models import CareMessage, ListeningToday, LiveSession, SessionAttendance
 from tests.conftest import connected
-from tests.console.console_scene import nothing_more
+from tests.moderation.scene import nothing_more
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
