@@ -380,10 +380,13 @@ def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
     """The author rewords their own message; everyone sees the new words with an "edited" mark."""
     with transaction.atomic():
         message = _own_visible_message(user_id, group_id, seq)
+        membership = _membership_or_deny(user_id, group_id)
+        decision = moderation.review_edit(membership, message, body)  # checked like a new message
         message.body = body
         message.edited_at = timezone.now()
-        message.save(update_fields=["body", "edited_at"])
+        message.save(update_fields=["body", "edited_at", "content_warning"])
         _record(group_id, user_id, "chat.message.edited", message)
+        moderation.record_decision(decision, message, membership)
         return _broadcast_updated(message)
 
 

@@ -268,6 +268,24 @@ def review_outgoing(
     return decision
 
 
+def review_edit(membership: Membership, message: Message, body: str) -> Decision:
+    """An edit is checked like a new message. What a nudge, a hold or a block would keep back is refused
+    and the message stays as it was (an edit has no "post anyway"); crisis words still bring help at once."""
+    decision = review_outgoing(membership, body, client_id=message.client_id)
+    if decision.withheld is not None or decision.state == MessageState.HELD:
+        raise ChatRefused(
+            ErrorCode.BLOCKED_BY_AGREEMENT,
+            message=(
+                f"This change wasn't saved: it may brush against {decision.cited.label}. "
+                "Your message stays as it was; you're welcome to word it another way."
+            ),
+            agreement=decision.cited.to_wire(),
+        )
+    if decision.content_warning and not message.content_warning:
+        message.content_warning = decision.content_warning
+    return decision
+
+
 def record_decision(decision: Decision, message: Message, membership: Membership) -> None:
     """After a reviewed message is stored: the audit row, and who is told (after commit)."""
     if decision.action == Action.ALLOW or decision.cited is None:
