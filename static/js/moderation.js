@@ -17,16 +17,7 @@
   var reasons = [];
   try { reasons = JSON.parse(root.dataset.reportReasons || "[]"); } catch (e) { reasons = []; }
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      if (key === "text") node.textContent = props[key];
-      else if (key === "className") node.className = props[key];
-      else node.setAttribute(key, props[key]);
-    });
-    (children || []).forEach(function (child) { if (child) node.append(child); });
-    return node;
-  }
+  var el = chat.el;
 
   function button(label, onClick, className) {
     var b = el("button", { type: "button", text: label, className: className || "" });
@@ -145,21 +136,6 @@
   chat.handlers.nudge = showNudge;
   chat.handlers.crisis_resources = showCrisisCard;
 
-  // A message removed under an agreement: replace its words with the tombstone, wherever it is shown.
-  var baseUpdated = chat.handlers.message_updated;
-  chat.handlers.message_updated = function (f) {
-    if (baseUpdated) baseUpdated(f);
-    if (f.message.state !== "removed_under_agreement") return;
-    var li = list.querySelector('li[data-seq="' + f.message.seq + '"]');
-    if (!li) return;
-    var body = li.querySelector(".body");
-    if (body) body.replaceChildren(el("em", { text: "Removed under agreement " + f.message.removed_agreement + "." }));
-    var collapsed = li.querySelector("details.collapsed");
-    if (collapsed && body) collapsed.replaceWith(body);
-    var report = li.querySelector(".report-toggle");
-    if (report) report.remove();
-  };
-
   // --- Report a message --------------------------------------------------------------------------
 
   function openReportForm(li, toggle) {
@@ -191,28 +167,21 @@
     select.focus();
   }
 
-  function addReportButton(li) {
-    if (li.querySelector(".report-toggle") || li.classList.contains("pending") || !li.dataset.seq) return;
-    if (li.classList.contains("mine") || li.querySelector(".body em")) return;
-    var author = li.querySelector(".author");
+  // chat.js calls each decorator whenever it (re)draws a message: live, in history and after updates.
+  chat.decorators.push(function (li, m) {
+    if (m.state === "held") {
+      li.append(el("p", { className: "held-note", text: "Waiting for a facilitator to read it. Only you can see it for now." }));
+    }
+    if (m.state !== "visible" || m.author.id === myId) return;
     var toggle = el("button", {
       type: "button",
       className: "link-button report-toggle",
       text: "Report",
-      "aria-label": "Report " + (author ? author.textContent : "this") + "'s message"
+      "aria-label": "Report " + m.author.pseudonym + "'s message"
     });
     toggle.addEventListener("click", function () { openReportForm(li, toggle); });
     li.append(toggle);
-  }
-
-  list.querySelectorAll("li[data-seq]").forEach(addReportButton);
-  new MutationObserver(function (changes) {
-    changes.forEach(function (change) {
-      change.addedNodes.forEach(function (node) {
-        if (node.nodeType === 1 && node.matches("li[data-seq]")) addReportButton(node);
-      });
-    });
-  }).observe(list, { childList: true });
+  });
 
   // --- Facilitators: the live queue --------------------------------------------------------------
 
