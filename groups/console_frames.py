@@ -62,9 +62,9 @@ def handle_frame(user_id: int, group_id: int, frame: ConsoleFrame) -> dict | Non
 def on_connect(user_id: int, group_id: int, role: str) -> list[str]:
     """Counted as arrived if a session is live; the frames a socket needs only while something is on:
     the live session, a breathing pause under way, and (for facilitators) the radar."""
-    live.note_arrival(user_id, group_id)
-    group = Group.objects.get(pk=group_id)
     session = live_session(group_id)
+    live.note_arrival(user_id, session)
+    group = Group.objects.get(pk=group_id)
     now = timezone.now()
     frames = []
     if session is not None or group.joins_locked:

@@ -197,10 +197,9 @@ def set_listening_today(user_id: int, group_id: int, *, on: bool, now: datetime 
 # Attendance, from the socket's arrival and departure ------------------------------------------------
 
 
-def note_arrival(user_id: int, group_id: int, *, now: datetime | None = None) -> None:
+def note_arrival(user_id: int, session: LiveSession | None, *, now: datetime | None = None) -> None:
     """A socket opened during a live session: first arrival is kept; a return clears the leave time."""
     now = now or timezone.now()
-    session = LiveSession.objects.filter(group_id=group_id, ended_at__isnull=True).first()
     if session is None:
         return
     seat, created = SessionAttendance.objects.get_or_create(
