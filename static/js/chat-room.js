@@ -17,16 +17,7 @@
   var room = null;
   var currentRound = null;
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      if (key === "text") node.textContent = props[key];
-      else if (key === "className") node.className = props[key];
-      else node.setAttribute(key, props[key]);
-    });
-    (children || []).forEach(function (child) { if (child !== null && child !== undefined) node.append(child); });
-    return node;
-  }
+  var el = chat.el;
   function button(label, onClick, className) {
     var b = el("button", { type: "button", text: label, className: className || "link-button" });
     b.addEventListener("click", onClick);

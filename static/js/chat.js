@@ -371,9 +371,22 @@
   }
 
   // For static/js/moderation.js: add frame handlers, send frames, take back or post an outbox item.
+  // Build an element: props "text" and "className" as such, any other as an attribute.
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "text") node.textContent = props[key];
+      else if (key === "className") node.className = props[key];
+      else node.setAttribute(key, props[key]);
+    });
+    (children || []).forEach(function (child) { if (child !== null && child !== undefined) node.append(child); });
+    return node;
+  }
+
   window.SupportCircleChat = {
     handlers: handlers,
     send: send,
+    el: el,
     messages: messages,
     decorators: decorators,
     composeExtras: composeExtras,

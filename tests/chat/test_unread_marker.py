@@ -1,18 +1,13 @@
 """Each member's place in the conversation: the "New since you were last here" divider."""
 
 import pytest
-from channels.db import database_sync_to_async
 from django.test import Client
 
 from chat.actions import post_message
+from tests.chat.test_backfill import post
 from tests.conftest import connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def post(author, group, count: int, start: int = 1) -> None:
-    for number in range(start, start + count):
-        await database_sync_to_async(post_message)(author.pk, group.pk, client_id=f"u{number}", body=f"Note {number}")
 
 
 async def test_a_member_comes_back_to_where_they_stopped_reading(channel_layer, group, member, second_member):

@@ -1,6 +1,5 @@
 """Who is here now, and reactions, across two daphne processes sharing Redis."""
 
-import asyncio
 import json
 
 import pytest
@@ -9,15 +8,9 @@ from asgiref.sync import sync_to_async
 
 from tests.conftest import REDIS_URL, require_redis
 from tests.support.servers import Daphne, ws_headers
+from tests.system.test_two_processes import next_of_type
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
-
-
-async def next_of_type(ws, frame_type: str, timeout: float = 5) -> dict:
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if frame["type"] == frame_type:
-            return frame
 
 
 async def test_members_on_two_processes_see_each_other_here_and_react(group, member, second_member):
