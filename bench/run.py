@@ -6,6 +6,14 @@ Writes bench/results/latest.json (or quick.json), a plot next to it, and prints 
 The server side (target + its private redis-server) runs on core 0, this load generator on
 core 1; a measurement taken while the load generator's core was above 70% busy is marked
 invalid. PostgreSQL (when DATABASE_URL is set) is shared and not pinned.
+
+P's world (10,000 members in groups of 10, a big room, two history groups of 1,000 and
+1,000,000 messages) is built through the real code on the first run and kept in
+bench/.data/ (or the PostgreSQL database named by DATABASE_URL) for the next.
+
+BENCH_PROFILE=P (or B) samples that server with py-spy during each scenario (or each step with
+BENCH_PROFILE_STEPS=1) into bench/results/profile-*.txt.tmp, collapsed stacks.
+BENCH_RAMP_START sets the saturation ramp's first rate (deliveries/s, default 1,000).
 """
 
 from __future__ import annotations
@@ -594,7 +602,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smaller run that fits in two minutes")
     parser.add_argument("--targets", default="P,B,R")
-    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS + ("moderation",)))
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS + ("moderation", "costs")))
     parser.add_argument("--output", default="", help="results file (default latest.json, or quick.json)")
     args = parser.parse_args()
     plan = Plan(args.quick)
@@ -619,6 +627,11 @@ def main() -> int:
         from django.conf import settings as django_settings
 
         results: dict = {"meta": meta(plan, database_url, world_info, django_settings), "targets": {}}
+        if "P" in kinds and "costs" in wanted:
+            from bench import costs
+
+            print("  P: cost of the hot paths, called directly", flush=True)
+            results["p_costs"] = costs.measure(world_info, plan.quick)
         # What is left of the ten (or two) minutes after building the world, less the moderation bench.
         total = 115 if plan.quick else 590
         plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
