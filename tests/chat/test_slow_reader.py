@@ -117,7 +117,9 @@ async def test_a_client_that_stops_reading_is_closed_with_too_slow_after_what_it
             assert 0 < pages < 20
 
 
-async def test_sockets_whose_inbox_overflows_are_closed_with_too_slow_and_come_back(group, member, second_member, settings):
+async def test_sockets_whose_inbox_overflows_are_closed_with_too_slow_and_come_back(
+    group, member, second_member, settings
+):
     settings.CHANNEL_LAYERS = bounded_layers("memory")
     async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
         layer = get_channel_layer()

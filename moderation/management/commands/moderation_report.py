@@ -126,7 +126,10 @@ class Command(BaseCommand):
             "--data",
             type=Path,
             action="append",
-            help="A JSON-lines file of labelled messages; repeat for several (default: labelled.jsonl and blind*.jsonl).",
+            help=(
+                "A JSON-lines file of labelled messages; repeat for several "
+                "(default: labelled.jsonl and blind*.jsonl)."
+            ),
         )
         parser.add_argument(
             "--json",
