@@ -311,7 +311,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def chat_message(self, event: dict) -> None:
         author_id = event.get("author_id")
-        if self.boundaries.hides(author_id) or not await self.may_deliver():
+        if self.boundaries.hides(author_id):
             return
         label = event.get("content_warning") or None
         reason = self.boundaries.collapse_reason(author_id, label)
@@ -366,6 +366,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         if not self.ended:
             log.info("chat socket too slow: closing it (user %s)", self.access.user_id if self.access else None)
             await self.end(CloseCode.TOO_SLOW)
+
+    async def dispatch(self, message: dict) -> None:
+        # Every channel-layer event (messages, reactions, presence, private frames) passes the same
+        # re-check before it reaches the person; revocations themselves always go through.
+        kind = message["type"]
+        if not kind.startswith(("websocket.", "access.")) and self.access is not None and not await self.may_deliver():
+            return
+        await super().dispatch(message)
 
     async def may_deliver(self) -> bool:
         """Before delivering, re-check the session and membership every few seconds.

@@ -136,3 +136,15 @@ async def test_a_password_changed_elsewhere_without_a_signal_is_refused_on_the_n
         await database_sync_to_async(type(member).objects.filter(pk=member.pk).update)(password="argon2$changed")
         await socket.send({"type": "backfill", "after_seq": 0})
         assert await socket.closed_with() == CloseCode.NOT_LOGGED_IN
+
+
+async def test_a_ban_written_without_any_signal_stops_every_kind_of_delivery(
+    channel_layer, group, member, second_member, monkeypatch
+):
+    monkeypatch.setattr(sessions, "RECHECK_SECONDS", 0)
+    async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
+        await database_sync_to_async(Membership.objects.filter(user=member, group=group).update)(
+            state=MembershipState.BANNED
+        )
+        await alex.send({"type": "typing"})  # not a message: presence-like events are checked too
+        assert await sam.closed_with() == CloseCode.BANNED
