@@ -8,6 +8,15 @@ from groups.actions import create_group, join_group
 from moderation.engine import RULESET_NAMES
 
 
+@pytest.fixture(scope="session", autouse=True)
+def built_engine():
+    """Build the all-rule-sets engine once per test run (a few seconds), as a server does at first connect,
+    so the socket tests' timeouts measure moderation, not the build."""
+    from moderation.actions import engine_for
+
+    engine_for(RULESET_NAMES)
+
+
 @pytest.fixture
 def circle(db, facilitator, member, second_member):
     """ "Open Circle": its own first agreement, then the default agreement of each rule set."""
