@@ -6,10 +6,12 @@ without a row fails the suite.
 """
 
 import json
+import logging
 
 import pytest
 from channels.db import database_sync_to_async
 
+import supportcircle.asgi  # noqa: F401  (Django's setup reconfigures logging; do it before capturing)
 from chat.actions import post_message
 from chat.protocol import CLIENT_FRAME_TYPES, CloseCode
 from tests.conftest import connected, socket_for
@@ -149,3 +151,12 @@ async def test_what_each_seated_visitor_may_do(group, member, second_member, fac
             if actual != expected:
                 differences[f"{frame_type} as {role}"] = f"{actual} (expected {expected})"
     assert differences == {}
+
+
+async def test_a_refused_socket_is_logged_with_who_and_why(channel_layer, group, outsider, caplog):
+    caplog.set_level(logging.INFO)
+    communicator = await database_sync_to_async(socket_for)(outsider, group.slug)
+    await communicator.connect()
+    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.NOT_A_MEMBER
+    await communicator.disconnect()
+    assert any("refused: NOT_A_MEMBER" in record.getMessage() for record in caplog.records)
