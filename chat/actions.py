@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
@@ -257,9 +257,10 @@ def quote_as_seen(wire: dict, boundaries: BoundarySnapshot) -> dict:
 
 
 def _for_wire(messages):
-    # Everything Message.to_wire reads, in three queries for the whole page.
+    # Everything Message.to_wire reads, in two queries for the whole page. The reactions land
+    # in a plain list (to_attr), which spares Django building a queryset for every message.
     return messages.select_related("author__boundary_settings", "reply_to__author").prefetch_related(
-        "reactions__user"
+        Prefetch("reactions", queryset=Reaction.objects.select_related("user"), to_attr="loaded_reactions")
     )
 
 

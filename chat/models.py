@@ -80,13 +80,11 @@ class Message(models.Model):
         }
 
     def reactions_to_wire(self) -> list[dict]:
-        # Only when loaded with prefetch_related("reactions__user"): a new message has none,
-        # and history must not cost a query per message.
-        if "reactions" not in getattr(self, "_prefetched_objects_cache", {}):
-            return []
+        # Only when loaded by chat.actions._for_wire (into ``loaded_reactions``): a new message has
+        # none, and history must not cost a query per message.
         return [
             {"kind": reaction.kind, "user": {"id": reaction.user_id, "pseudonym": reaction.user.pseudonym}}
-            for reaction in self.reactions.all()
+            for reaction in getattr(self, "loaded_reactions", ())
         ]
 
 
