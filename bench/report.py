@@ -22,7 +22,9 @@ def _ratio(a, b):
 
 def _row(results: dict, name: str, goal: str, path: tuple, met, unit: str = "", lower_is_better=True) -> dict:
     values = {kind: _get(results, kind, *path) for kind in ("P", "B", "R")}
+    invalid = [kind for kind in ("P", "B", "R") if _get(results, kind, path[0], "valid") is False]
     return {
+        "invalid": invalid,
         "scenario": name,
         "goal": goal,
         "unit": unit,
@@ -221,31 +223,30 @@ def _fmt(value) -> str:
 
 
 def table(results: dict, markdown: bool = False) -> str:
-    rows = results.get("summary") or summarize(results)
+    rows = summarize(results)
     header = ["scenario", "goal", "P", "B", "R", "P/B", "P/R", "met"]
     lines = []
     body = [
         [
             r["scenario"] + (f" ({r['unit']})" if r["unit"] else ""),
             r["goal"],
-            _fmt(r["P"]),
-            _fmt(r["B"]),
-            _fmt(r["R"]),
+            *(_fmt(r[kind]) + ("†" if kind in r.get("invalid", ()) else "") for kind in ("P", "B", "R")),
             _fmt(r["P_to_B"]),
             _fmt(r["P_to_R"]),
             {True: "yes", False: "NO", None: "-"}[r["met"]],
         ]
         for r in rows
     ]
+    footnote = "† measured while the load generator's core was more than 70% busy: treat as a bound, not a figure."
     if markdown:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" for _ in header) + "|")
         lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n\n" + footnote
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
-    return "\n".join(lines)
+    return "\n".join(lines + [footnote])
 
 
 def plot(results: dict, path: Path) -> Path:
@@ -302,9 +303,27 @@ def plot(results: dict, path: Path) -> Path:
     return path
 
 
+def into_readme(results: dict, readme: Path) -> None:
+    """Put the table (and when it was measured) between the README's bench-table markers."""
+    start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
+    text = readme.read_text()
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    meta = results["meta"]
+    stamp = (
+        f"Measured {meta['when']} ({meta['mode']} run, {meta['database']}, {meta['cpus']} CPUs, "
+        f"{meta['seconds']:.0f} s). P/B and P/R are ratios; for rates higher is better, for the rest lower."
+    )
+    readme.write_text(f"{head}{start}\n{stamp}\n\n{table(results, markdown=True)}\n{end}{tail}")
+
+
 if __name__ == "__main__":
     import json
     import sys
 
-    # python bench/report.py bench/results/latest.json: the table as Markdown, for the README.
-    print(table(json.loads(Path(sys.argv[1]).read_text()), markdown=True))
+    # python bench/report.py bench/results/latest.json [--readme README.md]: the table as Markdown.
+    loaded = json.loads(Path(sys.argv[1]).read_text())
+    if "--readme" in sys.argv:
+        into_readme(loaded, Path(sys.argv[sys.argv.index("--readme") + 1]))
+    else:
+        print(table(loaded, markdown=True))
