@@ -112,8 +112,22 @@ class Context:
         return None if counts is None else counts["statements"]
 
 
+async def settle(ctx: Context, limit: float = 20.0) -> float:
+    """Wait until the server has worked off any backlog (under 20% of a core for half a second)."""
+    from bench.procstats import process_cpu_seconds
+
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = process_cpu_seconds(ctx.proc.pid)
+        await asyncio.sleep(0.5)
+        if process_cpu_seconds(ctx.proc.pid) - before < 0.1:
+            break
+    return round(time.monotonic() - started, 1)
+
+
 async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds: float) -> dict:
     """Run ``body(step)`` as one measured step and add server, load generator, Redis and DB figures."""
+    settled = await settle(ctx)
     redis0 = servers.redis_commandstats(ctx.redis_url)
     db0 = ctx.db_statements()
     step = gen.new_step(name)
@@ -144,6 +158,7 @@ async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds
             "redis_ops_per_message": round(sum(redis_calls.values()) / messages, 2),
             "redis_commands": redis_calls,
             "db_statements_per_message": round((db1 - db0) / messages, 2) if db0 is not None and db1 else None,
+            "waited_for_server_to_settle_s": settled,
         }
     )
     return summary
@@ -248,7 +263,6 @@ async def human_pace_and_saturation(ctx: Context, wanted: set[str]) -> dict:
                 if bad_seen >= (1 if plan.quick else 2):
                     break
             deliveries *= 2
-            await asyncio.sleep(2)
         good = [s for s in steps if s["good"] and s["valid"]]
         out["saturation"] = {
             "steps": steps,
