@@ -120,3 +120,33 @@ def test_a_facilitator_runs_a_whole_session_from_the_console(
 
         for page in (robin, sam, alex):
             assert page.problems == []
+
+
+def test_a_member_who_arrives_mid_breath_sees_the_guide_and_it_is_still_when_they_prefer_less_motion(
+    browser, group, member
+):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from groups.models import Group
+    from tests.conftest import session_cookie
+
+    Group.objects.filter(pk=group.pk).update(
+        breathe_until=timezone.now() + timedelta(seconds=60), breathe_prompt="Feel your feet on the floor."
+    )
+    with Daphne() as server:
+        context = browser.new_context(reduced_motion="reduce")
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(member), "url": server.http_url}]
+        )
+        sam = context.new_page()
+        sam.goto(f"{server.http_url}/groups/{group.slug}/chat/")
+        guide = sam.locator("#breathe-overlay")
+        expect(guide).to_be_visible(timeout=15_000)
+        expect(guide).to_contain_text("Feel your feet on the floor.")
+        expect(sam.locator("#breathe-heading")).to_be_focused()
+        circle = sam.locator(".breathe-circle")
+        assert circle.evaluate("node => getComputedStyle(node).animationName") == "none"
+        context.close()
