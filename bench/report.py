@@ -81,7 +81,7 @@ def summarize(results: dict) -> list[dict]:
             "2 highest good rate",
             ">= 1.5x B (stretch 5,000/s)",
             ("saturation", "highest_good_deliveries_per_s"),
-            lambda v, r: b_best is not None and v >= 1.5 * b_best,
+            lambda v, r: bool(b_best) and v >= 1.5 * b_best,
             "deliveries/s",
             lower_is_better=False,
         )

@@ -127,7 +127,7 @@ async def settle(ctx: Context, limit: float = 20.0) -> float:
 
 async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds: float) -> dict:
     """Run ``body(step)`` as one measured step and add server, load generator, Redis and DB figures."""
-    settled = await settle(ctx)
+    settled = await settle(ctx, limit=5.0 if ctx.plan.quick else 20.0)
     redis0 = servers.redis_commandstats(ctx.redis_url)
     db0 = ctx.db_statements()
     step = gen.new_step(name)
@@ -266,10 +266,13 @@ async def human_pace_and_saturation(ctx: Context, wanted: set[str]) -> dict:
         good = [s for s in steps if s["good"] and s["valid"]]
         out["saturation"] = {
             "steps": steps,
-            "highest_good_deliveries_per_s": max((s["delivered_per_s"] for s in good), default=0),
-            "highest_good_offered_per_s": max((s["target_deliveries_per_s"] for s in good), default=0),
+            # None when the ramp never ran (time budget); 0 when no step was good.
+            "highest_good_deliveries_per_s": max((s["delivered_per_s"] for s in good), default=0) if steps else None,
+            "highest_good_offered_per_s": max((s["target_deliveries_per_s"] for s in good), default=0)
+            if steps
+            else None,
             "limited_by_load_generator": any(not s["valid"] for s in steps),
-            "lost_past_saturation": sum(s["lost"] for s in steps if not s["good"]),
+            "lost_past_saturation": sum(s["lost"] for s in steps if not s["good"]) if steps else None,
         }
     await load.close_clients(clients)
     return out
