@@ -239,7 +239,9 @@ def attendance_chart_svg(summary: SessionSummary) -> str:
             axes.broken_barh([(left, max(right - left, 1e-5))], (row - 0.35, 0.7), color=colour)
         axes.set_yticks(range(len(people)), [p.pseudonym for p in reversed(people)])
         axes.set_xlim(dates.date2num(start), dates.date2num(end))
-        axes.xaxis.set_major_formatter(dates.DateFormatter("%H:%M"))
+        short = (end - start).total_seconds() < 600
+        axes.xaxis.set_major_locator(dates.AutoDateLocator(minticks=3, maxticks=7))
+        axes.xaxis.set_major_formatter(dates.DateFormatter("%H:%M:%S" if short else "%H:%M"))
         axes.set_xlabel("Time (UTC)")
     else:
         axes.text(0.5, 0.5, "Nobody was counted as here.", ha="center", va="center", transform=axes.transAxes)
