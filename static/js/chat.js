@@ -12,8 +12,9 @@
     4403: "This chat is for members of the group.",
     4404: "We couldn't find this group.",
     4409: "You're no longer a member of this group, so the chat has closed.",
-    4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators.",
-    4429: "You have this chat open in a lot of tabs or devices. Please close one you no longer need, then reload this page." };
+    4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators." };
+  // Too many sockets for this person: say so, and try again slowly (tabs of a crashed server stop counting after a minute).
+  var TOO_MANY_SOCKETS = 4429;
 
   var groupSlug = root.dataset.group;
   var myId = Number(root.dataset.me);
@@ -332,6 +333,12 @@
         return;
       }
       if (stopped) return;
+      if (event.code === TOO_MANY_SOCKETS) {
+        setStatus("Waiting for a free connection…");
+        showError("You have this chat open in a lot of tabs or devices. Closing one you no longer need lets this one connect; we'll keep trying.");
+        setTimeout(connect, 30000 + Math.round(Math.random() * 10000));
+        return;
+      }
       attempt += 1;
       // Exponential backoff with jitter, so a restarted server is not stampeded.
       var base = Math.min(30000, 500 * Math.pow(2, attempt));
