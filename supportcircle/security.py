@@ -59,7 +59,8 @@ class CloseCleanlyOnFailure:
         except Exception as problem:
             if state["accepted"]:
                 raise
-            log.warning("socket refused before it opened: %s", type(problem).__name__)
+            # Before the socket opens nothing anyone wrote is in play, so the traceback is safe to log.
+            log.warning("socket refused before it opened: %s", type(problem).__name__, exc_info=True)
             if not state["connect_read"]:
                 await receive()
             await send({"type": "websocket.accept"})
