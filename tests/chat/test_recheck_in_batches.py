@@ -3,18 +3,15 @@ gets the answer it would have got alone: a busy group costs the database the sam
 """
 
 import pytest
-from channels.db import database_sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from chat.actions import post_message
 from chat.protocol import CloseCode
 from chat.recheck import verdicts
 from groups.models import Membership, MembershipState
-from supportcircle.accounts import sessions
-from tests.conftest import connected, make_person
+from tests.conftest import make_person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def session_for(user) -> str:
@@ -62,16 +59,3 @@ def test_a_hundred_sockets_are_rechecked_with_three_queries(group, django_assert
     with django_assert_num_queries(3):
         answers = verdicts(keys)
     assert set(answers.values()) == {None}
-
-
-async def test_a_ban_written_without_a_signal_closes_only_that_socket(
-    channel_layer, group, member, second_member, monkeypatch
-):
-    monkeypatch.setattr(sessions, "RECHECK_SECONDS", 0)
-    async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
-        await database_sync_to_async(Membership.objects.filter(user=member, group=group).update)(
-            state=MembershipState.BANNED
-        )
-        await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="a1", body="Hello, all.")
-        assert await sam.closed_with() == CloseCode.BANNED
-        assert (await alex.receive_until("message"))["message"]["body"] == "Hello, all."
