@@ -650,7 +650,7 @@ def main() -> int:
             print("  P: cost of the hot paths, called directly", flush=True)
             results["p_costs"] = costs.measure(world_info, plan.quick)
         # What is left of the ten (or two) minutes after building the world, less the moderation bench.
-        total = 105 if plan.quick else 555
+        total = 100 if plan.quick else 520
         plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
         for kind in kinds:
             servers.reset_redis(redis_url)
