@@ -69,9 +69,10 @@ async def test_every_open_socket_of_the_person_closes_within_a_second_on_both_pr
             assert time.monotonic() - committed < 1.0
             assert codes == [expected_code, expected_code]
 
-            # Alex's socket on the same process stays open and usable.
+            # Alex's socket on the same process stays open and usable (presence may say Sam left first).
             await alex.send(json.dumps({"type": "ping"}))
-            assert json.loads(await asyncio.wait_for(alex.recv(), 3))["type"] == "pong"
+            while (frame := json.loads(await asyncio.wait_for(alex.recv(), 3)))["type"] != "pong":
+                assert frame["type"] == "presence", frame
 
         # And Sam cannot come back in through either process.
         for server in (first, second):
