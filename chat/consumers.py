@@ -169,12 +169,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             }
         )
         await self.send_frame(history)
-        if self.access.role == Role.FACILITATOR:
-            # Crisis alerts and the open queue wait for a facilitator who was not here when they came in.
-            for waiting in await database_sync_to_async(moderation_frames.facilitator_backlog)(
-                self.access.user_id, self.access.group_id
-            ):
-                await self.send(text_data=waiting)
+        # Crisis alerts and the open queue wait for a facilitator who was not here when they came in;
+        # a member on a time-out is told again until when.
+        for waiting in await database_sync_to_async(moderation_frames.waiting_on_connect)(
+            self.access.user_id, self.access.group_id
+        ):
+            await self.send(text_data=waiting)
         # The facilitator console (groups.live): attendance, and the live session, a breathing pause, the radar.
         for waiting in await database_sync_to_async(console_frames.on_connect)(
             self.access.user_id, self.access.group_id, self.access.role

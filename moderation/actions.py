@@ -446,11 +446,18 @@ def open_queue(group: Group) -> Queue:
     return Queue(alerts, held, reports, repairs)
 
 
-def facilitator_backlog(user_id: int, group_id: int) -> list[str]:
-    """Frames a facilitator's socket gets on connect: open alerts and the open queue, crisis first."""
-    membership = Membership.objects.filter(user_id=user_id, group_id=group_id, role=Role.FACILITATOR).first()
+def waiting_on_connect(user_id: int, group_id: int) -> list[str]:
+    """Frames a socket gets on connect: for a facilitator, open alerts and the open queue, crisis first;
+    for a member on a time-out, the notice saying until when."""
+    membership = Membership.objects.select_related("group").filter(user_id=user_id, group_id=group_id).first()
     if membership is None or not membership.is_seated:
         return []
+    if membership.role != Role.FACILITATOR:
+        time_out = active_time_out(user_id, group_id)
+        if time_out is None:
+            return []
+        group = membership.group
+        return [dumps(_time_out_notice(time_out, group, cite_number(group, time_out.agreement_number)))]
     queue = open_queue(membership.group)
     frames = [crisis_alert_frame(a) if a.is_crisis else queue_frame(alert_item(a)) for a in queue.alerts]
     held_citations = {
@@ -742,20 +749,20 @@ def time_out_member(
             cited=cited,
             note=f"{minutes} minutes. {note}".strip(),
         )
-        about = f" because of {cited.label}" if cited else ""
-        broadcast.on_commit_private(
-            user_id,
-            group.pk,
-            _notice(
-                NoticeCode.TIMED_OUT,
-                f"A facilitator has paused your posting until {until:%H:%M} UTC{about}. "
-                "You can keep reading, and you're welcome to post again after that.",
-                until=until.isoformat(),
-                agreement=cited.to_wire() if cited else None,
-                link=_repair_url(group),
-            ),
-        )
+        broadcast.on_commit_private(user_id, group.pk, _time_out_notice(time_out, group, cited))
     return time_out
+
+
+def _time_out_notice(time_out: TimeOut, group: Group, cited: Cited | None) -> dict:
+    about = f" because of {cited.label}" if cited else ""
+    return _notice(
+        NoticeCode.TIMED_OUT,
+        f"A facilitator has paused your posting until {time_out.until:%H:%M} UTC{about}. "
+        "You can keep reading, and you're welcome to post again after that.",
+        until=time_out.until.isoformat(),
+        agreement=cited.to_wire() if cited else None,
+        link=_repair_url(group),
+    )
 
 
 def remove_from_group(actor: User, group: Group, *, user_id: int, note: str = "", ban: bool = False) -> Membership:

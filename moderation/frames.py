@@ -13,9 +13,9 @@ from groups.models import Group
 from supportcircle.accounts.models import User
 
 from . import actions
-from .actions import facilitator_backlog
+from .actions import waiting_on_connect
 
-__all__ = ["facilitator_backlog", "handle_frame", "warm_engine"]
+__all__ = ["handle_frame", "waiting_on_connect", "warm_engine"]
 
 
 def warm_engine(rulesets: tuple[str, ...]) -> None:

@@ -154,3 +154,15 @@ def test_a_facilitator_cannot_warn_about_an_agreement_the_group_does_not_have(ci
 
     with pytest.raises(ModerationRefused, match="don't have a number 99"):
         warn_member(facilitator, circle, user_id=member.pk, agreement_number=99)
+
+
+async def test_a_member_on_a_time_out_who_opens_the_chat_again_is_told_until_when(
+    channel_layer, circle, member, facilitator
+):
+    from moderation.actions import time_out_member
+
+    await database_sync_to_async(time_out_member)(facilitator, circle, user_id=member.pk, minutes=20)
+    async with connected(member, circle.slug) as sam:
+        told = await sam.receive_until("notice")
+        assert told["code"] == "timed_out"
+        assert "UTC" in told["message"]
