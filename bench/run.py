@@ -63,8 +63,8 @@ class Plan:
         self.big_room = self.recipe.big_room
         self.big_rate = 4.0
         self.big_seconds = 5 if quick else 20
-        self.slow_seconds = 3 if quick else 8
-        self.slow_body = 3_000
+        self.slow_seconds = 3 if quick else 10
+        self.slow_body = 3_900
         self.idle_counts = (300, 1_000) if quick else (2_000, 10_000)
         self.storm = 200 if quick else 5_000
         self.storm_concurrency = 200
