@@ -72,7 +72,8 @@
     actions.append(button("Post anyway", function () {
       closeNudge();
       if (textarea.value === item.body) textarea.value = "";
-      chat.post({ client_id: item.client_id || newClientId(), body: item.body, post_anyway: true });
+      // The same item (a reply keeps its reply_to, a content warning stays), now posted as it is.
+      chat.post(Object.assign({}, item, { client_id: item.client_id || newClientId(), post_anyway: true }));
       textarea.focus();
     }, "secondary"));
     parts.push(actions);
