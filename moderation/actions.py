@@ -807,6 +807,14 @@ def _resolve(report: Report, actor: User, outcome: str) -> None:
     _resolved_on_facilitators(report.group_id, report_item(report))
 
 
+def _locked_in_group(queryset, pk: int, group: Group, missing: str):
+    """The group's row with this id, locked (only its own row, so PostgreSQL allows the outer joins)."""
+    found = queryset.select_for_update(of=("self",)).filter(pk=pk, group=group).first()
+    if found is None:
+        raise ModerationRefused(missing, ErrorCode.NOT_FOUND)
+    return found
+
+
 def resolve_report(actor: User, group: Group, *, report_id: int, outcome: str) -> Report:
     """A facilitator answers a report; the reporter is told the outcome, on their socket and their reports page."""
     outcome = outcome.strip()
@@ -816,14 +824,8 @@ def resolve_report(actor: User, group: Group, *, report_id: int, outcome: str) -
         )
     with transaction.atomic():
         _facilitating(actor, group)
-        report = (
-            Report.objects.select_for_update(of=("self",))
-            .select_related("message__author", "reporter")
-            .filter(pk=report_id, group=group)
-            .first()
-        )
-        if report is None:
-            raise ModerationRefused("We couldn't find that report.", ErrorCode.NOT_FOUND)
+        related = Report.objects.select_related("message__author", "reporter")
+        report = _locked_in_group(related, report_id, group, "We couldn't find that report.")
         if report.state == ReportState.RESOLVED:
             return report
         _resolve(report, actor, outcome)
@@ -834,13 +836,8 @@ def acknowledge_alert(actor: User, group: Group, *, alert_id: int) -> Alert:
     """A facilitator has seen an alert and is following up; it leaves every facilitator's queue."""
     with transaction.atomic():
         _facilitating(actor, group)
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("member", "message")
-            .filter(pk=alert_id, group=group)
-        ).first()
-        if alert is None:
-            raise ModerationRefused("We couldn't find that alert.", ErrorCode.NOT_FOUND)
+        related = Alert.objects.select_related("member", "message")
+        alert = _locked_in_group(related, alert_id, group, "We couldn't find that alert.")
         if alert.acknowledged_at is None:
             alert.acknowledged_by = actor
             alert.acknowledged_at = timezone.now()
@@ -855,13 +852,8 @@ def accept_repair(actor: User, group: Group, *, repair_id: int) -> RepairRequest
     """The facilitator accepts a member's repair: any time-out ends, the member is told, and it is logged."""
     with transaction.atomic():
         _facilitating(actor, group)
-        repair = (
-            RepairRequest.objects.select_for_update(of=("self",))
-            .select_related("member")
-            .filter(pk=repair_id, group=group)
-        ).first()
-        if repair is None:
-            raise ModerationRefused("We couldn't find that repair.", ErrorCode.NOT_FOUND)
+        related = RepairRequest.objects.select_related("member")
+        repair = _locked_in_group(related, repair_id, group, "We couldn't find that repair.")
         if repair.state == RepairState.ACCEPTED:
             return repair
         repair.state = RepairState.ACCEPTED
