@@ -78,20 +78,17 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         self.subscriptions: list[str] = []
 
     async def __call__(self, scope, receive, send) -> None:
-        """Channels' own ``AsyncConsumer.__call__``, except that a channel layer (Redis) that is
-        down or stalled when the socket arrives gets it a clean 4503, never an HTTP 500."""
+        """Channels' own ``AsyncConsumer.__call__``, except that joining a stalled channel layer (Redis)
+        gives up after a while. Any failure here, before the socket is accepted, becomes a clean
+        4503 in supportcircle.security.CloseCleanlyOnFailure, never an HTTP 500."""
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
                 self.channel_name = await self.channel_layer.new_channel()
-        except Exception as problem:
-            log.warning("chat socket refused: channel layer unavailable (%s)", type(problem).__name__)
-            if (await receive())["type"] == "websocket.connect":
-                await send({"type": "websocket.accept"})
-                await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
-            return
+        except TimeoutError as stalled:
+            raise ConnectionError("the channel layer did not answer in time") from stalled
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         try:
             await await_many_dispatch([receive, self.channel_receive], self.dispatch)

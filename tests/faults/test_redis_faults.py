@@ -84,10 +84,16 @@ async def test_a_stalled_redis_delays_no_acknowledgement_and_recipients_catch_up
                 await sam.until(lambda: not sam.outbox, timeout=3)
                 await asyncio.sleep(1)
             assert max(sam.ack_latency.values()) < 3
+            # Someone arriving now is served from the database or refused cleanly (4503): never left
+            # hanging, never given a 500.
+            latecomer = await client_for(second_member, server, group)
+            await latecomer.until(lambda: latecomer.connections or latecomer.close_codes, timeout=5)
+            assert set(latecomer.close_codes) <= {4503} and latecomer.http_statuses == []
             await asyncio.sleep(max(0.0, 10 - (time.monotonic() - stalled_at)))
         finally:
             redis.resume()
         await alex.until(lambda: alex.contiguous >= 3)
-        await sam.stop()
-        await alex.stop()
-    assert alex.bodies() == sam.bodies() == await stored_bodies(group)
+        await latecomer.until(lambda: latecomer.contiguous >= 3)
+        for client in (sam, alex, latecomer):
+            await client.stop()
+    assert alex.bodies() == sam.bodies() == latecomer.bodies() == await stored_bodies(group)
