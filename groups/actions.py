@@ -321,26 +321,41 @@ def leave_group(user: User, group: Group) -> Membership:
     return membership
 
 
-def pause_membership(user: User, group: Group) -> Membership:
-    """Taking a break: the seat is kept, the chat stays readable, posting and notifications pause."""
+def _own_move(user: User, group: Group, *, from_state: str, to_state: str, kind: str, notice: str, refusal: str):
+    """A member changes their own standing; their open chats re-check it and tell them kindly."""
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(user=user, group=group)
-        if membership.state != MembershipState.ACTIVE:
-            raise MembershipError("You can take a break only while you're an active member of the group.")
-        _set_state(membership, MembershipState.PAUSED, actor=user, kind="groups.membership.paused")
-        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="taking_a_break")
+        if membership.state != from_state:
+            raise MembershipError(refusal)
+        _set_state(membership, to_state, actor=user, kind=kind)
+        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice=notice)
     return membership
+
+
+def pause_membership(user: User, group: Group) -> Membership:
+    """Taking a break: the seat is kept, the chat stays readable, posting and notifications pause."""
+    return _own_move(
+        user,
+        group,
+        from_state=MembershipState.ACTIVE,
+        to_state=MembershipState.PAUSED,
+        kind="groups.membership.paused",
+        notice="taking_a_break",
+        refusal="You can take a break only while you're an active member of the group.",
+    )
 
 
 def resume_membership(user: User, group: Group) -> Membership:
     """Back from a break: the member can post again."""
-    with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(user=user, group=group)
-        if membership.state != MembershipState.PAUSED:
-            raise MembershipError("You're not on a break from this group.")
-        _set_state(membership, MembershipState.ACTIVE, actor=user, kind="groups.membership.resumed")
-        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="welcome_back")
-    return membership
+    return _own_move(
+        user,
+        group,
+        from_state=MembershipState.PAUSED,
+        to_state=MembershipState.ACTIVE,
+        kind="groups.membership.resumed",
+        notice="welcome_back",
+        refusal="You're not on a break from this group.",
+    )
 
 
 def accept_agreements(user: User, group: Group, *, accepted_version: int) -> Membership:

@@ -21,6 +21,7 @@ from .models import (
     DirectMessageRequestState,
 )
 from .radar_data import radar_for_member
+from .views import flash_form_errors
 
 
 @login_required
@@ -81,8 +82,7 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
         people = User.objects.exclude(pk=request.user.pk)
     form = PersonForm(request.POST, people=people)
     if not form.is_valid():
-        for error in form.errors.get("person", []):
-            messages.error(request, error)
+        flash_form_errors(request, form)
         return redirect("groups:boundaries")
     person = form.cleaned_data["person"]
     try:
@@ -139,9 +139,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def request_conversation(request: HttpRequest) -> HttpResponse:
     form = DirectMessageRequestForm(request.POST, people=_requestable(request.user))
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
         return redirect("groups:inbox")
     try:
         reply = actions.request_direct_message(request.user, form.cleaned_data["person"], form.cleaned_data["note"])

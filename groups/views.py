@@ -27,6 +27,13 @@ from .models import (
 from .sessions import live_now, next_sessions, zone
 
 
+def flash_form_errors(request: HttpRequest, form, about: str = "") -> None:
+    """Show a form's errors as notices on the page the person is sent back to."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, f"{about}: {error}" if about else error)
+
+
 def directory(request: HttpRequest) -> HttpResponse:
     groups = Group.objects.filter(visibility=Visibility.LISTED)
     query = request.GET.get("q", "").strip()[:100]
@@ -270,9 +277,7 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str
     action, form_class, field, done = MEMBER_ACTIONS[verb]
     form = form_class(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, f"{membership.user.pseudonym}: {error}")
+        flash_form_errors(request, form, about=membership.user.pseudonym)
         return redirect("groups:members", slug=slug)
     try:
         action(request.user, membership, form.cleaned_data[field])
@@ -301,9 +306,7 @@ def group_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 request, "The group's settings are saved." + (changed if set(group.rulesets) != rulesets_before else "")
             )
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
     return redirect("groups:members", slug=slug)
 
 
@@ -325,9 +328,7 @@ def add_schedule(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, "The session is on the schedule. Members see it in their own time zone.")
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
     return redirect("groups:members", slug=slug)
 
 
@@ -358,6 +359,5 @@ def change_agreements(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("groups:detail", slug=slug)
     else:
-        for error in form.errors.get("texts", []):
-            messages.error(request, error)
+        flash_form_errors(request, form)
     return redirect("groups:members", slug=slug)
