@@ -70,3 +70,22 @@ async def test_a_member_on_a_break_is_not_shown_typing(channel_layer, group, mem
         error = await sam.receive_until("error")
         assert error["code"] in ("not_allowed", "taking_a_break")
         assert await alex.nothing_more()
+
+
+async def test_a_socket_of_a_crashed_server_stops_counting_as_here(channel_layer, group, member, second_member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.protocol import PRESENCE_TTL_SECONDS
+
+    # Alex's socket lived in a server process that was killed: it never said goodbye.
+    await database_sync_to_async(Presence.objects.create)(
+        group=group,
+        user=second_member,
+        channel_name="specific.crashed!abc",
+        last_seen=timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS + 1),
+    )
+    async with connected(member, group.slug) as sam:
+        assert names(sam.ready["here"]) == ["Sam"]
+    assert not await database_sync_to_async(Presence.objects.filter(channel_name="specific.crashed!abc").exists)()
