@@ -272,21 +272,16 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send(text_data=private)
 
     async def on_moderation(self, frame: ReportFrame | ModerateFrame) -> None:
-        try:
-            reply = await database_sync_to_async(moderation_frames.handle_frame)(
-                self.access.user_id, self.access.group_id, frame
-            )
-        except ChatRefused as refused:
-            await self.send_frame(error_frame(refused.code, **refused.extra))
-            return
-        if reply is not None:
-            await self.send_frame(reply)
+        await self.delegate(moderation_frames.handle_frame, frame)
 
     async def on_console(self, frame: ConsoleFrame) -> None:
+        await self.delegate(console_frames.handle_frame, frame)
+
+    async def delegate(self, handle, frame) -> None:
+        """A frame another app carries out (moderation, the facilitator console): send its reply, if any,
+        or its refusal as a documented error frame."""
         try:
-            reply = await database_sync_to_async(console_frames.handle_frame)(
-                self.access.user_id, self.access.group_id, frame
-            )
+            reply = await database_sync_to_async(handle)(self.access.user_id, self.access.group_id, frame)
         except ChatRefused as refused:
             await self.send_frame(error_frame(refused.code, **refused.extra))
             return
