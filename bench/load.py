@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import secrets
 import socket
@@ -26,6 +27,8 @@ from urllib.parse import quote
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+# Close codes after which chat.js stops instead of reconnecting (chat.protocol.CloseCode).
+PERMANENT_CLOSE = {4401, 4403, 4404, 4409, 4410, 4429}
 BODY_TAIL = " Checking in: today was heavy, but I went for a short walk and it helped a little."
 RUN = secrets.token_hex(3)
 
@@ -52,6 +55,7 @@ class Step:
     sent: int = 0
     send_failures: int = 0
     resends: int = 0
+    reconnects: int = 0
     errors: Counter = field(default_factory=Counter)
     closed: bool = False
     started: float = 0.0
@@ -81,6 +85,7 @@ class Step:
             "max_ms": round(max(lat) * 1000, 2) if lat else None,
             "send_failures": self.send_failures,
             "resends": self.resends,
+            "reconnects": self.reconnects,
             "errors": dict(self.errors),
         }
 
@@ -156,8 +161,10 @@ class Client:
         self.backfilling = False
         self.seen: dict[int, bool] = {}
         self.pending: dict[str, tuple[str, int]] = {}
+        self.closing = False  # closed by the harness: never reconnect
+        self.reconnects = 0
 
-    async def open(self, *, rcvbuf: int | None = None, read: bool = True) -> None:
+    async def open(self, *, rcvbuf: int | None = None, read: bool = True, last_seq: int | None = None) -> None:
         target = self.gen.target
         sock = None
         if rcvbuf:
@@ -166,7 +173,7 @@ class Client:
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", target.port))
         self.ws = await connect(
-            target.url(self.room),
+            target.url(self.room) + (f"?last_seq={last_seq}" if last_seq is not None else ""),
             additional_headers=target.headers(self.member, self.session),
             compression=None,
             ping_interval=None,
@@ -180,9 +187,11 @@ class Client:
             ready = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
             if ready.get("type") != "ready":
                 raise RuntimeError(f"expected ready, got {ready}")
-            self.contiguous = ready["latest_seq"]
+            self.contiguous = max(self.contiguous, ready["latest_seq"]) if last_seq is not None else ready["latest_seq"]
+            self.backfilling = False
             self.on_frame(await asyncio.wait_for(self.ws.recv(), 60))
-        self.gen.rooms.setdefault(self.room, []).append(self)
+        if self not in self.gen.rooms.setdefault(self.room, []):
+            self.gen.rooms[self.room].append(self)
         if read:
             self.reader = asyncio.create_task(self.read_loop())
 
@@ -196,8 +205,27 @@ class Client:
             self.gone = True
             self.close_code = self.ws.close_code
             self.closed_at = time.monotonic()
+        if self.gen.target.is_p and not self.closing and self.close_code not in PERMANENT_CLOSE:
+            await self.reconnect()
+
+    async def reconnect(self) -> None:
+        """As chat.js does: back off with jitter, reopen with ?last_seq=, and let history bring what was missed."""
+        for attempt in range(5):
+            await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.5))
+            if self.closing:
+                return
+            try:
+                await self.open(last_seq=self.contiguous)
+            except (OSError, WebSocketException, RuntimeError, TimeoutError):
+                continue
+            self.gone = False
+            self.reconnects += 1
+            if self.gen.step is not None:
+                self.gen.step.reconnects += 1
+            return
 
     async def close(self) -> None:
+        self.closing = True
         if self.ws is not None:
             try:
                 await asyncio.wait_for(self.ws.close(), 2)

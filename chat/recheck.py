@@ -103,7 +103,9 @@ class Rechecker:
         await asyncio.sleep(BATCH_WINDOW_SECONDS)
         batch, self.pending = self.pending, {}
         try:
-            answers = await database_sync_to_async(verdicts)(list(batch))
+            # Off the main database thread: live delivery must not wait behind page views and
+            # posts queued there. A read on its own connection, in a worker thread.
+            answers = await database_sync_to_async(verdicts, thread_sensitive=False)(list(batch))
         except Exception as problem:  # the database is down: every waiting socket fails closed
             for future in batch.values():
                 if not future.done():
