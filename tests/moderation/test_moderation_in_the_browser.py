@@ -48,7 +48,8 @@ def test_a_nudge_then_posting_anyway_and_a_crisis_card_and_the_facilitators_aler
 
         say(sam, "You should just eat more.")
         nudge = sam.locator("section.nudge")
-        expect(nudge).to_be_visible()
+        # A fresh server builds the group's engine on first connect (seconds on a busy machine).
+        expect(nudge).to_be_visible(timeout=20_000)
         expect(nudge).to_contain_text("We listen first, and offer advice only when someone asks for it.")
         expect(nudge).to_contain_text("What do you need right now?")
         expect(sam.locator("#nudge-heading")).to_be_focused()
