@@ -75,23 +75,30 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
         # Group messages wait here, in order, for the one task that publishes them.
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX)
         self.publisher: asyncio.Task | None = None
+        self.publishing = False
 
     async def _subscribe_to_channel(self, channel):
         self.channels[channel] = BoundedInbox(self.capacity, self.marker)
         await self._get_shard(channel).subscribe(channel)
 
     async def group_send(self, group, message):
-        """Queue the message for this process's publisher and return at once.
+        """Publish now when nothing else is being published; otherwise queue it for the publisher.
 
-        One task publishes everything queued, in order, as one pipelined round trip per batch,
-        instead of every broadcast waiting its turn for the connection. Under load that is the
-        difference between a few round trips a second and one per message; and a broadcast that
-        waited behind hundreds of others is not timed out and lost. A full outbox (Redis gone
-        for a long while) drops the message with a warning: the database has it, and clients
-        backfill.
+        Under load one task publishes everything queued, in order, as one pipelined round trip
+        per batch, instead of every broadcast waiting its turn for the connection (and timing out
+        there, which sends every live delivery to the backfill path). A full outbox (Redis gone
+        for a long while) drops the message with a warning: the database has it; clients backfill.
         """
+        item = (self._get_group_channel_name(group), self.channel_layer.serialize(message))
+        if self.outbox.empty() and not self.publishing:
+            self.publishing = True
+            try:
+                await self._publish([item])
+            finally:
+                self.publishing = False
+            return
         try:
-            self.outbox.put_nowait((self._get_group_channel_name(group), self.channel_layer.serialize(message)))
+            self.outbox.put_nowait(item)
         except asyncio.QueueFull:
             log.warning("channel layer outbox full: a broadcast was dropped (clients will backfill)")
             return
@@ -103,20 +110,27 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
             batch = [await self.outbox.get()]
             while not self.outbox.empty() and len(batch) < PUBLISH_BATCH:
                 batch.append(self.outbox.get_nowait())
-            by_shard: dict[int, list] = {}
-            for channel, data in batch:
-                by_shard.setdefault(id(self._get_shard(channel)), []).append((channel, data))
-            for items in by_shard.values():
-                shard = self._get_shard(items[0][0])
-                try:
-                    async with shard._lock:
-                        shard._ensure_redis()
-                        pipe = shard._redis.pipeline(transaction=False)
-                        for channel, data in items:
-                            pipe.publish(channel, data)
-                        await pipe.execute()
-                except Exception as problem:  # Redis down: these are in the database; clients backfill
-                    log.warning("channel layer publish failed for %s messages: %s", len(items), type(problem).__name__)
+            self.publishing = True
+            try:
+                await self._publish(batch)
+            finally:
+                self.publishing = False
+
+    async def _publish(self, batch: list[tuple[str, bytes]]) -> None:
+        by_shard: dict[int, list] = {}
+        for channel, data in batch:
+            by_shard.setdefault(id(self._get_shard(channel)), []).append((channel, data))
+        for items in by_shard.values():
+            shard = self._get_shard(items[0][0])
+            try:
+                async with shard._lock:
+                    shard._ensure_redis()
+                    pipe = shard._redis.pipeline(transaction=False)
+                    for channel, data in items:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+            except Exception as problem:  # Redis down: these are in the database; clients backfill
+                log.warning("channel layer publish failed for %s messages: %s", len(items), type(problem).__name__)
 
     async def flush(self):
         if self.publisher is not None:
