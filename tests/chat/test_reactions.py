@@ -66,6 +66,8 @@ async def test_a_reaction_from_someone_blocked_never_arrives(channel_layer, grou
     async with connected(facilitator, group.slug) as robin:
         await robin.send({"type": "send", "client_id": "r1", "body": "Welcome, everyone."})
         await robin.receive_until("ack")
+        # The broadcast is published after the ack; wait for it so it cannot reach the next sockets late.
+        await robin.receive_until("message")
     async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
         await alex.send({"type": "react", "seq": 1, "kind": "thank_you_for_sharing"})
         assert (await alex.receive_until("reaction"))["user"]["pseudonym"] == "Alex"
