@@ -78,7 +78,9 @@ class Cited:
 
     @property
     def label(self) -> str:
-        return f"Agreement {self.number}: {self.text}" if self.number else f"Our agreement: {self.text}"
+        # Without its full stop, so "… because of {label}." reads as one sentence.
+        text = self.text.rstrip(".")
+        return f"Agreement {self.number}: {text}" if self.number else f"Our agreement: {text}"
 
 
 def _cite(group: Group, rule_key: str) -> Cited:
