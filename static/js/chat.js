@@ -110,18 +110,19 @@
     li.append(m.collapsed ? collapsedBody(m, body) : body);
     if (m.reactions && m.reactions.length) li.append(reactionLine(m.reactions));
     decorators.forEach(function (decorate) { decorate(li, m); });
+    // A reader at the newest message stays there as messages arrive or grow.
+    var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     if (existing) {
       existing.replaceWith(li);
-      return;
+    } else {
+      // Keep the list in sequence order even when a backfill fills a gap late.
+      var after = null;
+      var items = list.querySelectorAll("li[data-seq]");
+      for (var i = items.length - 1; i >= 0; i--) {
+        if (Number(items[i].dataset.seq) < m.seq) { after = items[i]; break; }
+      }
+      if (after) after.after(li); else list.prepend(li);
     }
-    // Keep the list in sequence order even when a backfill fills a gap late.
-    var after = null;
-    var items = list.querySelectorAll("li[data-seq]");
-    for (var i = items.length - 1; i >= 0; i--) {
-      if (Number(items[i].dataset.seq) < m.seq) { after = items[i]; break; }
-    }
-    var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    if (after) after.after(li); else list.prepend(li);
     if (nearBottom) list.scrollTop = list.scrollHeight;
   }
 
@@ -265,8 +266,10 @@
       backfillPending = false;
       // Catching up is not news: screen readers wait until the list settles.
       list.setAttribute("aria-busy", "true");
+      var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
       f.messages.forEach(renderMessage);
       list.removeAttribute("aria-busy");
+      if (atBottom) list.scrollTop = list.scrollHeight;
       // The server covered everything through through_seq, including any
       // message it withheld from us, so there is no gap below it.
       if (f.through_seq > contiguous) contiguous = f.through_seq;
