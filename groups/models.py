@@ -340,7 +340,8 @@ class DirectMessageRequest(models.Model):
 
 
 class DirectMessage(models.Model):
-    """One message in an accepted private conversation. Only its two people can read it."""
+    """One message in an accepted private conversation. Only its two people can read it, unless one of them
+    reports it: then the facilitators of the shared group they chose can read that one message (moderation.Report)."""
 
     conversation = models.ForeignKey(DirectMessageRequest, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -23,9 +23,18 @@ from chat import broadcast
 from chat.errors import ChatRefused
 from chat.models import Message, MessageState
 from chat.protocol import ErrorCode, NoticeCode, dumps
-from groups.actions import ban_member, remove_member, require_facilitator
+from groups.actions import ban_member, conversation_for, remove_member, require_facilitator
 from groups.errors import MembershipError, NotAFacilitator
-from groups.models import Agreement, Group, Membership, MembershipState, Role, wants_to_be_heard
+from groups.models import (
+    SEATED_STATES,
+    Agreement,
+    DirectMessage,
+    Group,
+    Membership,
+    MembershipState,
+    Role,
+    wants_to_be_heard,
+)
 from supportcircle.accounts.models import User
 
 from .engine import DEFAULT_AGREEMENTS, RULESET_NAMES, Action, Engine, get_engine
@@ -374,15 +383,21 @@ def held_item(message: Message, cited: Cited | None, state: str = "open") -> dic
 
 
 def report_item(report: Report) -> dict:
+    if report.is_private:
+        # Only the reported private message, never the rest of the conversation; it has no seq.
+        excerpt = {"seq": None, "body": report.direct_message.body, "state": MessageState.VISIBLE}
+    else:
+        excerpt = _message_excerpt(report.message)
     return {
         "kind": "report",
         "id": report.pk,
         "state": report.state,
-        "member": _person(report.message.author),
+        "private": report.is_private,
+        "member": _person(report.reported_author),
         "reporter": _person(report.reporter),
         "reason": report.get_reason_display(),
         "note": report.note,
-        "message": _message_excerpt(report.message),
+        "message": excerpt,
     }
 
 
@@ -439,7 +454,7 @@ def open_queue(group: Group) -> Queue:
     held = list(Message.objects.filter(group=group, state=MessageState.HELD).select_related("author").order_by("seq"))
     reports = list(
         Report.objects.filter(group=group, state=ReportState.OPEN)
-        .select_related("message__author", "reporter")
+        .select_related("message__author", "direct_message__author", "reporter")
         .order_by("created_at")
     )
     repairs = list(
@@ -532,6 +547,78 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
             ),
         )
         broadcast.on_commit_to_facilitators(group_id, queue_frame(report_item(report)))
+    return report
+
+
+# --- Reporting a private message ----------------------------------------------------------------
+#
+# A private message is reported to the facilitators of one group the two people share, chosen by the
+# reporter: one team answers it, with one outcome, and the message reaches as few readers as it can.
+
+
+def shared_groups(first_id: int, second_id: int) -> list[Group]:
+    """The groups both people sit in: whose facilitators a private message between them may be reported to."""
+    theirs = Membership.objects.filter(user_id=second_id, state__in=SEATED_STATES).values("group_id")
+    return list(
+        Group.objects.filter(
+            memberships__user_id=first_id, memberships__state__in=SEATED_STATES, pk__in=theirs
+        ).order_by("name")
+    )
+
+
+def reportable_direct_message(reporter: User, conversation_id: int, direct_message_id: int) -> DirectMessage | None:
+    """A message the other person wrote in a conversation the reporter is one of the two people in, else None.
+
+    One's own message and a message in someone else's conversation are alike simply not found.
+    """
+    conversation = conversation_for(reporter, conversation_id)
+    if conversation is None:
+        return None
+    return (
+        DirectMessage.objects.select_related("author", "conversation")
+        .filter(pk=direct_message_id, conversation=conversation)
+        .exclude(author=reporter)
+        .first()
+    )
+
+
+def report_direct_message(
+    reporter: User, *, conversation_id: int, direct_message_id: int, group_id: int, reason: str, note: str = ""
+) -> Report:
+    """A member asks the facilitators of a group they share with the other person to read one private message.
+
+    That message, and nothing else of the conversation, appears in that group's queue. The reporter
+    is thanked and later told the outcome on their reports page; the other person is not told.
+    Like a report in the chat, each message can be reported once by each person.
+    """
+    if reason not in ReportReason.values:
+        raise ModerationRefused("Please choose one of the reasons in the list.", ErrorCode.INVALID_FIELD)
+    with transaction.atomic():
+        direct_message = reportable_direct_message(reporter, conversation_id, direct_message_id)
+        if direct_message is None:
+            raise ModerationRefused("We couldn't find that message.", ErrorCode.NOT_FOUND)
+        group = next((g for g in shared_groups(reporter.pk, direct_message.author_id) if g.pk == group_id), None)
+        if group is None:
+            raise ModerationRefused(
+                "Please choose one of the groups you share with them: its facilitators will read it.",
+                ErrorCode.INVALID_FIELD,
+            )
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(
+                    group=group,
+                    direct_message=direct_message,
+                    reporter=reporter,
+                    reason=reason,
+                    note=note.strip()[:500],
+                )
+        except IntegrityError:
+            raise ModerationRefused(
+                "You've already reported this message. The facilitators have it, and we'll tell you what happens."
+            ) from None
+        # No target: the row is in the reporter's data export, never in the reported person's.
+        _audit(group.pk, "moderation.direct_message.reported", actor=reporter)
+        broadcast.on_commit_to_facilitators(group.pk, queue_frame(report_item(report)))
     return report
 
 
@@ -790,7 +877,7 @@ def _resolve(report: Report, actor: User, outcome: str) -> None:
     report.save(update_fields=["state", "outcome", "resolved_by", "resolved_at"])
     _audit(
         report.group_id,
-        "moderation.report.resolved",
+        "moderation.direct_message.report_resolved" if report.is_private else "moderation.report.resolved",
         actor=actor,
         target_id=report.reporter_id,
         message=report.message,
@@ -826,7 +913,7 @@ def resolve_report(actor: User, group: Group, *, report_id: int, outcome: str) -
         )
     with transaction.atomic():
         _facilitating(actor, group)
-        related = Report.objects.select_related("message__author", "reporter")
+        related = Report.objects.select_related("message__author", "direct_message__author", "reporter")
         report = _locked_in_group(related, report_id, group, "We couldn't find that report.")
         if report.state == ReportState.RESOLVED:
             return report

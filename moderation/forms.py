@@ -5,7 +5,7 @@ from django import forms
 from chat.protocol import MODERATE_ACTIONS
 
 from .engine import CATEGORIES, Action
-from .models import REPAIR_PROMPTS
+from .models import REPAIR_PROMPTS, ReportReason
 
 ACTION_LABELS = {
     Action.ALLOW: "Allow: post as written",
@@ -94,3 +94,39 @@ class RepairForm(forms.Form):
         self.fields["about"].error_messages["required"] = "Please choose what you'd like to repair."
         if len(choices) == 1:
             self.fields["about"].initial = choices[0][0]
+
+
+class DirectMessageReportForm(forms.Form):
+    """Reporting a private message: the same reasons and note as in the chat, and which group's facilitators read it."""
+
+    reason = forms.ChoiceField(
+        label="What didn't feel right?",
+        choices=ReportReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Please choose the reason closest to how it felt.",
+            "invalid_choice": "Please choose one of the reasons in the list.",
+        },
+    )
+    note = forms.CharField(
+        label="Anything you'd like the facilitators to know (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    group = forms.TypedChoiceField(
+        label="Which group's facilitators should read it?",
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Please choose a group.",
+            "invalid_choice": "Please choose one of the groups listed.",
+        },
+    )
+
+    def __init__(self, *args, groups, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [(group.pk, group.name) for group in groups]
+        if len(groups) == 1:
+            self.fields["group"].initial = groups[0].pk
+            self.fields["group"].widget = forms.HiddenInput()

@@ -77,10 +77,18 @@ class ReportState(models.TextChoices):
 
 
 class Report(models.Model):
-    """A member asked the facilitators to look at a message. Always answered."""
+    """A member asked the facilitators to look at a message. Always answered.
+
+    Either a message in the group's chat, or one private message the other person wrote to the
+    reporter: that one message (never the rest of the conversation) becomes readable to the
+    facilitators of ``group``, a group the two people share that the reporter chose.
+    """
 
     group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="reports")
-    message = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="reports")
+    message = models.ForeignKey("chat.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    direct_message = models.ForeignKey(
+        "groups.DirectMessage", null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
     reason = models.CharField(max_length=20, choices=ReportReason.choices)
     note = models.CharField(max_length=500, blank=True)
@@ -97,10 +105,35 @@ class Report(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["message", "reporter"], name="one_report_per_message_per_person"),
+            models.UniqueConstraint(
+                fields=["direct_message", "reporter"], name="one_report_per_direct_message_per_person"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(message__isnull=False, direct_message__isnull=True)
+                    | models.Q(message__isnull=True, direct_message__isnull=False)
+                ),
+                name="report_is_about_exactly_one_message",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.direct_message_id:
+            return f"Report on private message {self.direct_message_id} ({self.state})"
         return f"Report on #{self.message_id} ({self.state})"
+
+    @property
+    def is_private(self) -> bool:
+        """About a private message (a direct message), not a message in the group's chat."""
+        return self.direct_message_id is not None
+
+    @property
+    def reported_message(self):
+        return self.direct_message if self.is_private else self.message
+
+    @property
+    def reported_author(self):
+        return self.reported_message.author
 
 
 class Alert(models.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,7 +15,7 @@ from groups.actions import require_facilitator
 from groups.models import Group, Membership
 
 from . import actions, frames
-from .forms import ModerateForm, PolicyForm, RepairForm
+from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
 from .models import AuditEntry, Report
 
 # What each log entry means, in plain words.
@@ -33,6 +33,8 @@ KIND_LABELS = {
     "moderation.alert.acknowledged": "Alert followed up",
     "moderation.report.filed": "Message reported",
     "moderation.report.resolved": "Report answered",
+    "moderation.direct_message.reported": "Private message reported",
+    "moderation.direct_message.report_resolved": "Report of a private message answered",
     "moderation.member.warned": "Warned privately",
     "moderation.member.timed_out": "Time-out",
     "moderation.member.removed": "Removed from the group",
@@ -150,5 +152,47 @@ def repair(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def my_reports(request: HttpRequest) -> HttpResponse:
-    reports = Report.objects.filter(reporter=request.user).select_related("group", "message")
+    reports = Report.objects.filter(reporter=request.user).select_related("group")
     return render(request, "moderation/my_reports.html", {"reports": reports})
+
+
+@login_required
+def report_direct_message(request: HttpRequest, conversation_id: int, direct_message_id: int) -> HttpResponse:
+    """Report one message the other person wrote in my private conversation. Anything else is a 404."""
+    direct_message = actions.reportable_direct_message(request.user, conversation_id, direct_message_id)
+    if direct_message is None:
+        raise Http404
+    other = direct_message.author
+    groups = actions.shared_groups(request.user.pk, other.pk)
+    form = DirectMessageReportForm(request.POST or None, groups=groups)
+    if request.method == "POST" and groups and form.is_valid():
+        try:
+            actions.report_direct_message(
+                request.user,
+                conversation_id=conversation_id,
+                direct_message_id=direct_message.pk,
+                group_id=form.cleaned_data["group"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except actions.ModerationRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(
+                request,
+                "Thank you for telling us. A facilitator will read this one message, and we'll let you know what "
+                f"they do on your reports page. {other.pseudonym} isn't told that you reported it.",
+            )
+            return redirect("groups:conversation", conversation_id=conversation_id)
+    return render(
+        request,
+        "moderation/report_direct_message.html",
+        {
+            "direct_message": direct_message,
+            "other": other,
+            "groups": groups,
+            "form": form,
+            "conversation_id": conversation_id,
+        },
+        status=400 if form.errors else 200,
+    )

@@ -226,7 +226,8 @@
     var crisis = item.kind === "alert" && item.category === "crisis";
     var li = el("li", "queue-item kind-" + item.kind + (crisis ? " crisis" : ""));
     li.dataset.key = itemKey(item);
-    var heading = el("p", "queue-kind", (crisis ? "Crisis alert" : KIND_LABELS[item.kind]) + " · " + item.member.pseudonym);
+    var label = crisis ? "Crisis alert" : item.private ? "Report of a private message" : KIND_LABELS[item.kind];
+    var heading = el("p", "queue-kind", label + " · " + item.member.pseudonym);
     li.append(heading);
     if (item.message && item.message.body) li.append(el("blockquote", "", item.message.body));
     if (item.agreement) li.append(el("p", "help", "Agreement " + item.agreement.number + ": " + item.agreement.text));

@@ -205,7 +205,10 @@
         : who + "'s message was flagged (" + item.category + ").";
     }
     if (item.kind === "held") return who + "'s message is held for review.";
-    if (item.kind === "report") return (item.reporter ? item.reporter.pseudonym : "Someone") + " reported " + who + "'s message: " + item.reason + ".";
+    if (item.kind === "report") {
+      var what = item.private ? "a private message from " + who : who + "'s message";
+      return (item.reporter ? item.reporter.pseudonym : "Someone") + " reported " + what + ": " + item.reason + ".";
+    }
     return who + " would like to repair: “" + item.prompt + "”";
   }
 

@@ -17,11 +17,12 @@ from groups.models import (
 
 
 def url_values(group, member, second_member, facilitator) -> dict[str, object]:
-    """A group with a finished live session, and an accepted private conversation between Sam and Alex."""
+    """A group with a finished live session, and an accepted private conversation between Sam and Alex (both wrote)."""
     conversation = DirectMessageRequest.objects.create(
         from_user=member, to_user=second_member, state=DirectMessageRequestState.ACCEPTED
     )
     DirectMessage.objects.create(conversation=conversation, author=member, body="Just between us: thank you.")
+    reply = DirectMessage.objects.create(conversation=conversation, author=second_member, body="Any time.")
     session = LiveSession.objects.create(
         group=group, opened_by=facilitator, started_at=timezone.now(), ended_at=timezone.now()
     )
@@ -37,5 +38,6 @@ def url_values(group, member, second_member, facilitator) -> dict[str, object]:
         "fmt": "csv",
         "conversation_id": conversation.pk,
         "request_id": conversation.pk,
+        "direct_message_id": reply.pk,  # Alex's reply: Sam may report it
         "uidb64": "MQ",
     }
