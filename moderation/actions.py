@@ -533,7 +533,9 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
             raise ModerationRefused(
                 "You've already reported this message. The facilitators have it, and we'll tell you what happens."
             ) from None
-        _audit(group_id, "moderation.report.filed", actor=membership.user, target_id=message.author_id, message=message)
+        # No target: the row is in the reporter's data export, never in the reported person's. Facilitators
+        # still read whose message it was through ``message``.
+        _audit(group_id, "moderation.report.filed", actor=membership.user, message=message)
         broadcast.on_commit_private(
             user_id,
             group_id,

@@ -90,7 +90,7 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     group = get_object_or_404(Group, slug=slug)
     if not actions.can_read_log(request.user, group):
         raise PermissionDenied("Only this group's facilitators can read its moderation log.")
-    entries = AuditEntry.objects.filter(group=group).select_related("actor", "target", "message")[:LOG_PAGE]
+    entries = AuditEntry.objects.filter(group=group).select_related("actor", "target", "message__author")[:LOG_PAGE]
     rows = [(entry, KIND_LABELS.get(entry.kind, entry.kind)) for entry in entries]
     return render(request, "moderation/log.html", {"group": group, "rows": rows})
 
