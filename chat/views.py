@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from groups.boundaries import load_boundaries
 from groups.models import ContentLabel, Group, Membership
+from supportcircle.security import log_refusal
 
 from . import actions
 from . import room as room_practices
@@ -45,7 +46,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     group = get_object_or_404(Group, slug=slug)
     try:
         access = actions.open_chat(request.user, slug)
-    except ChatAccessDenied:
+    except ChatAccessDenied as denied:
+        log_refusal(request, denied.code.name.lower())
         messages.info(request, "The chat is for members of this group. You can read about the group and join here.")
         return redirect("groups:detail", slug=slug)
     boundaries = load_boundaries(access.user_id)
@@ -91,6 +93,7 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         access = actions.open_chat(request.user, slug)
     except ChatAccessDenied as denied:
+        log_refusal(request, denied.code.name.lower())
         status, message = _HISTORY_REFUSALS.get(denied.code, _NOT_FOR_YOU)
         return JsonResponse({"type": "error", "code": denied.code.name.lower(), "message": message}, status=status)
     raw = request.GET.get("after_seq")

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from chat import broadcast
 from supportcircle.accounts.models import User
+from supportcircle.security import log_refusal
 
 from .errors import BoundaryError, MembershipError, NotAFacilitator
 from .models import (
@@ -156,14 +157,18 @@ def _take_seat(
     membership = Membership.objects.select_for_update().filter(user=user, group=group).first()
     from_state = membership.state if membership else ""
     if membership and membership.state == MembershipState.BANNED:
-        raise MembershipError(BANNED_MESSAGE)
+        raise MembershipError(BANNED_MESSAGE, reason="banned")
     if membership and membership.state in SEATED_STATES:
         return membership
     is_facilitator = bool(membership and membership.role == Role.FACILITATOR)
     if group.join_policy not in allowed_policies and not is_facilitator:
         if group.join_policy == JoinPolicy.REQUEST:
-            raise MembershipError("This group asks you to request a place; a facilitator will look at it soon.")
-        raise MembershipError("This group is joined by invite link. A facilitator can send you one.")
+            raise MembershipError(
+                "This group asks you to request a place; a facilitator will look at it soon.", reason="request_only"
+            )
+        raise MembershipError(
+            "This group is joined by invite link. A facilitator can send you one.", reason="invite_only"
+        )
     if group.joins_locked and not is_facilitator:
         # A facilitator locked joins from the console (groups.live) while a session is under way.
         raise MembershipError(JOINS_LOCKED_MESSAGE)
@@ -197,7 +202,10 @@ def join_by_invite(user: User, token: str, *, accepted_version: int) -> Membersh
     with transaction.atomic():
         group = Group.objects.select_for_update().filter(invite_token=token).first()
         if group is None or not token:
-            raise MembershipError("This invite link isn't valid any more. Please ask a facilitator for a new one.")
+            raise MembershipError(
+                "This invite link isn't valid any more. Please ask a facilitator for a new one.",
+                reason="invalid_invite",
+            )
         return _take_seat(
             user,
             group,
@@ -216,11 +224,13 @@ def request_to_join(user: User, group: Group, *, accepted_version: int, note: st
         membership = Membership.objects.select_for_update().filter(user=user, group=group).first()
         from_state = membership.state if membership else ""
         if membership and membership.state == MembershipState.BANNED:
-            raise MembershipError(BANNED_MESSAGE)
+            raise MembershipError(BANNED_MESSAGE, reason="banned")
         if membership and membership.state in (*SEATED_STATES, MembershipState.REQUESTED):
             return membership
         if group.join_policy != JoinPolicy.REQUEST:
-            raise MembershipError("This group doesn't take requests; you can join it from its page.")
+            raise MembershipError(
+                "This group doesn't take requests; you can join it from its page.", reason="open_only"
+            )
         if membership is None:
             membership = Membership(user=user, group=group, role=Role.MEMBER)
         membership.state = MembershipState.REQUESTED
@@ -261,9 +271,14 @@ def decline_request(actor: User, membership: Membership, message: str = "") -> M
 
 def _refuse_acting_on_facilitators(actor: User, membership: Membership) -> None:
     if membership.user_id == actor.pk:
-        raise MembershipError("You can't do that to yourself. To step away, leave the group from its page.")
+        raise MembershipError(
+            "You can't do that to yourself. To step away, leave the group from its page.", reason="own_membership"
+        )
     if membership.role == Role.FACILITATOR:
-        raise MembershipError("Facilitators can't remove or ban each other here; please ask an administrator.")
+        raise MembershipError(
+            "Facilitators can't remove or ban each other here; please ask an administrator.",
+            reason="facilitator_on_facilitator",
+        )
 
 
 def remove_member(actor: User, membership: Membership, reason: str) -> Membership:
@@ -326,7 +341,8 @@ def _own_move(user: User, group: Group, *, from_state: str, to_state: str, kind:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(user=user, group=group)
         if membership.state != from_state:
-            raise MembershipError(refusal)
+            # Someone not seated is refused for who they are; a seated member only for their state.
+            raise MembershipError(refusal, reason="" if membership.state in SEATED_STATES else "not_a_member")
         _set_state(membership, to_state, actor=user, kind=kind)
         broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice=notice)
     return membership
@@ -366,7 +382,7 @@ def accept_agreements(user: User, group: Group, *, accepted_version: int) -> Mem
             raise MembershipError(CHANGED_MESSAGE)
         membership = Membership.objects.select_for_update().get(user=user, group=group)
         if membership.state not in SEATED_STATES:
-            raise MembershipError("Only members of the group can accept its agreements here.")
+            raise MembershipError("Only members of the group can accept its agreements here.", reason="not_a_member")
         if membership.accepted_version >= group.agreement_version:
             return membership
         membership.accepted_version = group.agreement_version
@@ -613,6 +629,8 @@ def request_direct_message(sender: User, recipient: User, note: str = "") -> str
         )
     with transaction.atomic():
         if not _may_request(sender, recipient):
+            # Logged without the recipient: the log must not say whose boundaries refused.
+            log_refusal(sender, "not_requestable", what="groups.request_direct_message")
             return DM_REQUEST_SENT
         if DirectMessageRequest.objects.filter(from_user=recipient, to_user=sender).exists():
             # They asked me first: answering is done from my messages page, not by asking back.
@@ -628,8 +646,9 @@ def request_direct_message(sender: User, recipient: User, note: str = "") -> str
 def _answer_request(user: User, request_id: int, state: str) -> DirectMessageRequest:
     with transaction.atomic():
         request = DirectMessageRequest.objects.select_for_update().filter(pk=request_id, to_user=user).first()
+        # Someone else's request reads as answered too: nothing is revealed, but it is logged.
         if request is None or request.state != DirectMessageRequestState.REQUESTED:
-            raise BoundaryError("This request has already been answered.")
+            raise BoundaryError("This request has already been answered.", reason="" if request else "not_yours")
         request.state = state
         request.decided_at = timezone.now()
         request.save(update_fields=["state", "decided_at"])
@@ -666,5 +685,5 @@ def send_direct_message(user: User, conversation_id: int, body: str) -> DirectMe
     with transaction.atomic():
         conversation = conversation_for(user, conversation_id)
         if conversation is None or blocked_between(conversation.from_user_id, conversation.to_user_id):
-            raise BoundaryError(DM_CLOSED)
+            raise BoundaryError(DM_CLOSED, reason="conversation_closed")
         return DirectMessage.objects.create(conversation=conversation, author=user, body=body)

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from supportcircle.accounts.models import User
+from supportcircle.security import log_refusal
 
 from . import actions
 from .errors import BoundaryError
@@ -82,12 +83,14 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
         people = User.objects.exclude(pk=request.user.pk)
     form = PersonForm(request.POST, people=people)
     if not form.is_valid():
+        _log_someone_out_of_reach(request, form)
         flash_form_errors(request, form)
         return redirect("groups:boundaries")
     person = form.cleaned_data["person"]
     try:
         action(request.user, person)
     except BoundaryError as problem:
+        log_refusal(request, problem.reason)
         messages.error(request, str(problem))
     else:
         messages.success(request, done.format(name=person.pseudonym))
@@ -98,6 +101,12 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
 
 
 # Private messages -------------------------------------------------------------
+
+
+def _log_someone_out_of_reach(request: HttpRequest, form) -> None:
+    """A person the form didn't offer (nobody I share a group with) is a refusal, not a typo."""
+    if form.has_error("person", code="invalid_choice"):
+        log_refusal(request, "not_in_a_shared_group")
 
 
 def _requestable(user: User):
@@ -139,6 +148,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def request_conversation(request: HttpRequest) -> HttpResponse:
     form = DirectMessageRequestForm(request.POST, people=_requestable(request.user))
     if not form.is_valid():
+        _log_someone_out_of_reach(request, form)
         flash_form_errors(request, form)
         return redirect("groups:inbox")
     try:
@@ -164,6 +174,7 @@ def answer_request(request: HttpRequest, request_id: int, verb: str) -> HttpResp
         else:
             raise Http404
     except BoundaryError as problem:
+        log_refusal(request, problem.reason)
         messages.error(request, str(problem))
     return redirect("groups:inbox")
 
@@ -179,6 +190,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         try:
             actions.send_direct_message(request.user, thread.pk, form.cleaned_data["body"])
         except BoundaryError as problem:
+            log_refusal(request, problem.reason)
             form.add_error(None, str(problem))
         else:
             return redirect("groups:conversation", conversation_id=thread.pk)

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from supportcircle.security import log_refusal
+
 from . import actions
 from .errors import MembershipError
 from .forms import AgreementsForm, DecisionForm, GroupSettingsForm, JoinForm, ReasonForm, SessionScheduleForm
@@ -135,6 +137,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
                 return redirect("groups:detail", slug=group.slug)
             actions.join_group(request.user, group, accepted_version=version)
         except MembershipError as problem:
+            log_refusal(request, problem.reason)
             form.add_error(None, str(problem))
         else:
             messages.success(request, f"Welcome to {group.name}. Thank you for accepting the agreements.")
@@ -153,6 +156,7 @@ def invite(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             try:
                 actions.join_by_invite(request.user, token, accepted_version=form.cleaned_data["version"])
             except MembershipError as problem:
+                log_refusal(request, problem.reason)
                 form.add_error(None, str(problem))
             else:
                 messages.success(request, f"Welcome to {group.name}. Thank you for accepting the agreements.")
@@ -166,9 +170,11 @@ def invite(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 @require_POST
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
     group = get_object_or_404(Group, slug=slug)
-    if Membership.objects.filter(user=request.user, group=group).exists():
+    if Membership.objects.filter(user=request.user, group=group, state__in=SEATED_STATES).exists():
         actions.leave_group(request.user, group)
         messages.info(request, f"You've left {group.name}. You're welcome back any time.")
+    else:
+        log_refusal(request, "not_a_member")
     return redirect("groups:detail", slug=slug)
 
 
@@ -180,7 +186,11 @@ def take_a_break(request: HttpRequest, slug: str, verb: str) -> HttpResponse:
     action, done, refused = BREAK_ACTIONS[verb]
     try:
         action(request.user, group)
-    except (MembershipError, Membership.DoesNotExist):
+    except MembershipError as problem:
+        log_refusal(request, problem.reason)
+        messages.error(request, refused)
+    except Membership.DoesNotExist:
+        log_refusal(request, "not_a_member")
         messages.error(request, refused)
     else:
         messages.success(request, done)
@@ -282,6 +292,7 @@ def member_action(request: HttpRequest, slug: str, membership_id: int, verb: str
     try:
         action(request.user, membership, form.cleaned_data[field])
     except MembershipError as problem:
+        log_refusal(request, problem.reason)
         messages.error(request, str(problem))
     else:
         messages.success(request, done.format(name=membership.user.pseudonym))

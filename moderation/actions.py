@@ -60,11 +60,16 @@ _ENGINE_BUILD = threading.Lock()
 
 
 class ModerationRefused(ChatRefused):
-    """A moderation request that cannot be carried out; ``str()`` is safe to show the person."""
+    """A moderation request that cannot be carried out; ``str()`` is safe to show the person.
 
-    def __init__(self, text: str, code: ErrorCode = ErrorCode.NOT_ALLOWED) -> None:
+    ``reason`` is a short code when it is refused for who is asking, logged by the view
+    (``supportcircle.security.log_refusal``); never part of the error frame.
+    """
+
+    def __init__(self, text: str, code: ErrorCode = ErrorCode.NOT_ALLOWED, *, reason: str = "") -> None:
         super().__init__(code, message=text)
         self.text = text
+        self.reason = reason
 
     def __str__(self) -> str:
         return self.text
@@ -502,7 +507,7 @@ def _cite_held(message: Message) -> Cited | None:
 def _seated_membership(user_id: int, group_id: int) -> Membership:
     membership = Membership.objects.select_related("group", "user").filter(user_id=user_id, group_id=group_id).first()
     if membership is None or not membership.is_seated:
-        raise ModerationRefused("That's only possible for members of this group.")
+        raise ModerationRefused("That's only possible for members of this group.", reason="not_a_member")
     return membership
 
 
@@ -522,7 +527,8 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
         message = _message_in(group_id, seq)
         if message.author_id == user_id:
             raise ModerationRefused(
-                "This is your own message. If you'd like to take it back, you can remove it yourself."
+                "This is your own message. If you'd like to take it back, you can remove it yourself.",
+                reason="own_message",
             )
         try:
             with transaction.atomic():
@@ -604,6 +610,7 @@ def report_direct_message(
             raise ModerationRefused(
                 "Please choose one of the groups you share with them: its facilitators will read it.",
                 ErrorCode.INVALID_FIELD,
+                reason="not_a_shared_group",
             )
         try:
             with transaction.atomic():
@@ -679,7 +686,9 @@ def _facilitating(actor: User, group: Group) -> Membership:
     try:
         return require_facilitator(actor, group)
     except NotAFacilitator:
-        raise ModerationRefused("Only this group's facilitators can do that.", ErrorCode.FACILITATORS_ONLY) from None
+        raise ModerationRefused(
+            "Only this group's facilitators can do that.", ErrorCode.FACILITATORS_ONLY, reason="not_a_facilitator"
+        ) from None
 
 
 def _member_of(group: Group, user_id: int) -> Membership:
@@ -687,7 +696,10 @@ def _member_of(group: Group, user_id: int) -> Membership:
     if membership is None:
         raise ModerationRefused("That person isn't in this group.", ErrorCode.NOT_FOUND)
     if membership.role == Role.FACILITATOR:
-        raise ModerationRefused("Facilitators can't do this to each other here; please ask an administrator.")
+        raise ModerationRefused(
+            "Facilitators can't do this to each other here; please ask an administrator.",
+            reason="facilitator_on_facilitator",
+        )
     return membership
 
 
@@ -865,7 +877,7 @@ def remove_from_group(actor: User, group: Group, *, user_id: int, note: str = ""
         try:
             membership = (ban_member if ban else remove_member)(actor, target, reason)
         except MembershipError as problem:
-            raise ModerationRefused(str(problem)) from None
+            raise ModerationRefused(str(problem), reason=problem.reason) from None
         kind = "moderation.member.banned" if ban else "moderation.member.removed"
         _audit(group.pk, kind, actor=actor, target_id=user_id, note=note)
     return membership

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chat.protocol import ModerateFrame
 from groups.actions import require_facilitator
 from groups.models import Group, Membership
+from supportcircle.security import log_refusal
 
 from . import actions, frames
 from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
@@ -77,6 +78,7 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         reply = frames.handle_frame(request.user.pk, group.pk, ModerateFrame(**data))
     except actions.ModerationRefused as refused:
+        log_refusal(request, refused.reason)
         messages.error(request, str(refused))
     else:
         messages.success(request, reply["message"])
@@ -122,6 +124,8 @@ def repair(request: HttpRequest, slug: str) -> HttpResponse:
         (f"warning:{w.pk}", f"A reminder of agreement {w.agreement_number} on {w.created_at:%d %b}") for w in warnings
     ] + [(f"message:{m.pk}", f"Your message removed under agreement {m.removed_agreement_number}") for m in hidden]
     form = RepairForm(request.POST or None, choices=choices)
+    if form.has_error("about", code="invalid_choice"):
+        log_refusal(request, "not_yours_to_repair")  # a warning or message that isn't this member's
     if request.method == "POST" and form.is_valid():
         kind, _, pk = form.cleaned_data["about"].partition(":")
         warning = next((w for w in warnings if kind == "warning" and str(w.pk) == pk), None)
@@ -136,6 +140,7 @@ def repair(request: HttpRequest, slug: str) -> HttpResponse:
                 message=message,
             )
         except actions.ModerationRefused as refused:
+            log_refusal(request, refused.reason)
             form.add_error(None, str(refused))
         else:
             messages.success(request, "Thank you. The facilitators have your words and will get back to you.")
@@ -165,6 +170,10 @@ def report_direct_message(request: HttpRequest, conversation_id: int, direct_mes
     other = direct_message.author
     groups = actions.shared_groups(request.user.pk, other.pk)
     form = DirectMessageReportForm(request.POST or None, groups=groups)
+    if request.method == "POST" and not groups:
+        log_refusal(request, "no_shared_group")
+    if form.has_error("group", code="invalid_choice"):
+        log_refusal(request, "not_a_shared_group")
     if request.method == "POST" and groups and form.is_valid():
         try:
             actions.report_direct_message(
@@ -176,6 +185,7 @@ def report_direct_message(request: HttpRequest, conversation_id: int, direct_mes
                 note=form.cleaned_data["note"],
             )
         except actions.ModerationRefused as refused:
+            log_refusal(request, refused.reason)
             form.add_error(None, str(refused))
         else:
             messages.success(

@@ -9,11 +9,73 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 
 from chat.protocol import CloseCode
 
 log = logging.getLogger(__name__)
+# Every refusal for who is asking, one WARNING line each, for whoever looks after the site.
+authz_log = logging.getLogger("supportcircle.authz")
+
+# URL values that are keys in themselves (an invite link, a password-reset link): never logged.
+SECRET_URL_VALUES = ("token", "uidb64")
+
+
+def _where(request: HttpRequest) -> str:
+    match = request.resolver_match
+    if match is None:
+        return request.path
+    path = request.path
+    for name in SECRET_URL_VALUES:
+        if match.kwargs.get(name):
+            path = path.replace(str(match.kwargs[name]), "[hidden]")
+    return f"{match.view_name} {path}"
+
+
+def log_refusal(who, reason: str, *, what: str = "") -> None:
+    """Log that someone was refused for who they are: their id (never a pseudonym), where, and a short
+    reason code (``banned``, ``not_a_facilitator``). Never what they asked for or wrote.
+
+    ``who`` is the request (the route is read from it) or, outside a request, the person, with
+    ``what`` naming the action. An empty reason is a refusal about the state of things (the group
+    is full), not about who asked: nothing is logged.
+    """
+    if not reason:
+        return
+    if isinstance(who, HttpRequest):
+        user = getattr(who, "user", None)
+        where = what or _where(who)
+        who.refusal_logged = True  # the middleware below logs nothing more for this request
+    else:
+        user, where = who, what
+    user_id = user.pk if user is not None and user.is_authenticated else "anonymous"
+    authz_log.warning("refused user=%s at %s: %s", user_id, where, reason)
+
+
+class LogRefusalsMiddleware:
+    """Every 403 and 404 from a view is logged through ``log_refusal``, with the reason the view gave
+    (``NotAFacilitator`` says ``not_a_facilitator``); refusals that send the person away with a note,
+    or show a form again, call ``log_refusal`` themselves. An address that matches no page is not a refusal."""
+
+    REASONS = {403: "forbidden", 404: "not_found"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code in self.REASONS
+            and request.resolver_match is not None
+            and not getattr(request, "refusal_logged", False)
+        ):
+            log_refusal(request, getattr(request, "refusal_reason", "") or self.REASONS[response.status_code])
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, PermissionDenied | Http404):
+            request.refusal_reason = getattr(exception, "reason", "")
 
 
 class SecurityHeadersMiddleware:

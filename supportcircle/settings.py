@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "supportcircle.security.SecurityHeadersMiddleware",
+    "supportcircle.security.LogRefusalsMiddleware",
 ]
 
 ROOT_URLCONF = "supportcircle.urls"
@@ -301,8 +302,7 @@ CRISIS_RESOURCES = [
     {
         "name": "Emergency services",
         "detail": (
-            "If you are in immediate danger, please call your local emergency number "
-            "(112 or 911 in many places)."
+            "If you are in immediate danger, please call your local emergency number (112 or 911 in many places)."
         ),
         "url": "",
     },
@@ -314,5 +314,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Refusals (supportcircle.security.log_refusal) print whatever LOG_LEVEL says.
+        "supportcircle.authz": {"level": "WARNING"},
+    },
 }

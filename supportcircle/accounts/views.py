@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from supportcircle.security import log_refusal
+
 from . import limits
 from .actions import delete_account
 from .forms import DeleteAccountForm, LoginForm, ProfileForm, SignUpForm
@@ -33,6 +35,7 @@ class LoginView(auth_views.LoginView):
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
+        log_refusal(request, "already_signed_in")
         return redirect("groups:directory")
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
