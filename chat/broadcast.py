@@ -11,6 +11,8 @@ import contextlib
 import contextvars
 import logging
 import os
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,9 +229,67 @@ def on_commit_presence(group_id: int, here: list[dict[str, Any]], *, at: float, 
     since events from different processes may arrive out of order. The arriving socket
     (``skip_channel``) already has the list in its `ready` frame.
     """
-    on_commit_send(
-        group_channel(group_id), {"type": "chat.presence", "here": here, "at": at, "skip_channel": skip_channel}
-    )
+    event = {
+        "type": "chat.presence",
+        "here": here,
+        "at": at,
+        "skip_channel": skip_channel,
+        # For every socket whose member hides nobody on the list: serialized once, here.
+        "frame": dumps({"type": "presence", "here": here}),
+    }
+    transaction.on_commit(lambda: _send_presence(group_channel(group_id), event))
+
+
+# When many people arrive at once (a big room at the start of a session), each arrival would
+# send the whole list to everyone: n arrivals cost n² deliveries. A few changes a second go out
+# at once; past PRESENCE_BURST in a second, changes within PRESENCE_EVERY_SECONDS of the last
+# list sent are folded into one, the newest list.
+PRESENCE_BURST = 8
+PRESENCE_EVERY_SECONDS = 0.25
+
+
+@dataclass
+class _PresenceSlot:
+    sent_at: deque = field(default_factory=lambda: deque(maxlen=PRESENCE_BURST))
+    pending: dict[str, Any] | None = None
+    timer: asyncio.TimerHandle | None = None
+
+
+_presence_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _PresenceSlot]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _send_presence(channel_group: str, event: dict[str, Any]) -> None:
+    loop = _server_loop()
+    if loop is None:
+        _send_now(channel_group, event)
+        return
+    loop.call_soon_threadsafe(_offer_presence, loop, channel_group, event)
+
+
+def _offer_presence(loop: asyncio.AbstractEventLoop, channel_group: str, event: dict[str, Any]) -> None:
+    """On the event loop: send this list now, or fold it into the one due at the end of the window."""
+    slot = _presence_slots.setdefault(loop, {}).setdefault(channel_group, _PresenceSlot())
+    if slot.pending is None or event["at"] >= slot.pending["at"]:
+        slot.pending = event
+    if slot.timer is not None:
+        return
+    now = loop.time()
+    if len(slot.sent_at) < PRESENCE_BURST or now - slot.sent_at[0] >= 1.0:
+        _flush_presence(loop, channel_group, slot)
+    else:
+        slot.timer = loop.call_at(slot.sent_at[-1] + PRESENCE_EVERY_SECONDS, _flush_presence, loop, channel_group, slot)
+
+
+def _flush_presence(loop: asyncio.AbstractEventLoop, channel_group: str, slot: _PresenceSlot) -> None:
+    event, slot.pending, slot.timer = slot.pending, None, None
+    slot.sent_at.append(loop.time())
+    layer = get_channel_layer()
+    if event is not None and layer is not None:
+        task = loop.create_task(_send_with_timeout(layer, channel_group, event))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
 
 
 def on_commit_round(group_id: int, frame: dict[str, Any], facilitator_frame: dict[str, Any]) -> None:

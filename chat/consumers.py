@@ -11,6 +11,7 @@ import json
 import logging
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,7 +27,7 @@ from moderation import frames as moderation_frames
 from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
 
-from . import actions, recheck
+from . import actions, batch, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .handlers import ConversationHandlers
@@ -219,8 +220,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         try:
             # Channels read the session once, at the handshake: re-read it so a
-            # logout, password change or deactivation holds on every frame.
-            if not await self.guard.still_valid():
+            # logout, password change or deactivation holds on every frame. (A send's
+            # session is re-read with its batch, in chat.batch.)
+            if not isinstance(frame, SendFrame) and not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             if isinstance(frame, SendFrame):
                 await self.on_send(frame)
@@ -248,6 +250,22 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send_frame(error_frame(ErrorCode.TRY_AGAIN, ref=ref, retry_after=2))
 
     async def on_send(self, frame: SendFrame) -> None:
+        if frame.reply_to is None and not frame.content_warning and not frame.post_anyway:
+            # Stored with the other plain sends waiting now (chat.batch), unless it needs more care.
+            outcome = await batch.post_plain(
+                batch.PlainSend(
+                    self.guard.session_key, self.access.user_id, self.access.group_id, frame.client_id, frame.body
+                )
+            )
+            if isinstance(outcome, CloseCode):
+                raise ChatAccessDenied(outcome)
+            if isinstance(outcome, actions.Posted):
+                await self.send_frame(
+                    {"type": "ack", "client_id": frame.client_id, "duplicate": False, "message": outcome.wire}
+                )
+                return
+        elif not await self.guard.still_valid():
+            raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
         try:
             with delivering_directly(self.access.user_id, self.access.group_id, self.channel_name) as direct:
                 posted = await database_sync_to_async(actions.post_message)(
@@ -365,7 +383,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         kind = message["type"]
         if not kind.startswith(("websocket.", "access.")) and self.access is not None and not await self.may_deliver():
             return
-        await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {kind}")
+        # Channels' own dispatch first hops to the database thread to close stale connections, for
+        # every frame and every delivery: in a room of 500 that was 500 hops per message, each
+        # waiting behind the posts queued there. Every database call here goes through
+        # database_sync_to_async, which closes stale connections itself, so the hop is skipped.
+        await handler(message)
 
     async def may_deliver(self) -> bool:
         """Before delivering, re-check the session and membership every few seconds.

@@ -175,6 +175,12 @@ class ConversationHandlers:
         if event.get("skip_channel") == self.channel_name or event["at"] <= self.presence_at:
             return
         self.presence_at = event["at"]
+        if not self.boundaries.hidden_user_ids:
+            # Nobody to leave out: the list and its frame as everyone gets them (serialized once).
+            if event["here"] != self.presence_seen:
+                self.presence_seen = event["here"]
+                await self.send(text_data=event["frame"])
+            return
         here = self.people_seen(event["here"])
         if here != self.presence_seen:
             self.presence_seen = here

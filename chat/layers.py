@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
@@ -40,6 +41,8 @@ DEFAULT_INBOX = 500
 OUTBOX = 10_000
 PUBLISH_BATCH = 500
 DEFAULT_SEND_BUFFER_BYTES = 1_048_576
+# Decoded group messages kept for the other sockets of this process that will read the same bytes.
+DECODED_KEPT = 256
 OVERFLOW_EVENT = {"type": "layer.overflow"}
 # How long a socket closed for being too slow may take to read its close frame.
 CLOSE_GRACE_SECONDS = 60
@@ -141,12 +144,28 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
 
 
 class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
-    """channels-redis's pub/sub layer (one PUBLISH per group message) with a bounded inbox per socket."""
+    """channels-redis's pub/sub layer (one PUBLISH per group message) with a bounded inbox per socket.
+
+    A group message arrives once per process and the same bytes go into every local socket's inbox;
+    it is decoded (and, in production, decrypted) once, not once per socket: the last decoded
+    messages are kept by identity. Consumers only read events, so sharing the decoded dict is safe.
+    """
 
     def __init__(self, *args, capacity: int = DEFAULT_INBOX, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self.marker = self.serialize(OVERFLOW_EVENT)
+        self._decoded: OrderedDict[int, tuple[bytes, dict]] = OrderedDict()
+
+    def deserialize(self, message: bytes) -> dict:
+        known = self._decoded.get(id(message))
+        if known is not None and known[0] is message:
+            return known[1]
+        decoded = super().deserialize(message)
+        self._decoded[id(message)] = (message, decoded)  # holding the bytes keeps their id unique
+        if len(self._decoded) > DECODED_KEPT:
+            self._decoded.popitem(last=False)
+        return decoded
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()
