@@ -20,6 +20,7 @@ from weakref import WeakKeyDictionary
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -35,23 +36,44 @@ DB_SESSIONS = "django.contrib.sessions.backends.db"
 Key = tuple[str | None, int, int]  # (session key, user id, group id)
 
 
-def _session_owners(keys: list[Key]) -> dict[str, int | None]:
-    """Whose session each key still is (None once logged out, expired or no longer valid), in two queries."""
+def session_owners(session_keys) -> dict[str | None, int | None]:
+    """Whose session each key still is (None once logged out, expired or no longer valid), in two queries.
+
+    The same answer as ``session_user_id`` (Django's ``get_user``) for each key: an unexpired
+    session of an active person, logged in through one of our backends, whose password has not
+    changed since (the session's auth hash, with the secret key fallbacks). Plain SQL: this runs
+    for every batch of sends and every batch of delivery re-checks.
+    """
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
 
     from supportcircle.accounts.sessions import session_user_id
 
-    session_keys = {key[0] for key in keys if key[0]}
+    wanted_keys = {key for key in session_keys if key}
+    owners: dict[str | None, int | None] = dict.fromkeys(wanted_keys)
+    if not wanted_keys:
+        return owners
     if settings.SESSION_ENGINE != DB_SESSIONS:
-        return {session_key: session_user_id(session_key) for session_key in session_keys}
+        return {session_key: session_user_id(session_key) for session_key in wanted_keys}
     store = SessionStore()
-    rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=timezone.now())
-    data = {row.session_key: store.decode(row.session_data) for row in rows}
     User = get_user_model()
-    wanted = {User._meta.pk.to_python(d[SESSION_KEY]) for d in data.values() if d.get(SESSION_KEY)}
-    users = {user.pk: user for user in User.objects.filter(pk__in=wanted, is_active=True)}
-    owners: dict[str, int | None] = dict.fromkeys(session_keys)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT session_key, session_data FROM {quote(Session._meta.db_table)} "  # noqa: S608  # nosec B608: names from model meta
+            f"WHERE session_key IN ({', '.join(['%s'] * len(wanted_keys))}) AND expire_date > %s",
+            [*wanted_keys, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        data = {session_key: store.decode(session_data) for session_key, session_data in cursor.fetchall()}
+        people = {User._meta.pk.to_python(d[SESSION_KEY]) for d in data.values() if d.get(SESSION_KEY)}
+        users = {}
+        if people:
+            cursor.execute(
+                f"SELECT id, password FROM {quote(User._meta.db_table)} "  # noqa: S608  # nosec B608
+                f"WHERE id IN ({', '.join(['%s'] * len(people))}) AND is_active = %s",
+                [*people, True],
+            )
+            users = {pk: User(pk=pk, password=password) for pk, password in cursor.fetchall()}
     for session_key, values in data.items():
         user = users.get(User._meta.pk.to_python(values.get(SESSION_KEY))) if values.get(SESSION_KEY) else None
         if user is None or values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
@@ -66,7 +88,7 @@ def _session_owners(keys: list[Key]) -> dict[str, int | None]:
 
 def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     """For each socket, None if it may still receive, or the code to close it with."""
-    owners = _session_owners(keys)
+    owners = session_owners([key[0] for key in keys])
     states = {
         (user_id, group_id): state
         for user_id, group_id, state in Membership.objects.filter(
