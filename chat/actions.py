@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from moderation import actions as moderation
 
-from . import broadcast
+from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Reaction, ReadMarker, RoomState
@@ -271,20 +271,11 @@ def _with_author_boundaries(wire: dict, author) -> dict:
     return wire
 
 
-def _visible_to(boundaries: BoundarySnapshot, group_id: int):
-    """The group's messages minus those of anyone the reader blocked or who blocked them,
-    and minus other people's messages held for a facilitator's review."""
-    messages = Message.objects.filter(group_id=group_id).exclude(author_id__in=boundaries.hidden_user_ids)
-    messages = messages.exclude(Q(state=MessageState.HELD) & ~Q(author_id=boundaries.user_id))
-    return _for_wire(messages)
-
-
-def _shaped(messages, boundaries: BoundarySnapshot) -> list[dict]:
+def _shaped(wires: list[dict], boundaries: BoundarySnapshot) -> list[dict]:
     """Each message as this reader receives it: collapsed if they muted its author or its content warning."""
     shaped = []
-    for message in messages:
-        wire = _with_author_boundaries(message.to_wire(), message.author)
-        wire = boundaries.present(wire, message.author_id, message.content_warning)
+    for wire in wires:
+        wire = boundaries.present(wire, wire["author"]["id"], wire["content_warning"])
         if wire is not None:
             # Reactions from someone the reader blocked (or who blocked them) never show either.
             wire["reactions"] = [r for r in wire["reactions"] if not boundaries.hides(r["user"]["id"])]
@@ -294,8 +285,7 @@ def _shaped(messages, boundaries: BoundarySnapshot) -> list[dict]:
 
 
 def _page(group_id: int, after_seq: int, limit: int, boundaries: BoundarySnapshot) -> list[dict]:
-    messages = _visible_to(boundaries, group_id).filter(seq__gt=after_seq).order_by("seq")[:limit]
-    return _shaped(messages, boundaries)
+    return _shaped(pages.wire_page(group_id, boundaries, after_seq=after_seq, limit=limit), boundaries)
 
 
 def history_after(user_id: int, group_id: int, after_seq: int, boundaries: BoundarySnapshot | None = None) -> dict:
@@ -324,8 +314,7 @@ def recent_history(
     _membership_or_deny(user_id, group_id)
     boundaries = boundaries or load_boundaries(user_id)
     latest = Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
-    newest_first = list(_visible_to(boundaries, group_id).order_by("-seq")[:limit])
-    messages = _shaped(reversed(newest_first), boundaries)
+    messages = _shaped(pages.wire_page(group_id, boundaries, newest=True, limit=limit), boundaries)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}
 
