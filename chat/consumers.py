@@ -6,6 +6,7 @@ Every rule lives in chat.actions; every frame is described in chat.protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -16,7 +17,6 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
 from django.db import DatabaseError
 from django.urls import reverse
 
@@ -91,10 +91,29 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         except TimeoutError as stalled:
             raise ConnectionError("the channel layer did not answer in time") from stalled
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        # Channels' await_many_dispatch waits on both sources afresh (asyncio.wait, a new task) for
+        # every event; in a busy room that bookkeeping cost as much as delivering. Here each source
+        # has one long-lived reader, and a lock keeps handlers one at a time, as Channels does.
+        self.one_at_a_time = asyncio.Lock()
+        readers = [asyncio.ensure_future(self.dispatch_from(source)) for source in (receive, self.channel_receive)]
         try:
-            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
+            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
+            for reader in done:
+                reader.result()  # StopConsumer when the socket closed; anything else is a real error
         except StopConsumer:
             pass
+        finally:
+            for reader in readers:
+                if not reader.done():
+                    reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reader
+
+    async def dispatch_from(self, source) -> None:
+        while True:
+            message = await source()
+            async with self.one_at_a_time:
+                await self.dispatch(message)
 
     async def connect(self) -> None:
         try:

@@ -30,7 +30,7 @@ from .actions import refusal_for
 from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
-BATCH_WINDOW_SECONDS = 0.02
+BATCH_WINDOW_SECONDS = 0.005
 DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 Key = tuple[str | None, int, int]  # (session key, user id, group id)

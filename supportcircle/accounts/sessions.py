@@ -13,6 +13,7 @@ deletion. Two defences, so that one dropped signal never leaves a socket open:
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from importlib import import_module
 from types import SimpleNamespace
@@ -66,4 +67,16 @@ class SessionGuard:
         return valid
 
     def due(self) -> bool:
-        return time.monotonic() - self.checked_at >= RECHECK_SECONDS
+        # Each socket waits between half and all of RECHECK_SECONDS, drawn afresh after every check,
+        # so a room's sockets drift apart instead of all coming due on the same message (in a room of
+        # 500 that made one delivery in every few wait for 500 re-checks at once).
+        return time.monotonic() - self.checked_at >= RECHECK_SECONDS * self.spread
+
+    @property
+    def checked_at(self) -> float:
+        return self._checked_at
+
+    @checked_at.setter
+    def checked_at(self, moment: float) -> None:
+        self._checked_at = moment
+        self.spread = random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311: spreading load, not a secret
