@@ -50,7 +50,8 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 async def _send_with_timeout(layer, channel_group: str, event: dict[str, Any]) -> None:
     try:
-        await asyncio.wait_for(layer.group_send(channel_group, event), SEND_TIMEOUT_SECONDS)
+        async with asyncio.timeout(SEND_TIMEOUT_SECONDS):  # (wait_for would start a task per broadcast)
+            await layer.group_send(channel_group, event)
     except Exception as problem:
         # The change is committed; sockets that miss this event catch up by
         # sequence-number backfill (or their next frame's authorization check).

@@ -26,6 +26,7 @@ from groups.models import Role
 from moderation import frames as moderation_frames
 from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
+from supportcircle.security import DIRECT_SEND
 
 from . import actions, batch, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
@@ -433,6 +434,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             # Fail closed: deliver nothing we cannot authorize; the client backfills later.
             return False
         return True
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        direct = self.scope.get(DIRECT_SEND)
+        if direct is not None and text_data is not None and not close:
+            # A frame on the open socket, straight to daphne (supportcircle.security.DIRECT_SEND).
+            await direct({"type": "websocket.send", "text": text_data})
+            return
+        await super().send(text_data, bytes_data, close)
 
     async def end(self, code: CloseCode) -> None:
         self.ended = True

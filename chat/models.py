@@ -43,6 +43,14 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["group", "seq"], name="unique_seq_per_group"),
             models.UniqueConstraint(fields=["group", "author", "client_id"], name="unique_client_id_per_author"),
         ]
+        indexes = [
+            # The rate limit and slow mode read an author's latest message times in a group.
+            models.Index(fields=["group", "author", "created_at"], name="author_times_in_group"),
+            # The pinned messages a socket gets on connect: a handful among a million.
+            models.Index(
+                fields=["group", "pinned_at"], condition=models.Q(pinned_at__isnull=False), name="pinned_in_group"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} in group {self.group_id}"

@@ -94,6 +94,11 @@ class SecurityHeadersMiddleware:
         return response
 
 
+# The send below Channels' session middleware, for frames on an open socket (chat.consumers):
+# that middleware only ever acts on HTTP responses, yet it inspected the session on every frame.
+DIRECT_SEND = "supportcircle.direct_send"
+
+
 class CloseCleanlyOnFailure:
     """ASGI middleware for WebSockets: a failure before the socket is accepted (the session store
     or the database unavailable while authenticating) closes it with 4503, which the client
@@ -117,7 +122,7 @@ class CloseCleanlyOnFailure:
             await send(message)
 
         try:
-            await self.app(scope, tracked_receive, tracked_send)
+            await self.app({**scope, DIRECT_SEND: tracked_send}, tracked_receive, tracked_send)
         except Exception as problem:
             if state["accepted"]:
                 raise
