@@ -187,8 +187,14 @@ def post_message(
             wire = _with_author_boundaries(existing.to_wire(membership.user.pseudonym), membership.user)
             return Posted(existing, wire, duplicate=True)
         room = room_of(membership.group)
-        _check_room_rules(membership, room)
-        _check_pace(membership, room)
+        try:
+            _check_room_rules(membership, room)
+            _check_pace(membership, room)
+        except ChatRefused:
+            # Someone writing crisis language is never told to wait: a pause, a listening circle,
+            # slow mode or the rate limit give way, and moderation answers with resources at once.
+            if not moderation.is_crisis(membership.group, body):
+                raise
         original = _replied_message(group_id, reply_to)
         decision = moderation.review_outgoing(
             membership,

@@ -166,6 +166,11 @@ def engine_for(rulesets) -> Engine:
         return get_engine(tuple(name for name in RULESET_NAMES if name in chosen))
 
 
+def is_crisis(group: Group, body: str) -> bool:
+    """True when the message carries crisis language (the crisis rule set runs in every group)."""
+    return "crisis" in engine_for(group.rulesets).check(body).categories
+
+
 def active_time_out(user_id: int, group_id: int) -> TimeOut | None:
     return TimeOut.objects.filter(group_id=group_id, user_id=user_id, until__gt=timezone.now()).first()
 
@@ -215,7 +220,7 @@ def review_outgoing(
     """
     group = membership.group
     time_out = active_time_out(membership.user_id, group.pk)
-    if time_out is not None:
+    if time_out is not None and not is_crisis(group, body):  # crisis is answered, time-out or not
         seconds = max(1, int((time_out.until - timezone.now()).total_seconds()))
         raise ChatRefused(
             ErrorCode.TIMED_OUT,

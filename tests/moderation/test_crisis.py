@@ -94,3 +94,27 @@ def test_only_a_facilitator_of_the_group_can_acknowledge_an_alert(circle, member
         with pytest.raises(ModerationRefused):
             acknowledge_alert(person, circle, alert_id=alert.pk)
     assert Alert.objects.get().acknowledged_at is None
+
+
+async def test_crisis_language_gets_through_a_pause_slow_mode_the_rate_limit_and_a_time_out(
+    channel_layer, circle, member, facilitator, settings
+):
+    """Someone in crisis is never told to wait: their words post and help comes at once."""
+    from chat.room import change_room_settings
+    from moderation.actions import time_out_member
+
+    settings.CHAT_RATE_LIMIT = (1, 10)
+    async with connected(member, circle.slug) as sam:
+        await sam.send(send("first", "Morning, everyone."))
+        await sam.receive_until("ack")
+        await database_sync_to_async(change_room_settings)(facilitator.pk, circle.pk, slow_mode_seconds=60, paused=True)
+        await database_sync_to_async(time_out_member)(facilitator, circle, user_id=member.pk, minutes=10)
+
+        await sam.send(send("ordinary", "Still here."))
+        assert (await sam.receive_until("error"))["code"] == "room_paused"  # the room rules hold for everything else
+
+        await sam.send(send("crisis-3", CRISIS))
+        ack = await sam.receive_until("ack")
+        assert ack["message"]["state"] == "visible"
+        await sam.receive_until("crisis_resources")
+    assert await database_sync_to_async(Message.objects.filter(group=circle, client_id="crisis-3").exists)()
