@@ -79,4 +79,5 @@ class SessionGuard:
     @checked_at.setter
     def checked_at(self, moment: float) -> None:
         self._checked_at = moment
-        self.spread = random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311: spreading load, not a secret
+        # Spreading load, not a secret: the random module is the right tool here.
+        self.spread = random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311
