@@ -391,6 +391,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             log.info("chat socket closed: %s (user %s)", event.get("reason", "revoked"), self.access.user_id)
             await self.end(CloseCode(event["code"]))
 
+    async def layer_reconnected(self, event: dict) -> None:
+        """Redis came back: messages published while it was gone never arrived. Tell the client the
+        latest seq at once (an unprompted ``pong``), so it backfills now rather than at its next ping."""
+        await self.on_ping()
+
     async def layer_overflow(self, event: dict) -> None:
         """This socket's inbox overflowed (chat.layers): close it; the client reconnects and backfills."""
         if not self.ended:

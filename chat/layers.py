@@ -29,8 +29,10 @@ import time
 from collections import OrderedDict
 
 from channels.layers import InMemoryChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
-from channels_redis.utils import _wrap_close
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close, create_pool
+from redis import asyncio as aioredis
+from redis.asyncio.client import PubSub
 
 from .protocol import CloseCode
 
@@ -44,6 +46,9 @@ DEFAULT_SEND_BUFFER_BYTES = 1_048_576
 # Decoded group messages kept for the other sockets of this process that will read the same bytes.
 DECODED_KEPT = 256
 OVERFLOW_EVENT = {"type": "layer.overflow"}
+# Put in every local socket's inbox when this process's subscription to Redis came back after a
+# drop: anything published meanwhile was lost on the way, so each socket checks what it missed.
+RECONNECTED_EVENT = {"type": "layer.reconnected"}
 # How long a socket closed for being too slow may take to read its close frame.
 CLOSE_GRACE_SECONDS = 60
 
@@ -70,11 +75,32 @@ class BoundedInbox(asyncio.Queue):
             super().put_nowait(item)
 
 
+class _AnnouncingPubSub(PubSub):
+    """redis-py re-subscribes by itself after a reconnect (``on_connect``); this also says so."""
+
+    announce = None  # set by _AnnouncingShard
+
+    async def on_connect(self, connection) -> None:
+        await super().on_connect(connection)
+        if self.announce is not None:
+            self.announce()
+
+
+class _AnnouncingShard(RedisSingleShardConnection):
+    def _ensure_redis(self):
+        if self._redis is None:
+            self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
+            self._pubsub = _AnnouncingPubSub(self._redis.connection_pool)
+            self._pubsub.announce = self.channel_layer.resubscribed
+
+
 class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
-    def __init__(self, *args, capacity: int, marker: bytes, **kwargs) -> None:
+    def __init__(self, *args, capacity: int, marker: bytes, reconnected: bytes, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._shards = [_AnnouncingShard(shard.host, self) for shard in self._shards]
         self.capacity = capacity
         self.marker = marker
+        self.reconnected = reconnected
         # Group messages wait here, in order, for the one task that publishes them.
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX)
         self.publisher: asyncio.Task | None = None
@@ -83,6 +109,12 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
     async def _subscribe_to_channel(self, channel):
         self.channels[channel] = BoundedInbox(self.capacity, self.marker)
         await self._get_shard(channel).subscribe(channel)
+
+    def resubscribed(self) -> None:
+        """The subscription came back after a drop (a Redis restart): tell every local socket."""
+        log.warning("channel layer subscription restored: open sockets will check for missed messages")
+        for inbox in list(self.channels.values()):
+            inbox.put_nowait(self.reconnected)
 
     async def group_send(self, group, message):
         """Publish now when nothing else is being published; otherwise queue it for the publisher.
@@ -155,6 +187,7 @@ class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self.marker = self.serialize(OVERFLOW_EVENT)
+        self.reconnected = self.serialize(RECONNECTED_EVENT)
         self._decoded: OrderedDict[int, tuple[bytes, dict]] = OrderedDict()
 
     def deserialize(self, message: bytes) -> dict:
@@ -173,7 +206,12 @@ class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
             return self._layers[loop]
         except KeyError:
             layer = _BoundedPubSubLoopLayer(
-                *self._args, capacity=self.capacity, marker=self.marker, **self._kwargs, channel_layer=self
+                *self._args,
+                capacity=self.capacity,
+                marker=self.marker,
+                reconnected=self.reconnected,
+                **self._kwargs,
+                channel_layer=self,
             )
             self._layers[loop] = layer
             _wrap_close(self, loop)

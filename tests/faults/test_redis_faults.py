@@ -97,3 +97,26 @@ async def test_a_stalled_redis_delays_no_acknowledgement_and_recipients_catch_up
         for client in (sam, alex, latecomer):
             await client.stop()
     assert alex.bodies() == sam.bodies() == latecomer.bodies() == await stored_bodies(group)
+
+
+async def test_after_a_redis_restart_a_quiet_member_sees_what_was_said_within_seconds(group, member, second_member):
+    """Nobody has to speak (or wait for the 20 s ping) for the gap to fill: the server tells every
+    open socket the latest seq as soon as its subscription to Redis is back."""
+    with RedisServer() as redis, Daphne(redis_url=redis.url, extra_env=ENCRYPTED) as server:
+        headers = await sync_to_async(ws_headers)(second_member)
+        alex = ChatClient(lambda: f"{server.ws_url}/ws/groups/{group.slug}/", headers, ping_every=600).start()
+        sam = await client_for(member, server, group)
+        await alex.until(lambda: alex.connections == 1)
+        await sam.until(lambda: sam.connections == 1)
+        redis.kill()
+        await sam.say("said while Redis was away")
+        await sam.until(lambda: not sam.outbox, timeout=5)  # stored and acknowledged from the database
+        redis.start()
+        back = time.monotonic()
+        await alex.until(lambda: alex.contiguous >= 1, timeout=15)
+        caught_up_after = time.monotonic() - back
+        for client in (sam, alex):
+            await client.stop()
+    assert alex.bodies() == ["said while Redis was away"]
+    assert alex.connections == 1  # the same socket, never reopened
+    assert caught_up_after < 10
