@@ -6,6 +6,7 @@ tells open sockets about it after the transaction commits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
@@ -616,16 +617,28 @@ def _may_request(sender: User, recipient: User) -> bool:
     return True
 
 
+def minutes_until_free(recent: list, now, *, per_hour: int) -> int:
+    """Whole minutes until one more of something limited to ``per_hour`` an hour may happen (0: now)."""
+    in_window = sorted(moment for moment in recent if moment > now - timedelta(hours=1))
+    if len(in_window) < per_hour:
+        return 0
+    free_at = in_window[len(in_window) - per_hour] + timedelta(hours=1)
+    return max(1, math.ceil((free_at - now).total_seconds() / 60))
+
+
 def request_direct_message(sender: User, recipient: User, note: str = "") -> str:
     """Ask someone for a private conversation. The reply is the same whatever they chose or set.
 
     Only a request the recipient's boundaries allow is stored; a blocked, declined or
     not-accepting person is never told why. Requests are limited per hour.
     """
-    since = timezone.now() - timedelta(hours=1)
-    if DirectMessageRequest.objects.filter(from_user=sender, created_at__gte=since).count() >= DM_REQUESTS_PER_HOUR:
+    now = timezone.now()
+    recent = DirectMessageRequest.objects.filter(from_user=sender, created_at__gte=now - timedelta(hours=1))
+    wait = minutes_until_free(list(recent.values_list("created_at", flat=True)), now, per_hour=DM_REQUESTS_PER_HOUR)
+    if wait:
         raise BoundaryError(
-            "You've sent several requests in the last hour. Please wait a little before sending another."
+            f"You've sent several requests in the last hour. You can send another in about {wait} "
+            f"minute{'s' if wait != 1 else ''}."
         )
     with transaction.atomic():
         if not _may_request(sender, recipient):

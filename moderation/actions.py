@@ -23,7 +23,7 @@ from chat import broadcast
 from chat.errors import ChatRefused
 from chat.models import Message, MessageState
 from chat.protocol import ErrorCode, NoticeCode, dumps
-from groups.actions import ban_member, conversation_for, remove_member, require_facilitator
+from groups.actions import ban_member, conversation_for, minutes_until_free, remove_member, require_facilitator
 from groups.errors import MembershipError, NotAFacilitator
 from groups.models import (
     SEATED_STATES,
@@ -523,10 +523,30 @@ def _message_in(group_id: int, seq: int) -> Message:
     return message
 
 
+# Reports a person may send in an hour (chat and private messages together): enough for a hard
+# evening, not enough to flood a facilitator's queue.
+REPORTS_PER_HOUR = 10
+
+
+def _check_report_pace(user_id: int) -> None:
+    now = timezone.now()
+    recent = Report.objects.filter(reporter_id=user_id, created_at__gte=now - timedelta(hours=1))
+    wait = minutes_until_free(list(recent.values_list("created_at", flat=True)), now, per_hour=REPORTS_PER_HOUR)
+    if wait:
+        refused = ModerationRefused(
+            "Thank you for looking out for the group. You've sent several reports in the last hour; the "
+            f"facilitators have them all. You can send another in about {wait} minute{'s' if wait != 1 else ''}.",
+            ErrorCode.RATE_LIMITED,
+        )
+        refused.extra["retry_after"] = wait * 60
+        raise refused
+
+
 def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: str = "") -> Report:
     """A member asks the facilitators to look at a message; they are thanked and will hear the outcome."""
     if reason not in ReportReason.values:
         raise ModerationRefused("Please choose one of the reasons in the list.", ErrorCode.INVALID_FIELD)
+    _check_report_pace(user_id)
     with transaction.atomic():
         membership = _seated_membership(user_id, group_id)
         message = _message_in(group_id, seq)
@@ -604,6 +624,7 @@ def report_direct_message(
     is thanked and later told the outcome on their reports page; the other person is not told.
     Like a report in the chat, each message can be reported once by each person.
     """
+    _check_report_pace(reporter.pk)
     if reason not in ReportReason.values:
         raise ModerationRefused("Please choose one of the reasons in the list.", ErrorCode.INVALID_FIELD)
     with transaction.atomic():

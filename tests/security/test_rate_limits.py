@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
+from chat.actions import post_message
 from chat.protocol import RATE_LIMIT_MESSAGES, CloseCode, ErrorCode
 from supportcircle.accounts.models import Attempt
 from tests.conftest import PASSWORD, connected, socket_for
@@ -88,3 +89,29 @@ async def test_a_flood_of_messages_is_slowed_with_a_kind_message_and_a_retry_tim
         assert error["ref"] == "one-too-many"
         assert error["retry_after"] >= 1
         assert f"{error['retry_after']} second" in error["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flood_of_reports_is_paused_with_thanks_and_a_retry_time(
+    channel_layer, group, member, second_member, settings
+):
+    from moderation.actions import REPORTS_PER_HOUR
+    from moderation.models import Report
+
+    settings.CHAT_RATE_LIMIT = (1_000, 10)  # Alex writes the messages Sam reports, quickly
+
+    for number in range(REPORTS_PER_HOUR + 1):
+        await database_sync_to_async(post_message)(
+            second_member.pk, group.pk, client_id=f"r{number}", body=f"Note {number}"
+        )
+    async with connected(member, group.slug) as sam:
+        for seq in range(1, REPORTS_PER_HOUR + 1):
+            await sam.send({"type": "report", "seq": seq, "reason": "judgment"})
+            await sam.receive_until("notice")
+        await sam.send({"type": "report", "seq": REPORTS_PER_HOUR + 1, "reason": "judgment"})
+        error = await sam.receive_until("error")
+    assert error["code"] == ErrorCode.RATE_LIMITED
+    assert error["retry_after"] >= 60
+    assert "Thank you for looking out for the group" in error["message"]
+    assert "You can send another in about" in error["message"]
+    assert await database_sync_to_async(Report.objects.filter(reporter=member).count)() == REPORTS_PER_HOUR
