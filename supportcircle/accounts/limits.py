@@ -69,7 +69,10 @@ def record(kind: str, key: str, limit: Limit) -> None:
 
 
 def forget(kind: str, key: str) -> None:
-    Attempt.objects.filter(kind=kind, key=key).delete()
+    # Most logins have nothing to forget: look first, and take the write lock only when there is.
+    attempts = Attempt.objects.filter(kind=kind, key=key)
+    if attempts.exists():
+        attempts.delete()
 
 
 def login_key(pseudonym: str, request) -> str:

@@ -2,7 +2,9 @@
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from chat.actions import post_message
 from chat.protocol import RATE_LIMIT_MESSAGES, CloseCode, ErrorCode
@@ -33,6 +35,19 @@ def test_a_successful_login_clears_earlier_failures(member):
         log_in(client, "not-the-password")
     assert log_in(client, PASSWORD).status_code == 302
     assert not Attempt.objects.filter(kind=Attempt.Kind.FAILED_LOGIN).exists()
+
+
+def test_a_first_try_login_writes_nothing_about_attempts(member):
+    # In a crowd of people logging in at once, each write queues for the database: a login with no
+    # failures behind it only looks (and another person's failures are left alone).
+    Attempt.objects.create(kind=Attempt.Kind.FAILED_LOGIN, key="someone else's")
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        assert log_in(client, PASSWORD).status_code == 302
+    assert not [
+        q["sql"] for q in queries.captured_queries if "accounts_attempt" in q["sql"] and "SELECT" not in q["sql"]
+    ]
+    assert Attempt.objects.filter(key="someone else's").exists()
 
 
 def test_failed_logins_are_counted_without_keeping_the_pseudonym_or_address(member):
