@@ -24,11 +24,10 @@ from groups import console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames
-from supportcircle.accounts.limits import too_many_sockets
 from supportcircle.accounts.sessions import SessionGuard
-from supportcircle.security import DIRECT_SEND
+from supportcircle.security import DIRECT_SEND, LayerStalled
 
-from . import actions, batch, recheck
+from . import actions, batch, opening, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .handlers import ConversationHandlers
@@ -90,7 +89,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
                 self.channel_name = await self.channel_layer.new_channel()
         except TimeoutError as stalled:
-            raise ConnectionError("the channel layer did not answer in time") from stalled
+            raise LayerStalled("the channel layer did not answer in time") from stalled
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         # Channels' await_many_dispatch waits on both sources afresh (asyncio.wait, a new task) for
         # every event; in a busy room that bookkeeping cost as much as delivering. Here each source
@@ -135,7 +134,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def open(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
-            self.access = await database_sync_to_async(actions.open_chat)(self.scope["user"], slug)
+            # Two trips to the database thread in all (chat.opening): admit, then welcome.
+            admission = await database_sync_to_async(opening.admit)(self.scope["user"], slug)
         except ChatAccessDenied as denied:
             log.info("chat socket refused: %s for group %s", denied.code.name, slug)
             # Accept, then close with the documented code, so the client can tell
@@ -143,8 +143,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=int(denied.code))
             return
+        self.access = admission.access
         self.guard = SessionGuard(self.scope, self.access.user_id)
-        if await database_sync_to_async(too_many_sockets)(self.access.user_id):
+        if admission.crowded:
             log.info("chat socket refused: TOO_MANY_SOCKETS (user %s)", self.access.user_id)
             await self.accept()
             await self.end(CloseCode.TOO_MANY_SOCKETS)
@@ -164,39 +165,27 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         await self.accept()
         moderation_frames.warm_engine(self.access.rulesets)
-        self.boundaries = await database_sync_to_async(load_boundaries)(self.access.user_id)
-        last_seq = _last_seq_from_query(self.scope)
-        if last_seq is None:
-            history = await database_sync_to_async(actions.recent_history)(
-                self.access.user_id, self.access.group_id, boundaries=self.boundaries
-            )
-        else:
-            history = await database_sync_to_async(actions.history_after)(
-                self.access.user_id, self.access.group_id, last_seq, boundaries=self.boundaries
-            )
-        snapshot = await self.room_snapshot()
-        snapshot["here"] = await self.arrive()
+        greeting = await database_sync_to_async(opening.welcome)(
+            self.access, self.channel_name, _last_seq_from_query(self.scope)
+        )
+        self.boundaries = greeting.boundaries
+        self.arrived, self.presence_at = True, greeting.here_at
+        self.presence_seen = self.people_seen(greeting.here)
         await self.send_frame(
             {
                 "type": "ready",
                 "group": {"slug": self.access.group_slug, "name": self.access.group_name},
                 "me": {"id": self.access.user_id, "pseudonym": self.access.pseudonym, "role": self.access.role},
                 "can_post": self.access.can_post,
-                "latest_seq": history["through_seq"],
-                **snapshot,
+                "latest_seq": greeting.history["through_seq"],
+                **greeting.snapshot,
+                "here": self.presence_seen,
             }
         )
-        await self.send_frame(history)
+        await self.send_frame(greeting.history)
         # Crisis alerts and the open queue wait for a facilitator who was not here when they came in;
-        # a member on a time-out is told again until when.
-        for waiting in await database_sync_to_async(moderation_frames.waiting_on_connect)(
-            self.access.user_id, self.access.group_id
-        ):
-            await self.send(text_data=waiting)
-        # The facilitator console (groups.live): attendance, and the live session, a breathing pause, the radar.
-        for waiting in await database_sync_to_async(console_frames.on_connect)(
-            self.access.user_id, self.access.group_id, self.access.role
-        ):
+        # a member on a time-out is told again until when; the live session, a breathing pause, the radar.
+        for waiting in greeting.frames:
             await self.send(text_data=waiting)
 
     async def subscribe(self, channels: list[str]) -> bool:

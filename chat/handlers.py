@@ -51,16 +51,6 @@ class ConversationHandlers:
 
     # At connect and disconnect ---------------------------------------------
 
-    async def room_snapshot(self) -> dict:
-        return await call(room.room_snapshot)(self.access.user_id, self.access.group_id, self.boundaries)
-
-    async def arrive(self) -> list[dict]:
-        """Count this socket as here now; returns the "here now" list as this member may see it."""
-        here, self.presence_at = await call(room.arrive)(self.access.user_id, self.access.group_id, self.channel_name)
-        self.arrived = True
-        self.presence_seen = self.people_seen(here)
-        return self.presence_seen
-
     def people_seen(self, people: list[dict]) -> list[dict]:
         return room.people_seen(people, self.boundaries)
 

@@ -279,9 +279,8 @@ def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], 
     with transaction.atomic():
         # Sockets of a server process that died never said goodbye; they expire here.
         Presence.objects.filter(group_id=group_id, last_seen__lt=_fresh_since()).delete()
-        Presence.objects.update_or_create(
-            channel_name=channel_name, defaults={"group_id": group_id, "user_id": user_id, "last_seen": timezone.now()}
-        )
+        # A channel name is made afresh for each socket, and a socket arrives once: always a new row.
+        Presence.objects.create(channel_name=channel_name, group_id=group_id, user_id=user_id, last_seen=timezone.now())
         here, at = here_now(group_id), timezone.now().timestamp()
         broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
         return here, at

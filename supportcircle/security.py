@@ -99,6 +99,10 @@ class SecurityHeadersMiddleware:
 DIRECT_SEND = "supportcircle.direct_send"
 
 
+class LayerStalled(ConnectionError):
+    """The channel layer (Redis) did not answer in time while a socket was opening."""
+
+
 class CloseCleanlyOnFailure:
     """ASGI middleware for WebSockets: a failure before the socket is accepted (the session store
     or the database unavailable while authenticating) closes it with 4503, which the client
@@ -126,8 +130,12 @@ class CloseCleanlyOnFailure:
         except Exception as problem:
             if state["accepted"]:
                 raise
-            # Before the socket opens nothing anyone wrote is in play, so the traceback is safe to log.
-            log.warning("socket refused before it opened: %s", type(problem).__name__, exc_info=True)
+            # Before the socket opens nothing anyone wrote is in play, so the traceback is safe to log;
+            # a channel layer too slow to answer is a known state, not a bug, and under load a
+            # traceback per refused socket cost the server more than the refusal itself.
+            stalled = isinstance(problem, LayerStalled)
+            what = problem if stalled else type(problem).__name__
+            log.warning("socket refused before it opened: %s", what, exc_info=not stalled)
             if not state["connect_read"]:
                 await receive()
             await send({"type": "websocket.accept"})

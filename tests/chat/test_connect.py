@@ -1,7 +1,13 @@
+import asyncio
+import logging
+
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 
+from chat import consumers
 from chat.actions import post_message
+from chat.layers import BoundedInMemoryChannelLayer
 from chat.protocol import CloseCode
 from groups.models import Membership, MembershipState
 from tests.conftest import connected, socket_for
@@ -56,3 +62,65 @@ async def test_a_member_is_greeted_with_the_last_fifty_messages(channel_layer, g
         assert socket.history["messages"][-1]["body"] == "Thought number 60"
         assert socket.history["messages"][-1]["author"]["pseudonym"] == "Alex"
         assert await socket.nothing_more()
+
+
+async def queries_while_opening(user, slug) -> list[str]:
+    """The SQL a socket runs from its handshake until its first frames are sent."""
+    seen: list[str] = []
+
+    def note(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    communicator = await database_sync_to_async(socket_for)(user, slug)
+    await database_sync_to_async(lambda: connection.execute_wrappers.append(note))()
+    try:
+        is_open, _ = await communicator.connect()
+        assert is_open
+        assert (await communicator.receive_json_from())["type"] == "ready"
+        assert (await communicator.receive_json_from())["type"] == "history"
+        assert await communicator.receive_nothing(timeout=0.3)
+    finally:
+        await database_sync_to_async(lambda: connection.execute_wrappers.remove(note))()
+        await communicator.disconnect()
+    return seen
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, group, member):
+    # In a crowd of people arriving at once every query waits its turn on the database thread.
+    # The handshake: 1 the session, 2 the person. Admitting (chat.opening.admit, one trip): 3 the group,
+    # 4 the membership, 5 their open sockets. The welcome (chat.opening.welcome, one trip): 6-8 blocks,
+    # mutes and collapsed labels, 9-11 the history (membership, latest seq, messages with their
+    # reactions), 12-15 the room (practices, open round, pins, read marker), 16-17 a time-out
+    # (membership, time-out), 18-20 arriving (expire dead sockets, this socket, "here now"),
+    # 21-22 the live session (session, group). (SQLite also shows the BEGIN of the one write.)
+    queries = [query for query in await queries_while_opening(member, group.slug) if query != "BEGIN IMMEDIATE"]
+    assert len(queries) == 22, "\n".join(queries)
+    assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
+
+
+class StalledLayer(BoundedInMemoryChannelLayer):
+    """A channel layer (Redis) that never answers: the state of a stalled server."""
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        await asyncio.sleep(3600)
+
+
+async def test_a_channel_layer_that_never_answers_closes_the_socket_cleanly_in_one_log_line(
+    group, member, settings, monkeypatch
+):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.chat.test_connect.StalledLayer"}}
+    monkeypatch.setattr(consumers, "LAYER_TIMEOUT_SECONDS", 0.1)
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = lines.append
+    logging.getLogger("supportcircle.security").addHandler(handler)
+    try:
+        assert await refused_with(member, group.slug) == CloseCode.SERVER_RESTARTING
+    finally:
+        logging.getLogger("supportcircle.security").removeHandler(handler)
+    # Under load this happens to many sockets at once: one line each, no traceback to format.
+    [line] = [record for record in lines if "refused before it opened" in record.getMessage()]
+    assert "did not answer in time" in line.getMessage()
+    assert not line.exc_info
