@@ -1,5 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
+A member's plain request for the chat history is answered in front of Django, with Django's own
+checks and answer (chat/fast_history.py); every other HTTP request goes to Django.
+
 WebSockets pass an Origin check (a foreign or missing Origin cannot open a
 socket) and session authentication before they reach a consumer.
 """
@@ -17,6 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from chat.fast_history import ChatHistoryFastPath  # noqa: E402
 from chat.layers import bound_daphne_send_buffers  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from supportcircle.security import CloseCleanlyOnFailure  # noqa: E402
@@ -26,7 +30,7 @@ bound_daphne_send_buffers(settings.CHAT_SEND_BUFFER_BYTES)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ChatHistoryFastPath(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             CloseCleanlyOnFailure(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
