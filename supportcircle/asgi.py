@@ -10,10 +10,15 @@ socket) and session authentication before they reach a consumer.
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportcircle.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from supportcircle.http import ClosingASGIHandler  # noqa: E402
+
+# Django's handler, except that each request closes the database connections it opened (see there).
+django_asgi_app = ClosingASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

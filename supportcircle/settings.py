@@ -64,8 +64,12 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": parsed.hostname or "",
         "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+        # Under ASGI Django runs each HTTP request in a thread of its own, so a connection kept per
+        # thread (CONN_MAX_AGE) meant a new PostgreSQL connection for every page view. A pool hands
+        # each request, and each socket's call, a connection that is already open (and checked).
+        "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"pool": {"min_size": 2, "max_size": env_int("DATABASE_POOL_SIZE", 20), "timeout": 10}},
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }
 
