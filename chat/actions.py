@@ -56,24 +56,62 @@ def refusal_for(state: str | None) -> CloseCode | None:
     return None
 
 
+def _quoted(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def open_chat(user, slug: str) -> ChatAccess:
-    """Check that this person may open this group's chat, and describe the socket."""
+    """Check that this person may open this group's chat, and describe the socket.
+
+    Read on every socket connect and every HTTP history page, so the group and this person's
+    membership come in one plain query.
+    """
     if not user.is_authenticated or not user.is_active:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-    group = Group.objects.filter(slug=slug).only("id", "slug", "name").first()
-    if group is None:
+    sql = (
+        "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version "  # noqa: S608  # nosec B608
+        f"FROM {_quoted(Group)} g LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
+        "WHERE g.slug = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, slug])
+        row = cursor.fetchone()
+    if row is None:
         raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
-    membership = _membership_or_deny(user.pk, group.pk)
+    group_id, group_slug, group_name, rulesets, agreement_version, role, state, accepted_version = row
+    refusal = refusal_for(state)
+    if refusal is not None:
+        raise ChatAccessDenied(refusal)
+    rulesets = Group._meta.get_field("rulesets").from_db_value(rulesets, None, connection)
     return ChatAccess(
         user_id=user.pk,
         pseudonym=user.pseudonym,
-        group_id=group.pk,
-        group_slug=group.slug,
-        group_name=group.name,
-        role=membership.role,
-        can_post=membership.state == MembershipState.ACTIVE and membership.has_current_agreements,
-        rulesets=tuple(membership.group.rulesets),
+        group_id=group_id,
+        group_slug=group_slug,
+        group_name=group_name,
+        role=role,
+        can_post=state == MembershipState.ACTIVE and accepted_version >= agreement_version,
+        rulesets=tuple(rulesets or ()),
     )
+
+
+def _may_read_through(user_id: int, group_id: int) -> int:
+    """Re-check that this person may read this group (ChatAccessDenied if not); return its latest seq.
+    One plain query: the history read on every connect and page checks again at the moment it reads."""
+    sql = (
+        f"SELECT g.last_seq, m.state FROM {_quoted(Group)} g "  # noqa: S608  # nosec B608
+        f"LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s WHERE g.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, group_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
+    latest, state = row
+    refusal = refusal_for(state)
+    if refusal is not None:
+        raise ChatAccessDenied(refusal)
+    return latest
 
 
 def _next_seq(group_id: int) -> int:
@@ -299,9 +337,8 @@ def history_after(user_id: int, group_id: int, after_seq: int, boundaries: Bound
 
     Messages hidden by a block are left out; ``through_seq`` still covers them.
     """
-    _membership_or_deny(user_id, group_id)
+    latest = _may_read_through(user_id, group_id)
     boundaries = boundaries or load_boundaries(user_id)
-    latest = Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
     messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries)
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
@@ -317,9 +354,8 @@ def recent_history(
     user_id: int, group_id: int, limit: int = HISTORY_ON_CONNECT, boundaries: BoundarySnapshot | None = None
 ) -> dict:
     """The last ``limit`` messages, oldest first: what a member sees on opening the chat (boundaries applied)."""
-    _membership_or_deny(user_id, group_id)
+    latest = _may_read_through(user_id, group_id)
     boundaries = boundaries or load_boundaries(user_id)
-    latest = Group.objects.filter(pk=group_id).values_list("last_seq", flat=True).get()
     messages = _shaped(pages.wire_page(group_id, boundaries, newest=True, limit=limit), boundaries)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}

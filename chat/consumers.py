@@ -32,6 +32,7 @@ from .broadcast import delivering_directly, facilitators_channel, group_channel,
 from .errors import ChatAccessDenied, ChatRefused
 from .handlers import ConversationHandlers
 from .protocol import (
+    MAX_INT,
     NOTICE_MESSAGES,
     BackfillFrame,
     CloseCode,
@@ -58,11 +59,11 @@ def _last_seq_from_query(scope) -> int | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin1")).get("last_seq")
     if not values:
         return None
-    try:
-        value = int(values[0])
-    except ValueError:
+    raw = values[0]
+    if not (raw.isascii() and raw.isdigit()):
         return None
-    return value if value >= 0 else None
+    value = int(raw)
+    return value if value <= MAX_INT else None
 
 
 class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):

@@ -56,6 +56,7 @@ from supportcircle.security import LogRefusalsMiddleware, SecurityHeadersMiddlew
 
 from . import actions, views
 from .errors import ChatAccessDenied
+from .protocol import MAX_INT
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def _request_as_django_lets_it_through(scope: dict) -> tuple[ASGIRequest, str, s
     before the view: (request, session key, slug, after_seq)."""
     query = scope.get("query_string", b"")
     plain = _PLAIN_QUERY.fullmatch(query) if isinstance(query, bytes) else None
-    if plain is None:
+    if plain is None or (plain.group(1) is not None and int(plain.group(1)) > MAX_INT):
         raise LeaveItToDjango("query")
     if not _settings_are_mirrored():
         raise LeaveItToDjango("settings")

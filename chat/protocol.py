@@ -519,12 +519,17 @@ ClientFrame = (
 )
 
 
+# The largest number any frame may carry: sequence numbers are 64-bit in the database, and a larger
+# one would fail there instead of being answered as the invalid field it is.
+MAX_INT = 2**63 - 1
+
+
 def _field(data: dict[str, Any], name: str, kind: type, ref: str | None = None) -> Any:
     if name not in data:
         raise ProtocolError(ErrorCode.MISSING_FIELD, detail=name, ref=ref)
     value = data[name]
     # bool is an int in Python; a sequence number of `true` is not valid.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or abs(value) > MAX_INT)):
         raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name, ref=ref)
     return value
 

@@ -17,6 +17,7 @@ from .protocol import (
     FEELINGS,
     MAX_BODY_CHARS,
     MAX_FEELINGS,
+    MAX_INT,
     MAX_NOTE_CHARS,
     MAX_SLOW_MODE_SECONDS,
     NEEDS,
@@ -99,6 +100,7 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
     raw = request.GET.get("after_seq")
     if raw is None:
         return JsonResponse(actions.recent_history(access.user_id, access.group_id))
-    if not raw.isdigit():
+    # Digits 0-9 only ("²" is a digit to Python), and no more than a sequence number can hold.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
         return JsonResponse(error_frame(ErrorCode.INVALID_FIELD, detail="after_seq"), status=400)
     return JsonResponse(actions.history_after(access.user_id, access.group_id, int(raw)))

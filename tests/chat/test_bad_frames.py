@@ -28,6 +28,9 @@ BAD_FRAMES = [
     ('{"type": "backfill", "after_seq": "3"}', ErrorCode.INVALID_FIELD),
     ('{"type": "backfill", "after_seq": true}', ErrorCode.INVALID_FIELD),
     ('{"type": "backfill"}', ErrorCode.MISSING_FIELD),
+    ('{"type": "backfill", "after_seq": 100000000000000000000}', ErrorCode.INVALID_FIELD),
+    ('{"type": "react", "seq": 100000000000000000000, "kind": "sending_care", "on": true}', ErrorCode.INVALID_FIELD),
+    ('{"type": "delete", "seq": 100000000000000000000}', ErrorCode.INVALID_FIELD),
     (json.dumps({"type": "send", "client_id": "a", "body": "x" * MAX_FRAME_CHARS}), ErrorCode.FRAME_TOO_LARGE),
 ]
 

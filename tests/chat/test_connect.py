@@ -89,14 +89,14 @@ async def queries_while_opening(user, slug) -> list[str]:
 @pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
 async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, group, member):
     # In a crowd of people arriving at once every query waits its turn on the database thread.
-    # The handshake: 1 the session, 2 the person. Admitting (chat.opening.admit, one trip): 3 the group,
-    # 4 the membership, 5 their open sockets. The welcome (chat.opening.welcome, one trip): 6-8 blocks,
-    # mutes and collapsed labels, 9-11 the history (membership, latest seq, messages with their
-    # reactions), 12-15 the room (practices, open round, pins, read marker), 16-17 a time-out
-    # (membership, time-out), 18-20 arriving (expire dead sockets, this socket, "here now"),
-    # 21-22 the live session (session, group). (SQLite also shows the BEGIN of the one write.)
+    # The handshake: 1 the session, 2 the person. Admitting (chat.opening.admit, one trip): 3 the group
+    # with the membership, 4 their open sockets. The welcome (chat.opening.welcome, one trip):
+    # 5 boundaries (blocks, mutes, collapsed labels), 6-7 the history (membership with the latest seq,
+    # the page; its reactions when it has messages), 8-11 the room (practices, open round, pins, read
+    # marker), 12-13 a time-out (membership, time-out), 14-16 arriving (expire dead sockets, this
+    # socket, "here now"), 17-18 the live session (session, group). (SQLite also shows the BEGIN.)
     queries = [query for query in await queries_while_opening(member, group.slug) if query != "BEGIN IMMEDIATE"]
-    assert len(queries) == 22, "\n".join(queries)
+    assert len(queries) == 18, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
 
 
@@ -124,3 +124,13 @@ async def test_a_channel_layer_that_never_answers_closes_the_socket_cleanly_in_o
     [line] = [record for record in lines if "refused before it opened" in record.getMessage()]
     assert "did not answer in time" in line.getMessage()
     assert not line.exc_info
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+@pytest.mark.parametrize("last_seq", ["100000000000000000000", "²", "-3"])
+async def test_a_reconnect_with_a_last_seq_out_of_range_is_greeted_with_the_latest_messages(
+    channel_layer, group, member, last_seq
+):
+    async with connected(member, group.slug, query=f"last_seq={last_seq}") as socket:
+        assert socket.history["type"] == "history"
+        assert socket.history["through_seq"] == socket.ready["latest_seq"]

@@ -492,7 +492,7 @@ async def test_an_unexpected_error_is_left_to_django_and_logged_without_what_any
 # Cost ----------------------------------------------------------------------------------------
 
 
-async def test_the_fast_path_reads_in_eleven_queries_on_the_sockets_database_thread(conversation, member):
+async def test_the_fast_path_reads_in_seven_queries_on_the_sockets_database_thread(conversation, member):
     cookie = await signed_in(member)
     await ask(application, history(conversation), cookie=cookie)  # a warm connection, as in production
     # The database thread's own connection: the fast path makes one database_sync_to_async call.
@@ -505,7 +505,7 @@ async def test_the_fast_path_reads_in_eleven_queries_on_the_sockets_database_thr
     queries = await database_sync_to_async(lambda: [query["sql"] for query in captured.captured_queries])()
     assert not served.by_django
     # 1 the session row (plain SQL)            2 the person (Django's ModelBackend.get_user)
-    # open_chat: 3 the group by slug           4 the membership
-    # recent_history: 5 the membership again   6-8 blocks, mutes, collapsed labels
-    #                 9 the group's last seq   10 the page   11 its reactions
-    assert len(queries) == 11, queries
+    # open_chat: 3 the group with the membership
+    # recent_history: 4 the membership again, with the group's last seq
+    #                 5 blocks, mutes, collapsed labels   6 the page   7 its reactions
+    assert len(queries) == 7, queries

@@ -58,8 +58,9 @@ def test_someone_logged_out_is_asked_to_log_in(client, group):
     assert response.json()["message"] == "Please log in to read this conversation."
 
 
-def test_a_bad_after_seq_gets_a_documented_error(client, group, member):
-    response = logged_in(client, member).get(history_url(group, after_seq="soon"))
+@pytest.mark.parametrize("after_seq", ["soon", "²", "-1", "100000000000000000000"])
+def test_a_bad_after_seq_gets_a_documented_error(client, group, member, after_seq):
+    response = logged_in(client, member).get(history_url(group, after_seq=after_seq))
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_field"
     assert response.json()["detail"] == "after_seq"
