@@ -51,10 +51,10 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # The run's budget for the targets (set once the world is built), shared out between them.
         self.budget_seconds = 0.0
-        self.budget_share = {"P": 0.5, "B": 0.25, "R": 0.25}
+        self.budget_share = {"P": 0.6, "B": 0.2, "R": 0.2}
         self.human_sockets = 200 if quick else 1_000
-        # P runs the full minute; B and R settle within seconds and have no HTTP part, so half.
-        self.human_seconds = {"P": 10, "B": 5, "R": 5} if quick else {"P": 60, "B": 30, "R": 30}
+        # P runs the full minute; B and R settle within seconds and have no HTTP part, so a third.
+        self.human_seconds = {"P": 10, "B": 5, "R": 5} if quick else {"P": 60, "B": 20, "R": 20}
         self.human_interval = 10.0
         self.http_history_rate = 50
         self.ramp_start = int(os.environ.get("BENCH_RAMP_START", 1_000))  # deliveries/s
@@ -63,7 +63,7 @@ class Plan:
         self.big_room = self.recipe.big_room
         self.big_rate = 4.0
         self.big_seconds = 5 if quick else 20
-        self.slow_seconds = 3 if quick else 10
+        self.slow_seconds = 3 if quick else 6
         self.slow_body = 3_900
         self.idle_counts = (300, 1_000) if quick else (2_000, 10_000)
         self.storm = 200 if quick else 5_000
@@ -401,7 +401,7 @@ async def slow_reader(ctx: Context) -> dict:
     with_slow = await measure(ctx, gen, "slow_reader", traffic, seconds=plan.slow_seconds)
     sampler.cancel()
     # Read what is left on the slow socket, to see how the server ended it.
-    code = await read_until_closed(slow, timeout=3 if plan.quick else 8)
+    code = await read_until_closed(slow, timeout=3 if plan.quick else 5)
     await load.close_clients(others + room_clients + [slow])
     return {
         "baseline_others": baseline,
@@ -576,9 +576,10 @@ async def run_target(ctx: Context, wanted: set[str]) -> dict:
         ("human pace and saturation ramp", {"human_pace", "saturation"}, human_pace_and_saturation),
         ("big room", {"big_room"}, big_room),
         ("slow reader", {"slow_reader"}, slow_reader),
-        ("connect storm", {"connect_storm"}, connect_storm),
         ("history depth", {"history"}, history),
         ("idle memory", {"idle_memory"}, idle_memory),
+        # Last: it runs until it is done or the target's time is up, and then extends its pace to all.
+        ("connect storm", {"connect_storm"}, connect_storm),
     ]
     for label, names, run in phases:
         if not names & wanted or (run is history and ctx.kind != "P"):
