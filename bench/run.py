@@ -676,11 +676,14 @@ def main() -> int:
     from bench import report
 
     results["summary"] = report.summarize(results)
+    # A bare name goes in bench/results; a path is taken as given.
     output = RESULTS / (args.output or ("quick.json" if args.quick else "latest.json"))
+    if "/" in args.output:
+        output = Path(args.output).resolve()
     output.write_text(json.dumps(results, indent=1) + "\n")
     plot = report.plot(results, output.with_suffix(".png"))
     print(report.table(results))
-    print(f"\nwrote {output.relative_to(ROOT)} and {plot.relative_to(ROOT)} in {results['meta']['seconds']:.0f}s")
+    print(f"\nwrote {output} and {plot} in {results['meta']['seconds']:.0f}s")
     return 0
 
 

@@ -17,8 +17,9 @@ else goes to Django unchanged, which answers, refuses and logs as always:
 
 The checks are Django's own: its session store and ``get_user``, the real middleware's request
 checks, ``open_chat`` and the same history functions as the view, and each middleware's own
-response step adds the headers. All database work is one ``database_sync_to_async`` call on the
-thread the sockets use. tests/chat/test_fast_history.py proves the answer is Django's, byte for
+response step adds the headers. All database work is one ``database_sync_to_async`` call, reads
+only, on a worker thread with its own connection (never queued behind the posts on the sockets'
+database thread). tests/chat/test_fast_history.py proves the answer is Django's, byte for
 byte and header for header, and that every refusal is still Django's.
 """
 
@@ -206,7 +207,7 @@ def _request_as_django_lets_it_through(scope: dict) -> tuple[ASGIRequest, str, s
 
 
 def read_history_as_member(session_key: str, slug: str, after_seq: int | None):
-    """In the database thread: the session's person (as AuthenticationMiddleware finds them), and the
+    """On a database worker thread: the session's person (as AuthenticationMiddleware finds them), and the
     page the view would return, or LeaveItToDjango when Django would answer anything else."""
     session = SessionAsStored(session_key)
     user = get_user(SimpleNamespace(session=session))  # Django's own check, hash and backend included
@@ -267,7 +268,11 @@ class ChatHistoryFastPath:
         """Django's response to this request, or None if it is not the plain answer."""
         try:
             request, session_key, slug, after_seq = _request_as_django_lets_it_through(scope)
-            session, user, page = await database_sync_to_async(read_history_as_member)(session_key, slug, after_seq)
+            # Only reads: on a worker thread with its own connection (as chat.recheck does), so a page
+            # never waits behind the posts queued on the sockets' database thread.
+            session, user, page = await database_sync_to_async(read_history_as_member, thread_sensitive=False)(
+                session_key, slug, after_seq
+            )
             request.session, request.user = session, user
             return _respond_as_the_middleware_would(request, JsonResponse(page))
         except LeaveItToDjango:

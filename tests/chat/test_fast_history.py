@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,9 +22,9 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_started
-from django.db import OperationalError, connection
+from django.db import OperationalError
+from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.actions import post_message, react_to_message
@@ -492,18 +493,34 @@ async def test_an_unexpected_error_is_left_to_django_and_logged_without_what_any
 # Cost ----------------------------------------------------------------------------------------
 
 
-async def test_the_fast_path_reads_in_seven_queries_on_the_sockets_database_thread(conversation, member):
+async def test_the_fast_path_reads_in_seven_queries_off_the_sockets_database_thread(conversation, member):
     cookie = await signed_in(member)
-    await ask(application, history(conversation), cookie=cookie)  # a warm connection, as in production
-    # The database thread's own connection: the fast path makes one database_sync_to_async call.
-    captured = CaptureQueriesContext(connection)
-    await database_sync_to_async(captured.__enter__)()
+    counting = False
+    queries: list[str] = []
+    threads: set[int] = set()
+
+    def note(execute, sql, params, many, context):
+        if counting:
+            queries.append(sql)
+            threads.add(threading.get_ident())
+        return execute(sql, params, many, context)
+
+    def watch(sender, connection, **kwargs):
+        if note not in connection.execute_wrappers:  # from a pool, the same wrapper connects again
+            connection.execute_wrappers.append(note)
+
+    # The fast path reads on a worker thread with a connection of its own: watch every new connection.
+    connection_created.connect(watch)
     try:
+        await ask(application, history(conversation), cookie=cookie)  # a warm connection, as in production
+        counting = True
         served = await ask(application, history(conversation), cookie=cookie)
+        counting = False
     finally:
-        await database_sync_to_async(captured.__exit__)(None, None, None)
-    queries = await database_sync_to_async(lambda: [query["sql"] for query in captured.captured_queries])()
+        connection_created.disconnect(watch)
+    sockets_thread = await database_sync_to_async(threading.get_ident)()
     assert not served.by_django
+    assert len(threads) == 1 and sockets_thread not in threads  # one call, never on the sockets' thread
     # 1 the session row (plain SQL)            2 the person (Django's ModelBackend.get_user)
     # open_chat: 3 the group with the membership
     # recent_history: 4 the membership again, with the group's last seq
