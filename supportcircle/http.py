@@ -6,8 +6,7 @@ opened it. ``CONN_MAX_AGE`` keeps a connection for its thread's next request, bu
 never have one: each page view left its connection open until the garbage collector came across
 it. On SQLite that was an open file per page view; on PostgreSQL a server process per page view,
 and once ``max_connections`` was reached pages failed with a 500 (a third of 1,500 page views,
-measured). Here each request closes what it opened, in its own thread; on PostgreSQL "closing"
-hands the connection back to the pool (settings.py), so the next request does not connect afresh.
+measured). Here each request closes what it opened, in its own thread.
 
 The sockets' database thread is not a request thread and keeps its connection as before.
 """

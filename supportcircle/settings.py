@@ -64,12 +64,10 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": parsed.hostname or "",
         "PORT": str(parsed.port or ""),
-        # Under ASGI Django runs each HTTP request in a thread of its own, so a connection kept per
-        # thread (CONN_MAX_AGE) meant a new PostgreSQL connection for every page view. A pool hands
-        # each request, and each socket's call, a connection that is already open (and checked).
-        "CONN_MAX_AGE": 0,
+        # Kept by the sockets' database thread. A page view's connection is closed when it ends
+        # (supportcircle/http.py): its thread is made for that request and never used again.
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"pool": {"min_size": 2, "max_size": env_int("DATABASE_POOL_SIZE", 20), "timeout": 10}},
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }
 

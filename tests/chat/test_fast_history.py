@@ -9,7 +9,6 @@ signal tells which of the two answered.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from contextlib import contextmanager
@@ -20,7 +19,6 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
-from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_started
 from django.db import OperationalError
 from django.db.backends.signals import connection_created
@@ -33,6 +31,7 @@ from chat.protocol import BACKFILL_PAGE
 from groups.actions import ban_member, block_member, leave_group, mute_member, remove_member, update_boundary_settings
 from groups.models import Membership
 from supportcircle.asgi import application, django_asgi_app
+from supportcircle.http import ClosingASGIHandler
 from tests.conftest import PASSWORD, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,14 +106,6 @@ async def ask(
                 break
         await communicator.wait(5)
     return Answer(start["status"], start["headers"], content, by_django=bool(started))
-
-
-@pytest.fixture(autouse=True)
-def _close_django_request_connections():
-    """Django's ASGI handler runs each request in a thread of its own, whose database connection is
-    closed only when collected: collect them, so PostgreSQL can drop the test database afterwards."""
-    yield
-    gc.collect()
 
 
 def history(group) -> str:
@@ -252,7 +243,7 @@ async def test_the_headers_follow_the_same_settings_as_djangos(conversation, mem
     for name, value in PRODUCTION_LIKE[variant].items():
         setattr(settings, name, value)
     # Django's middleware read some settings once, when the handler is built: build it as a deployment would.
-    django_app = ASGIHandler()
+    django_app = ClosingASGIHandler()
     cookie = await signed_in(member)
     served, direct = await served_and_django(
         history(conversation), cookie=cookie, scheme="https", apps=(ChatHistoryFastPath(django_app), django_app)
@@ -263,7 +254,7 @@ async def test_the_headers_follow_the_same_settings_as_djangos(conversation, mem
 
 async def test_a_plain_http_request_that_django_redirects_to_https_is_djangos(conversation, member, settings):
     settings.SECURE_SSL_REDIRECT = True
-    django_app = ASGIHandler()
+    django_app = ClosingASGIHandler()
     cookie = await signed_in(member)
     served, direct = await served_and_django(
         history(conversation), cookie=cookie, apps=(ChatHistoryFastPath(django_app), django_app)

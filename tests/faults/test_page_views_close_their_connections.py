@@ -44,6 +44,4 @@ async def test_a_hundred_chat_page_views_leave_no_connection_behind(group, membe
     before = await database_sync_to_async(open_connections)()
     statuses = {await page_view(url, cookie) for _ in range(100)}
     assert statuses == {200}
-    # PostgreSQL: the pool may open its two standing connections; SQLite: nothing more stays open.
-    allowed = 2 if connection.vendor == "postgresql" else 0
-    assert await database_sync_to_async(open_connections)() - before <= allowed
+    assert await database_sync_to_async(open_connections)() == before
