@@ -9,6 +9,7 @@ signal tells which of the two answered.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from contextlib import contextmanager
@@ -106,6 +107,14 @@ async def ask(
                 break
         await communicator.wait(5)
     return Answer(start["status"], start["headers"], content, by_django=bool(started))
+
+
+@pytest.fixture(autouse=True)
+def _close_worker_thread_connections():
+    """The fast path reads on the event loop's worker threads, and each test has a loop of its own:
+    collect the connections of the threads that are gone, so PostgreSQL can drop the test database."""
+    yield
+    gc.collect()
 
 
 def history(group) -> str:
