@@ -44,4 +44,5 @@ async def test_a_hundred_chat_page_views_leave_no_connection_behind(group, membe
     before = await database_sync_to_async(open_connections)()
     statuses = {await page_view(url, cookie) for _ in range(100)}
     assert statuses == {200}
-    assert await database_sync_to_async(open_connections)() == before
+    # No more than before (connections of earlier tests' finished threads may close meanwhile).
+    assert await database_sync_to_async(open_connections)() <= before
