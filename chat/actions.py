@@ -60,6 +60,11 @@ def _quoted(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _db_time(moment):
+    """A datetime as a plain query's parameter, as the ORM would pass it (naive UTC text on SQLite)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
 def open_chat(user, slug: str) -> ChatAccess:
     """Check that this person may open this group's chat, and describe the socket.
 

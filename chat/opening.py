@@ -10,19 +10,29 @@ posting at the time; in a storm of connects that queueing was most of the wait. 
 2. :func:`welcome`: everything the first frames carry, then the arrival in "here now".
 
 Each step calls the same functions as before (chat.actions, chat.room, moderation, groups.live);
-only the trips are fewer.
+only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`) first
+asks what is there at all: a room state row, an open round, pinned messages, a time-out, a live
+session, a pause & breathe. What it finds absent is not read again, so a socket opening in a
+quiet room reads six statements instead of fifteen; whatever is there is read as before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
+from django.utils import timezone
+
 from groups import console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
+from groups.models import Group, LiveSession, Role
 from moderation import frames as moderation_frames
+from moderation.models import TimeOut
 from supportcircle.accounts.limits import too_many_sockets
 
 from . import actions, room
+from .actions import _db_time, _quoted
+from .models import Message, MessageState, ReadMarker, RoomState, Round
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,52 @@ class Welcome:
     frames: list[str]
 
 
+@dataclass(frozen=True)
+class RoomAtConnect:
+    """What there is to read for a socket opening in this group, from one plain query."""
+
+    has_room_state: bool
+    has_open_round: bool
+    has_pinned: bool
+    last_read_seq: int
+    timed_out: bool
+    live_session: bool
+    joins_locked: bool
+    breathing: bool
+
+    @property
+    def nothing_for_the_console(self) -> bool:
+        """No live session, no lock on joins, no pause & breathe: groups.console_frames has no frame."""
+        return not (self.live_session or self.joins_locked or self.breathing)
+
+
+def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
+    now = _db_time(timezone.now())
+    sql = (
+        "SELECT g.joins_locked, g.breathe_until IS NOT NULL AND g.breathe_until > %s, "  # noqa: S608  # nosec B608
+        f"EXISTS (SELECT 1 FROM {_quoted(RoomState)} WHERE group_id = g.id), "
+        f"EXISTS (SELECT 1 FROM {_quoted(Round)} WHERE group_id = g.id AND closed_at IS NULL), "
+        f"EXISTS (SELECT 1 FROM {_quoted(Message)} WHERE group_id = g.id AND pinned_at IS NOT NULL AND state = %s), "
+        f"(SELECT last_read_seq FROM {_quoted(ReadMarker)} WHERE group_id = g.id AND user_id = %s), "
+        f"EXISTS (SELECT 1 FROM {_quoted(TimeOut)} WHERE group_id = g.id AND user_id = %s AND until > %s), "
+        f"EXISTS (SELECT 1 FROM {_quoted(LiveSession)} WHERE group_id = g.id AND ended_at IS NULL) "
+        f"FROM {_quoted(Group)} g WHERE g.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, MessageState.VISIBLE, user_id, user_id, now, group_id])
+        joins_locked, breathing, has_room, has_round, has_pinned, read_seq, timed_out, live = cursor.fetchone()
+    return RoomAtConnect(
+        has_room_state=bool(has_room),
+        has_open_round=bool(has_round),
+        has_pinned=bool(has_pinned),
+        last_read_seq=read_seq or 0,
+        timed_out=bool(timed_out),
+        live_session=bool(live),
+        joins_locked=bool(joins_locked),
+        breathing=bool(breathing),
+    )
+
+
 def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None) -> Welcome:
     """What a new socket is sent first. Reads first; the writes (presence, attendance) come last."""
     boundaries = load_boundaries(access.user_id)
@@ -57,9 +113,14 @@ def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None)
         history = actions.recent_history(access.user_id, access.group_id, boundaries=boundaries)
     else:
         history = actions.history_after(access.user_id, access.group_id, last_seq, boundaries=boundaries)
-    snapshot = room.room_snapshot(access.user_id, access.group_id, boundaries)
-    frames = moderation_frames.waiting_on_connect(access.user_id, access.group_id)
+    known = room_at_connect(access.user_id, access.group_id)
+    snapshot = room.room_snapshot(access.user_id, access.group_id, boundaries, known=known)
+    # A member's only waiting frame is a time-out notice; a facilitator's is the queue.
+    frames = []
+    if access.role == Role.FACILITATOR or known.timed_out:
+        frames = moderation_frames.waiting_on_connect(access.user_id, access.group_id)
     here, here_at = room.arrive(access.user_id, access.group_id, channel_name)
     # Attendance for a live session, and its frames: after arriving, as before.
-    frames += console_frames.on_connect(access.user_id, access.group_id, access.role)
+    if not known.nothing_for_the_console:
+        frames += console_frames.on_connect(access.user_id, access.group_id, access.role)
     return Welcome(boundaries, history, snapshot, here, here_at, frames)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot
@@ -19,8 +20,10 @@ from supportcircle.accounts.models import User
 
 from . import broadcast
 from .actions import (
+    _db_time,
     _facilitator_or_refuse,
     _membership_or_deny,
+    _quoted,
     _record,
     last_read_seq,
     pinned_messages,
@@ -29,6 +32,9 @@ from .actions import (
 from .errors import ChatRefused
 from .models import Presence, RoomState, Round, RoundAnswer, RoundKind
 from .protocol import FEELINGS, NEEDS, PRESENCE_TTL_SECONDS, REACTIONS, ROUND_PROMPTS, ErrorCode
+
+if TYPE_CHECKING:
+    from .opening import RoomAtConnect
 
 # Room state -------------------------------------------------------------------
 
@@ -258,29 +264,35 @@ def _fresh_since():
 
 
 def here_now(group_id: int) -> list[dict]:
-    """Seated members with at least one live socket in this group, in any server process."""
-    rows = (
-        Membership.objects.filter(
-            group_id=group_id,
-            state__in=SEATED_STATES,
-            user__chat_presences__group_id=group_id,
-            user__chat_presences__last_seen__gte=_fresh_since(),
-        )
-        .values_list("user_id", "user__pseudonym", "role")
-        .distinct()
-        .order_by("user__pseudonym")
+    """Seated members with at least one live socket in this group, in any server process.
+    Read on every arrival and departure, so in one plain query."""
+    sql = (
+        "SELECT DISTINCT u.id, u.pseudonym, m.role "  # noqa: S608  # nosec B608
+        f"FROM {_quoted(Membership)} m JOIN {_quoted(User)} u ON u.id = m.user_id "
+        f"JOIN {_quoted(Presence)} p ON p.user_id = m.user_id AND p.group_id = m.group_id "
+        f"WHERE m.group_id = %s AND m.state IN (%s, %s) AND p.last_seen >= %s ORDER BY u.pseudonym"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [group_id, *SEATED_STATES, _db_time(_fresh_since())])
+        rows = cursor.fetchall()
     return [{"id": user_id, "pseudonym": pseudonym, "role": role} for user_id, pseudonym, role in rows]
 
 
 def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], float]:
     """A socket opened: this member is here now; everyone else's "here now" list updates.
     Returns the list for the arriving socket's `ready` frame, and when it was true."""
-    with transaction.atomic():
+    presence = _quoted(Presence)
+    with transaction.atomic(), connection.cursor() as cursor:
         # Sockets of a server process that died never said goodbye; they expire here.
-        Presence.objects.filter(group_id=group_id, last_seen__lt=_fresh_since()).delete()
+        cursor.execute(
+            f"DELETE FROM {presence} WHERE group_id = %s AND last_seen < %s",  # noqa: S608  # nosec B608
+            [group_id, _db_time(_fresh_since())],
+        )
         # A channel name is made afresh for each socket, and a socket arrives once: always a new row.
-        Presence.objects.create(channel_name=channel_name, group_id=group_id, user_id=user_id, last_seen=timezone.now())
+        cursor.execute(
+            f"INSERT INTO {presence} (group_id, user_id, channel_name, last_seen) VALUES (%s, %s, %s, %s)",  # noqa: S608  # nosec B608
+            [group_id, user_id, channel_name, _db_time(timezone.now())],
+        )
         here, at = here_now(group_id), timezone.now().timestamp()
         broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
         return here, at
@@ -316,23 +328,26 @@ def room_as_seen(state: dict, boundaries: BoundarySnapshot) -> dict:
     return {**state, "circle": {**circle, "floor_holder": holder, "raised_hands": hands}}
 
 
-def room_snapshot(user_id: int, group_id: int, boundaries: BoundarySnapshot) -> dict:
+def room_snapshot(
+    user_id: int, group_id: int, boundaries: BoundarySnapshot, *, known: RoomAtConnect | None = None
+) -> dict:
     """Everything of the room's current state that the `ready` frame (and the chat page) carries,
-    shaped by this member's boundaries."""
-    room = RoomState.objects.select_related("floor_holder").filter(group_id=group_id).first() or RoomState(
-        group_id=group_id
-    )
-    round_ = open_round_now(group_id)
+    shaped by this member's boundaries. With ``known`` (chat.opening), what it says is absent is not
+    read again: most rooms have no room state row, no open round and nothing pinned."""
+    room = None
+    if known is None or known.has_room_state:
+        room = RoomState.objects.select_related("floor_holder").filter(group_id=group_id).first()
+    round_ = open_round_now(group_id) if known is None or known.has_open_round else None
     if round_ is not None:
         round_["cards"] = [card for card in round_["cards"] if not boundaries.hides(card["user"]["id"])]
     pinned = [
         boundaries.present(quote_as_seen(wire, boundaries), wire["author"]["id"], wire["content_warning"])
-        for wire in pinned_messages(group_id)
+        for wire in (pinned_messages(group_id) if known is None or known.has_pinned else ())
     ]
     return {
-        "room": room_as_seen(room_to_wire(room), boundaries),
+        "room": room_as_seen(room_to_wire(room or RoomState(group_id=group_id)), boundaries),
         "round": round_,
         "pinned": [wire for wire in pinned if wire is not None],
-        "last_read_seq": last_read_seq(user_id, group_id),
+        "last_read_seq": last_read_seq(user_id, group_id) if known is None else known.last_read_seq,
         "vocabulary": {"reactions": REACTIONS, "feelings": FEELINGS, "needs": NEEDS},
     }

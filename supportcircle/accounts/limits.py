@@ -87,10 +87,20 @@ MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 
 
 def too_many_sockets(user_id: int) -> bool:
-    """Whether this person already has the most chat sockets open we allow (across server processes)."""
+    """Whether this person already has the most chat sockets open we allow (across server processes).
+    Asked on every socket connect, so in one plain query."""
+    from django.db import connection
+
     from chat.models import Presence
     from chat.protocol import PRESENCE_TTL_SECONDS
 
     cap = getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
-    fresh_since = timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)
-    return Presence.objects.filter(user_id=user_id, last_seen__gte=fresh_since).count() >= cap
+    fresh_since = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS))
+    table = connection.ops.quote_name(Presence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE user_id = %s AND last_seen >= %s",  # noqa: S608  # nosec B608
+            [user_id, fresh_since],
+        )
+        (count,) = cursor.fetchone()
+    return count >= cap

@@ -5,11 +5,14 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
-from chat import consumers
-from chat.actions import post_message
+from chat import consumers, room
+from chat.actions import mark_read, pin_message, post_message
 from chat.layers import BoundedInMemoryChannelLayer
+from chat.models import RoundKind
 from chat.protocol import CloseCode
-from groups.models import Membership, MembershipState
+from groups import live
+from groups.models import Membership, MembershipState, SessionAttendance
+from moderation.actions import time_out_member
 from tests.conftest import connected, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,12 +95,53 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     # The handshake: 1 the session, 2 the person. Admitting (chat.opening.admit, one trip): 3 the group
     # with the membership, 4 their open sockets. The welcome (chat.opening.welcome, one trip):
     # 5 boundaries (blocks, mutes, collapsed labels), 6-7 the history (membership with the latest seq,
-    # the page; its reactions when it has messages), 8-11 the room (practices, open round, pins, read
-    # marker), 12-13 a time-out (membership, time-out), 14-16 arriving (expire dead sockets, this
-    # socket, "here now"), 17-18 the live session (session, group). (SQLite also shows the BEGIN.)
+    # the page; its reactions when it has messages), 8 what the room has at all (chat.opening.room_at_connect:
+    # practices, open round, pins, read marker, a time-out, a live session, a pause), 9-11 arriving
+    # (expire dead sockets, this socket, "here now"). In a quiet room nothing else is read; see
+    # test_a_busy_room_is_read_in_full for one where everything is on. (SQLite also shows the BEGIN.)
     queries = [query for query in await queries_while_opening(member, group.slug) if query != "BEGIN IMMEDIATE"]
-    assert len(queries) == 18, "\n".join(queries)
+    assert len(queries) == 11, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
+
+
+def everything_on(group, facilitator, member, second_member) -> None:
+    """Slow mode, a listening circle, an open round with an answer, a pin, a read marker, a time-out,
+    a live session with joins locked and a pause & breathe: all at once in one room."""
+    post_message(second_member.pk, group.pk, client_id="pin-me", body="Something worth keeping in view")
+    post_message(second_member.pk, group.pk, client_id="read-to", body="And one more thing")
+    room.change_room_settings(facilitator.pk, group.pk, slow_mode_seconds=30)
+    room.set_listening_circle(facilitator.pk, group.pk, on=True)
+    round_ = room.open_round(facilitator.pk, group.pk, kind=RoundKind.CHECKIN)
+    room.answer_round(second_member.pk, group.pk, round_id=round_["id"], feelings=("calm",))
+    pin_message(facilitator.pk, group.pk, seq=1, pinned=True)
+    mark_read(member.pk, group.pk, seq=2)
+    time_out_member(facilitator, group, user_id=member.pk, minutes=30)
+    live.open_session(facilitator.pk, group.pk)
+    live.set_joins_locked(facilitator.pk, group.pk, locked=True)
+    live.start_breathing(facilitator.pk, group.pk, seconds=120)
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_a_busy_room_is_read_in_full(channel_layer, group, facilitator, member, second_member):
+    # The quiet-room shortcut (chat.opening.room_at_connect) must never hide what is there.
+    await database_sync_to_async(everything_on)(group, facilitator, member, second_member)
+    async with connected(member, group.slug) as socket:
+        ready = socket.ready
+        assert ready["room"]["slow_mode_seconds"] == 30
+        assert ready["room"]["circle"]["on"] is True
+        assert ready["round"]["kind"] == RoundKind.CHECKIN
+        assert [card["user"]["id"] for card in ready["round"]["cards"]] == [second_member.pk]
+        assert [pin["seq"] for pin in ready["pinned"]] == [1]
+        assert ready["last_read_seq"] == 2
+        waiting = [await socket.receive() for _ in range(3)]
+        assert {frame["type"] for frame in waiting} == {"notice", "session", "breathe"}
+        notice = next(frame for frame in waiting if frame["type"] == "notice")
+        assert "paused your posting" in notice["message"]
+        session = next(frame for frame in waiting if frame["type"] == "session")
+        assert session["session"]["joins_locked"] is True
+        assert await socket.nothing_more()
+    # And the member's arrival counted for the live session.
+    assert await database_sync_to_async(SessionAttendance.objects.filter(session__group=group, user=member).exists)()
 
 
 class StalledLayer(BoundedInMemoryChannelLayer):
