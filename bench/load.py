@@ -60,6 +60,9 @@ class Step:
     closed: bool = False
     started: float = 0.0
     last_delivery: float = 0.0
+    # Each message sent (its number, room) and, for a step that lost any, who missed which.
+    sent_log: list[tuple[int, str]] = field(default_factory=list)
+    missing: list[dict] = field(default_factory=list)
 
     def summary(self, duration: float) -> dict:
         lat = self.latencies
@@ -87,6 +90,7 @@ class Step:
             "resends": self.resends,
             "reconnects": self.reconnects,
             "errors": dict(self.errors),
+            **({"missing_examples": self.missing[:10]} if self.missing else {}),
         }
 
 
@@ -133,8 +137,28 @@ class Generator:
         return step
 
     def close_step(self) -> None:
-        if self.step is not None:
-            self.step.closed = True
+        step = self.step
+        if step is None:
+            return
+        step.closed = True
+        if step.delivered < step.expected:
+            # Which recipient missed which message, and what its socket knew: for finding out why.
+            for n, room in step.sent_log:
+                for client in self.rooms.get(room, ()):
+                    if client.counted and n not in client.seen and len(step.missing) < 50:
+                        step.missing.append(
+                            {
+                                "n": n,
+                                "room": room,
+                                "member": client.member,
+                                "gone": client.gone,
+                                "close_code": client.close_code,
+                                "contiguous": client.contiguous,
+                                "ahead": sorted(client.ahead)[:5],
+                                "backfilling": client.backfilling,
+                                "pending_sends": len(client.pending),
+                            }
+                        )
 
     def counted_in(self, room: str) -> int:
         return sum(1 for c in self.rooms.get(room, ()) if c.counted and not c.gone)
@@ -382,8 +406,10 @@ async def run_schedule(
             continue
         step.expected += gen.counted_in(client.room)
         step.sent += 1
+        n = gen.next_n()
+        step.sent_log.append((n, client.room))
         try:
-            await client.post(step, gen.next_n(), scheduled, body_tail)
+            await client.post(step, n, scheduled, body_tail)
         except ConnectionClosed:
             step.send_failures += 1
     return step

@@ -126,7 +126,7 @@ def start_profiler(process: Process, name: str) -> subprocess.Popen | None:
     if os.environ.get("BENCH_PROFILE") != process.name.removeprefix("target-") or not spy.exists():
         return None
     out = ROOT / "bench" / "results" / f"profile-{process.name}-{name}.txt.tmp"
-    argv = [str(spy), "record", "-r", "200", "-f", "raw", "-o", str(out), "--pid", str(process.pid)]
+    argv = [str(spy), "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", str(out), "--pid", str(process.pid)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
