@@ -7,18 +7,21 @@ The handshake reads the session cookie, the session and the person in one step
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.protocol import CloseCode
-from supportcircle.accounts.socket_auth import SessionAuthMiddleware, SignedInPerson
+from supportcircle.accounts.socket_auth import SessionAuthMiddleware, SignedInPerson, plainly
 from tests.conftest import connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,12 +87,16 @@ async def test_a_socket_for_a_deactivated_person_is_refused(channel_layer, group
 async def test_a_socket_is_closed_with_4503_when_the_session_store_fails(channel_layer, group, member):
     session_key = await database_sync_to_async(signed_in_cookie)(member)
 
-    def store_down(self):
-        raise OperationalError("the session store is unavailable")
+    def store_down(execute, sql, params, many, context):
+        if "django_session" in sql:
+            raise OperationalError("the session store is unavailable")
+        return execute(sql, params, many, context)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SessionStore, "load", store_down)
+    await database_sync_to_async(lambda: connection.execute_wrappers.append(store_down))()
+    try:
         assert await closed_with(socket_with_cookie(session_key, group.slug)) == CloseCode.SERVER_RESTARTING
+    finally:
+        await database_sync_to_async(lambda: connection.execute_wrappers.remove(store_down))()
 
 
 async def test_a_socket_opened_on_a_live_session_is_greeted(channel_layer, group, member):
@@ -128,3 +135,46 @@ async def test_a_socket_without_a_session_cookie_is_anonymous(db):
     scope = await scope_seen_by_the_socket("csrftoken=abc")
     assert isinstance(scope["user"], AnonymousUser)
     assert scope["session"].session_key is None
+
+
+def person_by_channels(session_key: str):
+    from channels.auth import get_user
+
+    return async_to_sync(get_user)({"session": SessionStore(session_key)})
+
+
+def test_the_plain_read_finds_the_person_channels_finds(member):
+    session_key = signed_in_cookie(member)
+    by_channels = person_by_channels(session_key)
+    with CaptureQueriesContext(connection) as queries:
+        person = plainly(session_key)
+    assert (person.pk, person.pseudonym, person.is_active) == (by_channels.pk, by_channels.pseudonym, True)
+    assert len(queries.captured_queries) == 2  # the session row, the person
+
+
+def test_the_plain_read_leaves_every_other_session_to_channels(member, second_member):
+    # Each of these gets Channels' own answer (anonymous, and a flushed session where it flushes).
+    expired = signed_in_cookie(member)
+    Session.objects.filter(session_key=expired).update(expire_date=timezone.now() - timedelta(minutes=1))
+    before_password_change = signed_in_cookie(member)
+    member.set_password("a-brand-new-passphrase")
+    member.save()
+    deactivated = signed_in_cookie(second_member)
+    second_member.is_active = False
+    second_member.save(update_fields=["is_active"])
+    tampered = signed_in_cookie(member)
+    Session.objects.filter(session_key=tampered).update(session_data="not-a-signed-session")
+    other_backend = SessionStore()
+    other_backend.update(
+        {SESSION_KEY: str(member.pk), BACKEND_SESSION_KEY: "some.other.Backend", HASH_SESSION_KEY: "x"}
+    )
+    other_backend.create()
+    for key in (expired, before_password_change, deactivated, tampered, other_backend.session_key, "no-such-key"):
+        assert plainly(key) is None, key
+        assert not person_by_channels(key).is_authenticated, key
+
+
+def test_with_another_authentication_backend_every_session_goes_to_channels(member, settings):
+    session_key = signed_in_cookie(member)
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "some.other.Backend"]
+    assert plainly(session_key) is None
