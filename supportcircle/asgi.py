@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-A member's plain request for the chat history is answered in front of Django, with Django's own
-checks and answer (chat/fast_history.py); every other HTTP request goes to Django.
+Two plain requests are answered in front of Django, with Django's own checks and answer: a member's
+request for the chat history (chat/fast_history.py), and a login with the right pseudonym and
+password (supportcircle/accounts/fast_login.py). Every other HTTP request goes to Django.
 
 WebSockets pass an Origin check (a foreign or missing Origin cannot open a
 socket) and session authentication before they reach a consumer.
@@ -27,6 +28,7 @@ from django.conf import settings  # noqa: E402
 from chat.fast_history import ChatHistoryFastPath  # noqa: E402
 from chat.layers import bound_daphne_send_buffers, lighten_daphne_sockets  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from supportcircle.accounts.fast_login import FastLoginPath  # noqa: E402
 from supportcircle.accounts.socket_auth import SessionAuthMiddleware  # noqa: E402
 from supportcircle.security import CloseCleanlyOnFailure  # noqa: E402
 
@@ -37,7 +39,7 @@ lighten_daphne_sockets()
 
 application = ProtocolTypeRouter(
     {
-        "http": ChatHistoryFastPath(django_asgi_app),
+        "http": FastLoginPath(ChatHistoryFastPath(django_asgi_app), django_app=django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             CloseCleanlyOnFailure(SessionAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
