@@ -22,7 +22,7 @@ class SignUpForm(UserCreationForm):
 
     def clean_pseudonym(self) -> str:
         pseudonym = self.cleaned_data["pseudonym"].strip()
-        if User.objects.filter(pseudonym__iexact=pseudonym).exists():
+        if User.objects.with_pseudonym(pseudonym).exists():
             raise forms.ValidationError("Someone is already using that pseudonym. Could you try another?")
         return pseudonym
 
