@@ -58,8 +58,33 @@ def client_address(request) -> str:
 
 def wait_for(kind: str, key: str, limit: Limit) -> int:
     now = timezone.now()
-    times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=now - limit.window).values_list("at", flat=True))
+    since = now - limit.window
+    # Asked on every login: one plain count first; the attempts themselves only when there are enough.
+    if _count_attempts(kind, key, since) < limit.attempts:
+        return 0
+    times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=since).values_list("at", flat=True))
     return seconds_to_wait(times, now, limit)
+
+
+def _count_attempts(kind: str, key: str, since: datetime) -> int:
+    from django.db import connection
+
+    table = connection.ops.quote_name(Attempt._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE kind = %s AND key = %s AND at > %s",  # noqa: S608  # nosec B608
+            [kind, key, connection.ops.adapt_datetimefield_value(since)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _any_attempts(kind: str, key: str) -> bool:
+    from django.db import connection
+
+    table = connection.ops.quote_name(Attempt._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE kind = %s AND key = %s LIMIT 1", [kind, key])  # noqa: S608  # nosec B608
+        return cursor.fetchone() is not None
 
 
 def record(kind: str, key: str, limit: Limit) -> None:
@@ -70,9 +95,8 @@ def record(kind: str, key: str, limit: Limit) -> None:
 
 def forget(kind: str, key: str) -> None:
     # Most logins have nothing to forget: look first, and take the write lock only when there is.
-    attempts = Attempt.objects.filter(kind=kind, key=key)
-    if attempts.exists():
-        attempts.delete()
+    if _any_attempts(kind, key):
+        Attempt.objects.filter(kind=kind, key=key).delete()
 
 
 def login_key(pseudonym: str, request) -> str:
