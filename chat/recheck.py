@@ -122,20 +122,24 @@ class Rechecker:
         return await asyncio.shield(future)
 
     async def _flush(self) -> None:
-        await asyncio.sleep(BATCH_WINDOW_SECONDS)
-        batch, self.pending = self.pending, {}
-        try:
-            # Off the main database thread: live delivery must not wait behind page views and
-            # posts queued there. A read on its own connection, in a worker thread.
-            answers = await database_sync_to_async(verdicts, thread_sensitive=False)(list(batch))
-        except Exception as problem:  # the database is down: every waiting socket fails closed
-            for future in batch.values():
+        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one.
+        # (Answering only the batch in hand once left such a socket waiting until some other socket
+        # asked, which at the end of a busy minute could be never: its deliveries and pongs stopped.)
+        while self.pending:
+            await asyncio.sleep(BATCH_WINDOW_SECONDS)
+            batch, self.pending = self.pending, {}
+            try:
+                # Off the main database thread: live delivery must not wait behind page views and
+                # posts queued there. A read on its own connection, in a worker thread.
+                answers = await database_sync_to_async(verdicts, thread_sensitive=False)(list(batch))
+            except Exception as problem:  # the database is down: every waiting socket fails closed
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(problem)
+                continue
+            for key, future in batch.items():
                 if not future.done():
-                    future.set_exception(problem)
-            return
-        for key, future in batch.items():
-            if not future.done():
-                future.set_result(answers[key])
+                    future.set_result(answers[key])
 
 
 _checkers: WeakKeyDictionary = WeakKeyDictionary()

@@ -2,13 +2,20 @@
 gets the answer it would have got alone: a busy group costs the database the same whatever its size.
 """
 
+import asyncio
+import gc
+import threading
+
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
+from chat import recheck
 from chat.protocol import CloseCode
 from chat.recheck import verdicts
 from groups.models import Membership, MembershipState
+from supportcircle.http import close_this_threads_connections
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +66,42 @@ def test_a_hundred_sockets_are_rechecked_with_three_queries(group, django_assert
     with django_assert_num_queries(3):
         answers = verdicts(keys)
     assert set(answers.values()) == {None}
+
+
+class HeldFirstBatch:
+    """The real ``verdicts``, with the first batch held in its worker thread until released: the
+    moment when another socket asks while a batch is being read."""
+
+    def __init__(self) -> None:
+        self.reading, self.release, self.calls = threading.Event(), threading.Event(), 0
+
+    def __call__(self, keys):
+        self.calls += 1
+        if self.calls == 1:
+            self.reading.set()
+            self.release.wait(5)
+        return verdicts(keys)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_that_asks_while_a_batch_is_read_is_answered_without_anyone_else_asking(
+    group, member, second_member, monkeypatch
+):
+    sam = (await sync_to_async(session_for)(member), member.pk, group.pk)
+    alex = (await sync_to_async(session_for)(second_member), second_member.pk, group.pk)
+    held = HeldFirstBatch()
+    monkeypatch.setattr(recheck, "verdicts", held)
+    checker = recheck.Rechecker()
+    first = asyncio.ensure_future(checker.verdict(sam))
+    await asyncio.get_running_loop().run_in_executor(None, held.reading.wait, 5)
+    second = asyncio.ensure_future(checker.verdict(alex))  # while Sam's batch is being read
+    await asyncio.sleep(0.05)
+    held.release.set()
+    # Nobody else asks after this: Alex's answer must come all the same.
+    assert await asyncio.wait_for(first, 5) is None
+    assert await asyncio.wait_for(second, 5) is None
+    assert held.calls == 2
+    # The worker threads' connections go with their threads, so PostgreSQL can drop the test database.
+    await asyncio.get_running_loop().shutdown_default_executor()
+    gc.collect()
+    await sync_to_async(close_this_threads_connections)()
