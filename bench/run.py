@@ -478,6 +478,8 @@ async def idle_memory(ctx: Context) -> dict:
 
 async def connect_storm(ctx: Context) -> dict:
     plan = ctx.plan
+    # The phase before closed thousands of sockets: the storm starts once that goodbye is worked off.
+    settled = await settle(ctx, limit=30.0)
     gen = load.Generator(ctx.target)
     size = plan.recipe.group_size
     gate = asyncio.Semaphore(plan.storm_concurrency)
@@ -526,6 +528,7 @@ async def connect_storm(ctx: Context) -> dict:
         "server_cpu_ms_per_connect": round(stats["server_cpu_s"] * 1000 / plan.storm, 2),
         "loadgen_core_busy_pct": round(stats["loadgen_core_busy_pct"], 1),
         "valid": stats["loadgen_core_busy_pct"] <= LOADGEN_LIMIT_PCT,
+        "waited_for_server_to_settle_s": settled,
     }
 
 

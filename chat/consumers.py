@@ -213,9 +213,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         try:
-            await self.depart()
             if self.access is not None and self.accepted:
-                await database_sync_to_async(console_frames.on_disconnect)(self.access.user_id, self.access.group_id)
+                arrived, self.arrived = self.arrived, False
+                await database_sync_to_async(opening.goodbye)(self.access, self.channel_name, arrived=arrived)
+            else:
+                await self.depart()
         except DatabaseError:
             pass  # the presence row expires by itself (chat.room.arrive)
         await self.unsubscribe()

@@ -124,3 +124,12 @@ def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None)
     if not known.nothing_for_the_console:
         frames += console_frames.on_connect(access.user_id, access.group_id, access.role)
     return Welcome(boundaries, history, snapshot, here, here_at, frames)
+
+
+def goodbye(access: actions.ChatAccess, channel_name: str, *, arrived: bool) -> None:
+    """What a closing socket leaves behind, in one trip: out of "here now" (if it had arrived), and
+    counted as having left a live session. A mass disconnect (a restart, a network blip) queues one
+    of these per socket, so each is a few plain statements."""
+    if arrived:
+        room.depart(access.group_id, channel_name)
+    console_frames.on_disconnect(access.user_id, access.group_id)

@@ -300,8 +300,8 @@ def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], 
 
 def depart(group_id: int, channel_name: str) -> None:
     """A socket closed; if it was this member's last one here, they leave the "here now" list."""
-    with transaction.atomic():
-        Presence.objects.filter(channel_name=channel_name).delete()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_quoted(Presence)} WHERE channel_name = %s", [channel_name])  # noqa: S608  # nosec B608
         broadcast.on_commit_presence(group_id, here_now(group_id), at=timezone.now().timestamp())
 
 

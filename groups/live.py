@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -213,13 +213,20 @@ def note_arrival(user_id: int, session: LiveSession | None, *, now: datetime | N
 def note_departure(user_id: int, group_id: int, *, now: datetime | None = None) -> None:
     """A socket closed during a live session: if it was their last one here, they left now."""
     now = now or timezone.now()
-    session = LiveSession.objects.filter(group_id=group_id, ended_at__isnull=True).first()
-    if session is None:
+    # Every closing socket asks; most groups have no live session, so a plain look first.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {connection.ops.quote_name(LiveSession._meta.db_table)} "  # noqa: S608  # nosec B608
+            "WHERE group_id = %s AND ended_at IS NULL LIMIT 1",
+            [group_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return
     fresh = now - timedelta(seconds=PRESENCE_TTL_SECONDS)
     if Presence.objects.filter(group_id=group_id, user_id=user_id, last_seen__gte=fresh).exists():
         return
-    SessionAttendance.objects.filter(session=session, user_id=user_id, left_at__isnull=True).update(left_at=now)
+    SessionAttendance.objects.filter(session_id=row[0], user_id=user_id, left_at__isnull=True).update(left_at=now)
 
 
 def kind_check_in_text(pseudonym: str) -> str:

@@ -8,7 +8,7 @@ from django.db import connection
 from chat import consumers, room
 from chat.actions import mark_read, pin_message, post_message
 from chat.layers import BoundedInMemoryChannelLayer
-from chat.models import RoundKind
+from chat.models import Presence, RoundKind
 from chat.protocol import CloseCode
 from groups import live
 from groups.models import Membership, MembershipState, SessionAttendance
@@ -102,6 +102,31 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     queries = [query for query in await queries_while_opening(member, group.slug) if query != "BEGIN IMMEDIATE"]
     assert len(queries) == 11, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_closing_the_chat_in_a_quiet_room_takes_three_statements(channel_layer, group, member):
+    # A mass disconnect (a restart, a network blip) queues one goodbye per socket on the database
+    # thread: out of "here now" (1 this socket's row, 2 the list for those still here) and
+    # 3 whether a live session is on, which there is not. (SQLite also shows the BEGIN.)
+    seen: list[str] = []
+
+    def note(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    communicator = await database_sync_to_async(socket_for)(member, group.slug)
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    await database_sync_to_async(lambda: connection.execute_wrappers.append(note))()
+    try:
+        await communicator.disconnect(timeout=5)
+    finally:
+        await database_sync_to_async(lambda: connection.execute_wrappers.remove(note))()
+    statements = [sql for sql in seen if sql != "BEGIN IMMEDIATE"]
+    assert len(statements) == 3, "\n".join(statements)
+    assert statements[0].startswith("DELETE")
+    assert not await database_sync_to_async(Presence.objects.filter(user=member).exists)()
 
 
 def everything_on(group, facilitator, member, second_member) -> None:
