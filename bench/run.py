@@ -63,7 +63,10 @@ class Plan:
         self.big_room = self.recipe.big_room
         self.big_rate = 4.0
         self.big_seconds = 5 if quick else 20
-        self.slow_seconds = 3 if quick else 6
+        self.slow_seconds = 3 if quick else 10
+        # Messages a second in the slow reader's room: enough, with 3,900 characters each, to fill the
+        # kernel's send buffer (up to 4 MB here) and then the server's 1 MiB cap within the phase.
+        self.slow_room_rate = 60 if quick else 100
         self.slow_body = 3_900
         self.idle_counts = (300, 1_000) if quick else (2_000, 10_000)
         self.storm = 200 if quick else 5_000
@@ -381,7 +384,7 @@ async def slow_reader(ctx: Context) -> dict:
     async def traffic(step):
         await asyncio.gather(
             load.run_schedule(gen, others, rate=len(others) / 2, duration=plan.slow_seconds),
-            load.run_schedule(gen, room_clients, rate=60, duration=plan.slow_seconds, body_tail=tail),
+            load.run_schedule(gen, room_clients, rate=plan.slow_room_rate, duration=plan.slow_seconds, body_tail=tail),
         )
         await wait_for_quiet(gen, step, limit=10)
 
