@@ -51,7 +51,7 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # The run's budget for the targets (set once the world is built), shared out between them.
         self.budget_seconds = 0.0
-        self.budget_share = {"P": 0.52, "B": 0.23, "R": 0.25}
+        self.budget_share = {"P": 0.5, "B": 0.25, "R": 0.25}
         self.human_sockets = 200 if quick else 1_000
         # P runs the full minute; B and R settle within seconds and have no HTTP part, so a third.
         self.human_seconds = {"P": 10, "B": 5, "R": 5} if quick else {"P": 60, "B": 20, "R": 20}
