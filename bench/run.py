@@ -51,7 +51,7 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # The run's budget for the targets (set once the world is built), shared out between them.
         self.budget_seconds = 0.0
-        self.budget_share = {"P": 0.5, "B": 0.25, "R": 0.25}
+        self.budget_share = {"P": 0.47, "B": 0.27, "R": 0.26}
         self.human_sockets = 200 if quick else 1_000
         # P runs the full minute; B and R settle within seconds and have no HTTP part, so a third.
         self.human_seconds = {"P": 10, "B": 5, "R": 5} if quick else {"P": 60, "B": 20, "R": 20}
@@ -659,7 +659,7 @@ def main() -> int:
             print("  P: cost of the hot paths, called directly", flush=True)
             results["p_costs"] = costs.measure(world_info, plan.quick)
         # What is left of the ten (or two) minutes after building the world, less the moderation bench.
-        total = 100 if plan.quick else 575
+        total = 100 if plan.quick else 590
         plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
         for kind in kinds:
             servers.reset_redis(redis_url)
