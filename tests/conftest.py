@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.core.signals import request_started
 from django.test import Client
 
 from groups.actions import create_group, join_group
@@ -169,3 +170,18 @@ async def connected(user: User, slug: str, *, query: str = ""):
     finally:
         # Closing runs the consumer's goodbye (presence, unsubscribing); give it time on a busy machine.
         await communicator.disconnect(timeout=5)
+
+
+@contextmanager
+def counting_django_requests():
+    """How many requests reached Django's own handler (its ``request_started`` signal) meanwhile."""
+    started = []
+
+    def count(**kwargs):
+        started.append(1)
+
+    request_started.connect(count)
+    try:
+        yield started
+    finally:
+        request_started.disconnect(count)

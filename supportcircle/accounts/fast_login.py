@@ -45,12 +45,10 @@ from django.contrib.auth.signals import user_login_failed
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import DisallowedHost, PermissionDenied, ValidationError
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse
-from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -59,8 +57,13 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.crypto import get_random_string
 
 # The same refusal, settings guard and request checks as the chat history's fast path.
-from chat.fast_history import LeaveItToDjango, _could_be_a_static_file, _not_called, _settings_are_mirrored
-from supportcircle.security import LogRefusalsMiddleware, SecurityHeadersMiddleware
+from chat.fast_history import (
+    LeaveItToDjango,
+    _could_be_a_static_file,
+    _not_called,
+    _settings_are_mirrored,
+    middleware_response_steps,
+)
 
 from . import limits, views
 from .forms import LoginForm
@@ -208,19 +211,7 @@ def _respond_as_django_would(request: ASGIRequest, response: HttpResponse) -> Ht
     SessionMiddleware's save writes the session."""
     add_never_cache_headers(response)
     response = CsrfViewMiddleware(_not_called).process_response(request, response)
-    response = LogRefusalsMiddleware(lambda _request: response)(request)
-    response = SecurityHeadersMiddleware(lambda _request: response)(request)
-    for middleware in (
-        CSPMiddleware,
-        XFrameOptionsMiddleware,
-        MessageMiddleware,
-        CsrfViewMiddleware,
-        CommonMiddleware,
-        SessionMiddleware,
-        SecurityMiddleware,
-    ):
-        response = middleware(_not_called).process_response(request, response)
-    return response
+    return middleware_response_steps(request, response)
 
 
 class FastLoginPath:

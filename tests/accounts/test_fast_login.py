@@ -28,7 +28,6 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.core.signals import request_started
 from django.db import OperationalError
 from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
@@ -43,7 +42,7 @@ from supportcircle.accounts.fast_login import LOGIN_PATH, MAX_BODY, FastLoginPat
 from supportcircle.accounts.models import Attempt
 from supportcircle.asgi import application, django_asgi_app
 from supportcircle.http import ClosingASGIHandler, close_this_threads_connections
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, counting_django_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,20 +94,6 @@ def new_csrf() -> Csrf:
     request = HttpRequest()
     token = get_token(request)
     return Csrf(cookie=request.META["CSRF_COOKIE"], token=token)
-
-
-@contextmanager
-def counting_django_requests():
-    started = []
-
-    def count(**kwargs):
-        started.append(1)
-
-    request_started.connect(count)
-    try:
-        yield started
-    finally:
-        request_started.disconnect(count)
 
 
 async def ask(

@@ -20,7 +20,6 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
-from django.core.signals import request_started
 from django.db import OperationalError
 from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
@@ -33,7 +32,7 @@ from groups.actions import ban_member, block_member, leave_group, mute_member, r
 from groups.models import Membership
 from supportcircle.asgi import application, django_asgi_app
 from supportcircle.http import ClosingASGIHandler
-from tests.conftest import PASSWORD, session_cookie
+from tests.conftest import PASSWORD, counting_django_requests, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,20 +48,6 @@ class Answer:
 
     def same_as(self, other: Answer) -> bool:
         return (self.status, self.headers, self.body) == (other.status, other.headers, other.body)
-
-
-@contextmanager
-def counting_django_requests():
-    started = []
-
-    def count(**kwargs):
-        started.append(1)
-
-    request_started.connect(count)
-    try:
-        yield started
-    finally:
-        request_started.disconnect(count)
 
 
 async def ask(
