@@ -13,7 +13,7 @@ Each step calls the same functions as before (chat.actions, chat.room, moderatio
 only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`) first
 asks what is there at all: a room state row, an open round, pinned messages, a time-out, a live
 session, a pause & breathe. What it finds absent is not read again, so a socket opening in a
-quiet room reads six statements instead of fifteen; whatever is there is read as before.
+quiet room reads seven statements instead of fourteen; whatever is there is read as before.
 """
 
 from __future__ import annotations

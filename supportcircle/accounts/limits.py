@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from .models import Attempt
@@ -67,8 +68,6 @@ def wait_for(kind: str, key: str, limit: Limit) -> int:
 
 
 def _count_attempts(kind: str, key: str, since: datetime) -> int:
-    from django.db import connection
-
     table = connection.ops.quote_name(Attempt._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -79,8 +78,6 @@ def _count_attempts(kind: str, key: str, since: datetime) -> int:
 
 
 def _any_attempts(kind: str, key: str) -> bool:
-    from django.db import connection
-
     table = connection.ops.quote_name(Attempt._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {table} WHERE kind = %s AND key = %s LIMIT 1", [kind, key])  # noqa: S608  # nosec B608
@@ -113,8 +110,6 @@ MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 def too_many_sockets(user_id: int) -> bool:
     """Whether this person already has the most chat sockets open we allow (across server processes).
     Asked on every socket connect, so in one plain query."""
-    from django.db import connection
-
     from chat.models import Presence
     from chat.protocol import PRESENCE_TTL_SECONDS
 
