@@ -190,11 +190,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send(text_data=waiting)
 
     async def subscribe(self, channels: list[str]) -> bool:
+        # Noted before asking, so a failure part way leaves every one of them (leaving is idempotent).
+        self.subscriptions.extend(channels)
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                for channel in channels:
-                    await self.channel_layer.group_add(channel, self.channel_name)
-                    self.subscriptions.append(channel)
+                await self.channel_layer.group_add_many(channels, self.channel_name)
         except Exception as problem:
             log.warning("chat socket refused: channel layer unavailable (%s)", type(problem).__name__)
             await self.unsubscribe()
@@ -205,8 +205,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         subscriptions, self.subscriptions = self.subscriptions, []
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                for channel in subscriptions:
-                    await self.channel_layer.group_discard(channel, self.channel_name)
+                await self.channel_layer.group_discard_many(subscriptions, self.channel_name)
         except Exception as problem:
             # Redis forgets a dead subscriber by itself; nothing to do but note it.
             log.info("channel layer unavailable while closing a socket (%s)", type(problem).__name__)

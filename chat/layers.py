@@ -146,11 +146,82 @@ class _AnnouncingPubSub(PubSub):
 
 
 class _AnnouncingShard(RedisSingleShardConnection):
+    """channels-redis's connection to one Redis, announcing a restored subscription, and sending the
+    subscriptions asked for at about the same time together.
+
+    channels-redis sends one SUBSCRIBE (or UNSUBSCRIBE) per channel, each waiting its turn for the
+    connection's lock. A socket opening subscribes to four channels, so a crowd arriving at once
+    queued thousands of single commands (and the sockets behind them, long enough for the layer's
+    timeout to refuse some). Here each wish is noted (the last one for a channel wins, so a leave
+    and a join that cross end as the join) and one task sends everything noted as one SUBSCRIBE and
+    one UNSUBSCRIBE, then does the same for whatever was noted meanwhile, until nothing waits.
+    Everyone whose wish went in a round hears that round's outcome: done, or Redis's error.
+    """
+
+    def __init__(self, host, channel_layer) -> None:
+        super().__init__(host, channel_layer)
+        self._wishes: dict[str, bool] = {}  # channel: subscribed, not sent yet
+        self._sending: dict[str, bool] = {}  # the round being sent
+        self._next_round: asyncio.Future | None = None
+        self._sender: asyncio.Task | None = None
+
     def _ensure_redis(self):
         if self._redis is None:
             self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
             self._pubsub = _AnnouncingPubSub(self._redis.connection_pool)
             self._pubsub.announce = self.channel_layer.resubscribed
+
+    async def subscribe(self, channel):
+        await self.wait_for(self.wish(channel, True))
+
+    async def unsubscribe(self, channel):
+        await self.wait_for(self.wish(channel, False))
+
+    @staticmethod
+    async def wait_for(round_: asyncio.Future | None) -> None:
+        if round_ is not None:
+            # Shielded: a waiter that gives up (its socket's timeout) must not call off everyone's round.
+            await asyncio.shield(round_)
+
+    def wish(self, channel: str, subscribed: bool) -> asyncio.Future | None:
+        """Note that this process wants ``channel`` (un)subscribed; the round that sends it, or None
+        when it already is so and nothing about it is on the way."""
+        if channel not in self._wishes and channel not in self._sending:
+            if (channel in self._subscribed_to) == subscribed:
+                return None
+        self._wishes.pop(channel, None)
+        self._wishes[channel] = subscribed
+        if self._next_round is None:
+            self._next_round = asyncio.get_running_loop().create_future()
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_wishes())
+        return self._next_round
+
+    async def _send_wishes(self) -> None:
+        while self._wishes:
+            self._sending, self._wishes = self._wishes, {}
+            round_, self._next_round = self._next_round, None
+            try:
+                async with self._lock:
+                    self._ensure_redis()
+                    self._ensure_receiver()
+                    on = [c for c, wanted in self._sending.items() if wanted and c not in self._subscribed_to]
+                    off = [c for c, wanted in self._sending.items() if not wanted and c in self._subscribed_to]
+                    if on:
+                        await self._pubsub.subscribe(*on)
+                        self._subscribed_to.update(on)
+                    if off:
+                        await self._pubsub.unsubscribe(*off)
+                        self._subscribed_to.difference_update(off)
+            except asyncio.CancelledError:
+                round_.cancel()
+                raise
+            except Exception as problem:  # Redis down or stalled: every waiter of this round hears it
+                round_.set_exception(problem)
+            else:
+                round_.set_result(None)
+            finally:
+                self._sending = {}
 
 
 class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
@@ -168,6 +239,33 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
     async def _subscribe_to_channel(self, channel):
         self.channels[channel] = BoundedInbox(self.capacity, self.marker)
         await self._get_shard(channel).subscribe(channel)
+
+    async def group_add_many(self, groups: list[str], channel: str) -> None:
+        """``group_add`` for each group, their subscriptions sent together (see ``_AnnouncingShard``)."""
+        if channel not in self.channels:
+            raise RuntimeError("You can only call group_add_many() on channels that exist in-process.")
+        rounds = set()
+        for group in groups:
+            group_channel = self._get_group_channel_name(group)
+            self.groups.setdefault(group_channel, set()).add(channel)
+            rounds.add(self._get_shard(group_channel).wish(group_channel, True))
+        for round_ in rounds:
+            await _AnnouncingShard.wait_for(round_)
+
+    async def group_discard_many(self, groups: list[str], channel: str) -> None:
+        """``group_discard`` for each group, the unsubscriptions sent together."""
+        rounds = set()
+        for group in groups:
+            group_channel = self._get_group_channel_name(group)
+            members = self.groups.get(group_channel)
+            if not members or channel not in members:
+                continue
+            members.discard(channel)
+            if not members:
+                del self.groups[group_channel]
+                rounds.add(self._get_shard(group_channel).wish(group_channel, False))
+        for round_ in rounds:
+            await _AnnouncingShard.wait_for(round_)
 
     def resubscribed(self) -> None:
         """The subscription came back after a drop (a Redis restart): tell every local socket."""
@@ -287,6 +385,14 @@ class BoundedInMemoryChannelLayer(InMemoryChannelLayer):
 
     def __init__(self, *args, capacity: int = DEFAULT_INBOX, **kwargs) -> None:
         super().__init__(*args, capacity=capacity, **kwargs)
+
+    async def group_add_many(self, groups: list[str], channel: str) -> None:
+        for group in groups:
+            await self.group_add(group, channel)
+
+    async def group_discard_many(self, groups: list[str], channel: str) -> None:
+        for group in groups:
+            await self.group_discard(group, channel)
 
     async def send(self, channel, message):
         queue = self.channels.get(channel)
