@@ -43,11 +43,11 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.messages.middleware import MessageMiddleware
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import DisallowedHost, PermissionDenied, ValidationError
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.http import HttpResponse
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
@@ -76,6 +76,7 @@ LOGIN_PATH = "/accounts/login/"
 # A login form is a few hundred bytes: anything longer is Django's to read.
 MAX_BODY = 4096
 PLAIN_FORM = {"username", "password", "csrfmiddlewaretoken"}
+SESSION_COLUMNS = ("session_key", "session_data", "expire_date")
 FORM_FIELDS = ("username", "password")  # LoginForm's, cleaned by the fields alone (it has no clean_<field>)
 assert not any(hasattr(LoginForm, f"clean_{name}") for name in FORM_FIELDS)
 
@@ -105,14 +106,28 @@ class LoginSession(SessionStore):
             return
         if self.session_key is None:
             self.create()
-        while True:
-            try:
-                super().save(must_create=True)
-            except CreateError:
+        # The row Django's save would INSERT (``create_model_instance``), as one plain statement: a key
+        # taken meanwhile inserts nothing, and another is drawn (Django's ``create`` does the same
+        # after an IntegrityError, in a savepoint this needs no more).
+        data = self.encode(self._get_session(no_load=True))
+        expires = self.get_expiry_date()
+        model = self.model
+        connection = connections[router.db_for_write(model)]
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        columns = ", ".join(quote(model._meta.get_field(name).column) for name in SESSION_COLUMNS)
+        key_column = quote(model._meta.pk.column)
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
+                    f"ON CONFLICT ({key_column}) DO NOTHING",
+                    [self.session_key, data, connection.ops.adapt_datetimefield_value(expires)],
+                )
+                if cursor.rowcount == 1:
+                    break
                 self.create()
-                continue
-            self.inserted = True
-            return
+        self.inserted = True
 
 
 class CsrfChecks(CsrfViewMiddleware):

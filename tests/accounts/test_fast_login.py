@@ -247,6 +247,31 @@ async def test_the_new_session_holds_what_djangos_holds_and_logs_the_member_in(m
         assert b">Sam</a>" in page.body
 
 
+async def test_a_session_key_someone_already_has_is_never_shared(member, outsider, monkeypatch):
+    # Keys are 32 random characters, so this is a one-in-a-universe event; it must still never log
+    # two people into one session. The first key drawn here is one the outsider is using.
+    from supportcircle.accounts import fast_login
+
+    @database_sync_to_async
+    def someone_elses_session() -> Session:
+        store = SessionStore()
+        store["_auth_user_id"] = str(outsider.pk)
+        store.create()
+        return Session.objects.get(session_key=store.session_key)
+
+    theirs = await someone_elses_session()
+    draws = iter([theirs.session_key])
+    real = fast_login.get_random_string
+    monkeypatch.setattr(fast_login, "get_random_string", lambda *args: next(draws, None) or real(*args))
+    served = await ask(application, **login_form())
+    assert not served.by_django
+    mine = served.cookies()["sessionid"].value
+    assert mine != theirs.session_key
+    assert (await session_data(served))["_auth_user_id"] == str(member.pk)
+    still = await database_sync_to_async(Session.objects.get)(session_key=theirs.session_key)
+    assert still.session_data == theirs.session_data  # theirs untouched
+
+
 async def test_logging_in_records_last_login_and_tells_each_receiver_once(member, logins_heard):
     assert member.last_login is None
     served = await ask(application, **login_form())
