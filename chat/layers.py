@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import pprint
 import time
 from collections import OrderedDict
 
@@ -444,6 +445,23 @@ def bound_daphne_send_buffers(limit: int = DEFAULT_SEND_BUFFER_BYTES) -> bool:
 # What daphne keeps for each open socket ---------------------------------------------------
 
 
+class FormattedWhenLogged:
+    """``pprint.pformat(value)``, written out only when a log line asks for the text."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    __repr__ = __str__
+
+
 def lighten_daphne_sockets() -> bool:
     """Keep less for each open WebSocket in this daphne process, changing nothing it does.
 
@@ -454,9 +472,14 @@ def lighten_daphne_sockets() -> bool:
        Twisted's HTTP channel stays the connection's producer, as it pauses reading for a socket
        whose send buffer is full, but nothing reads its request after the upgrade.
 
+    3. Autobahn writes every socket's forty settings out with ``pprint.pformat`` for a debug log line,
+       whether or not debug is logged (2% of the server's time when a crowd connects): here the
+       text is written only if that line is logged.
+
     Returns False, changing nothing, when daphne is not here or is not version 4.
     """
     try:
+        import autobahn.websocket.protocol as autobahn_protocol
         import daphne
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketProtocol
@@ -465,6 +488,7 @@ def lighten_daphne_sockets() -> bool:
         return False
     if not daphne.__version__.startswith("4."):
         return False
+    autobahn_protocol.pformat = FormattedWhenLogged
 
     def create_application(self, protocol, scope):
         # daphne 4.2's Server.create_application, but for the queue.

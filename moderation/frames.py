@@ -21,7 +21,13 @@ __all__ = ["handle_frame", "waiting_on_connect", "warm_engine"]
 def warm_engine(rulesets: tuple[str, ...]) -> None:
     """Build the group's engine (a few seconds the first time in a process) on a worker thread at connect,
     so the first message is not kept waiting, nor the database thread every socket shares."""
+    if rulesets in _WARMED:
+        return  # built (or being built) already: no hop to a worker thread for each socket
+    _WARMED.add(rulesets)
     asyncio.get_running_loop().run_in_executor(None, actions.engine_for, rulesets)
+
+
+_WARMED: set[tuple[str, ...]] = set()
 
 
 _DONE = {

@@ -108,3 +108,16 @@ def test_an_open_socket_lets_go_of_the_http_request_it_was_upgraded_from():
     assert channel.requests == []
     # The channel itself stays the connection's producer: it pauses reading when the send buffer is full.
     assert protocol.transport.producer is channel
+
+
+def test_autobahns_settings_are_written_out_only_when_its_debug_line_is_logged():
+    import pprint
+
+    import autobahn.websocket.protocol as autobahn_protocol
+
+    assert lighten_daphne_sockets()
+    settings = [("autoPingInterval", 0, "WebSocketServerFactory"), ("maxFramePayloadSize", 0, "Factory")]
+    later = autobahn_protocol.pformat(settings)
+    # Nothing is written until the text is asked for; then it is exactly pprint's.
+    assert "\n{attrs}".format(attrs=later) == "\n" + pprint.pformat(settings)  # noqa: UP032 (as txaio formats)
+    assert str(later) == repr(later) == pprint.pformat(settings)
