@@ -11,7 +11,7 @@ P's world (10,000 members in groups of 10, a big room, two history groups of 1,0
 1,000,000 messages) is built through the real code on the first run and kept in
 bench/.data/ (or the PostgreSQL database named by DATABASE_URL) for the next.
 
-BENCH_PROFILE=P (or B) samples that server with py-spy during each scenario (or each step with
+BENCH_PROFILE=P (or B) samples that server's GIL holder with py-spy during each scenario (or each step with
 BENCH_PROFILE_STEPS=1) into bench/results/profile-*.txt.tmp, collapsed stacks.
 BENCH_RAMP_START sets the saturation ramp's first rate (deliveries/s, default 1,000).
 """

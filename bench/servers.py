@@ -121,12 +121,17 @@ def start_target(kind: str, redis_url: str, db_env: dict[str, str], counters_pat
 
 
 def start_profiler(process: Process, name: str) -> subprocess.Popen | None:
-    """With BENCH_PROFILE=<kind>, sample every thread of that server during each step (py-spy, collapsed stacks)."""
+    """With BENCH_PROFILE=<kind>, sample that server during each step (py-spy, collapsed stacks).
+
+    Only the thread holding the GIL is sampled (``--gil``): where the CPU goes. Without it, threads
+    waiting for the GIL or for SQLite's write lock showed up as if they were working.
+    """
     spy = Path(sys.executable).parent / "py-spy"
     if os.environ.get("BENCH_PROFILE") != process.name.removeprefix("target-") or not spy.exists():
         return None
     out = ROOT / "bench" / "results" / f"profile-{process.name}-{name}.txt.tmp"
-    argv = [str(spy), "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", str(out), "--pid", str(process.pid)]
+    argv = [str(spy), "record", "--nonblocking", "--gil", "-r", "200", "-f", "raw", "-o", str(out)]
+    argv += ["--pid", str(process.pid)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
