@@ -151,11 +151,12 @@ class _AnnouncingShard(RedisSingleShardConnection):
     subscriptions asked for at about the same time together.
 
     channels-redis sends one SUBSCRIBE (or UNSUBSCRIBE) per channel, each waiting its turn for the
-    connection's lock. A socket opening subscribes to four channels, so a crowd arriving at once
-    queued thousands of single commands (and the sockets behind them, long enough for the layer's
-    timeout to refuse some). Here each wish is noted (the last one for a channel wins, so a leave
-    and a join that cross end as the join) and one task sends everything noted as one SUBSCRIBE and
-    one UNSUBSCRIBE, then does the same for whatever was noted meanwhile, until nothing waits.
+    connection's lock, also held by every publish for its whole round trip. A socket opening
+    subscribes to four channels, so a crowd arriving at once queued thousands of single commands
+    (and the sockets behind them, long enough for the layer's timeout to refuse some). Here each wish
+    is noted (the last one for a channel wins, so a leave and a join that cross end as the join) and
+    one task sends everything noted as one SUBSCRIBE and one UNSUBSCRIBE, then does the same for
+    whatever was noted meanwhile, until nothing waits.
     Everyone whose wish went in a round hears that round's outcome: done, or Redis's error.
     """
 
@@ -203,17 +204,20 @@ class _AnnouncingShard(RedisSingleShardConnection):
             self._sending, self._wishes = self._wishes, {}
             round_, self._next_round = self._next_round, None
             try:
-                async with self._lock:
-                    self._ensure_redis()
-                    self._ensure_receiver()
-                    on = [c for c, wanted in self._sending.items() if wanted and c not in self._subscribed_to]
-                    off = [c for c, wanted in self._sending.items() if not wanted and c in self._subscribed_to]
-                    if on:
-                        await self._pubsub.subscribe(*on)
-                        self._subscribed_to.update(on)
-                    if off:
-                        await self._pubsub.unsubscribe(*off)
-                        self._subscribed_to.difference_update(off)
+                # Not behind the connection's lock: that is held by publishing, through a whole round
+                # trip, which a stalled Redis makes endless. Subscribing is a write on the subscription's
+                # own connection, and this task is the only one that writes there.
+                self._ensure_redis()
+                self._ensure_receiver()
+                pubsub = self._pubsub
+                on = [c for c, wanted in self._sending.items() if wanted and c not in self._subscribed_to]
+                off = [c for c, wanted in self._sending.items() if not wanted and c in self._subscribed_to]
+                if on:
+                    await pubsub.subscribe(*on)
+                    self._subscribed_to.update(on)
+                if off:
+                    await pubsub.unsubscribe(*off)
+                    self._subscribed_to.difference_update(off)
             except asyncio.CancelledError:
                 round_.cancel()
                 raise

@@ -83,3 +83,31 @@ async def test_everyone_in_a_round_hears_that_redis_is_gone(settings):
         assert all(isinstance(result, Exception) for result in results), results
     finally:
         await layer.flush()
+
+
+async def test_a_socket_subscribes_while_a_publish_waits_on_a_stalled_redis(settings):
+    # A stalled Redis holds a publish in its round trip; someone arriving meanwhile still subscribes
+    # (a write Redis will read when it wakes) and is served, instead of queueing behind that publish.
+    from tests.support.redis_server import RedisServer
+
+    with RedisServer() as server:
+        layer_at(settings, server.url)
+        layer = get_channel_layer()
+        try:
+            await layer.new_channel()  # connected before the stall
+            server.pause()
+            try:
+                await layer.group_send("room.stalled", {"type": "chat.message", "body": "sent into the stall"})
+                publishing = asyncio.ensure_future(layer.group_send("room.stalled", {"type": "chat.message"}))
+                await asyncio.sleep(0.2)
+                channel = await asyncio.wait_for(layer.new_channel(), 1)
+                await asyncio.wait_for(layer.group_add_many(["room.stalled", "user.9"], channel), 1)
+            finally:
+                server.resume()
+            await asyncio.wait_for(publishing, 10)
+            await layer.group_send("room.stalled", {"type": "chat.message", "body": "after the stall"})
+            bodies = []
+            while "after the stall" not in bodies:
+                bodies.append((await asyncio.wait_for(layer.receive(channel), 5)).get("body"))
+        finally:
+            await layer.flush()
