@@ -22,15 +22,35 @@ authz_log = logging.getLogger("supportcircle.authz")
 SECRET_URL_VALUES = ("token", "uidb64")
 
 
+def _hidden_path(request: HttpRequest) -> str:
+    """The request's path with any secret URL value in it replaced by ``[hidden]``."""
+    match = request.resolver_match
+    path = request.path
+    if match is not None:
+        for name in SECRET_URL_VALUES:
+            if match.kwargs.get(name):
+                path = path.replace(str(match.kwargs[name]), "[hidden]")
+    return path
+
+
 def _where(request: HttpRequest) -> str:
     match = request.resolver_match
     if match is None:
         return request.path
-    path = request.path
-    for name in SECRET_URL_VALUES:
-        if match.kwargs.get(name):
-            path = path.replace(str(match.kwargs[name]), "[hidden]")
-    return f"{match.view_name} {path}"
+    return f"{match.view_name} {_hidden_path(request)}"
+
+
+class HideSecretURLValues(logging.Filter):
+    """Django logs the path of every answer of 400 and above ("Bad Request: /groups/…/invite/<token>/").
+    An invite link's token lets anyone holding it into a private group, and a password-reset link
+    opens an account: in those lines the path is written with the secret ``[hidden]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest) and isinstance(record.args, tuple) and request.path in record.args:
+            hidden = _hidden_path(request)
+            record.args = tuple(hidden if arg == request.path else arg for arg in record.args)
+        return True
 
 
 def log_refusal(who, reason: str, *, what: str = "") -> None:

@@ -314,9 +314,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"hide_secret_url_values": {"()": "supportcircle.security.HideSecretURLValues"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Every answer of 400 and above is logged with its path: never an invite or reset link's secret.
+        "django.request": {"filters": ["hide_secret_url_values"]},
         "django.channels.server": {"level": "WARNING"},
         # Refusals (supportcircle.security.log_refusal) print whatever LOG_LEVEL says.
         "supportcircle.authz": {"level": "WARNING"},

@@ -57,3 +57,18 @@ def test_the_invite_link_still_respects_capacity(client, invite_group, outsider)
     )
     assert response.status_code == 400
     assert "full at the moment" in response.content.decode()
+
+
+def test_the_invite_links_token_never_reaches_the_log(client, invite_group, outsider, caplog):
+    # Django logs every answer of 400 and above with its path; the token lets anyone in.
+    client.force_login(outsider)
+    url = f"/groups/{invite_group.slug}/invite/{invite_group.invite_token}/"
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.post(url, {"version": 1}).status_code == 400  # the agreements not ticked
+        assert client.get(f"/groups/{invite_group.slug}/invite/a-guess/").status_code == 404
+    lines = [record.getMessage() for record in caplog.records if record.name == "django.request"]
+    assert lines == [
+        f"Bad Request: /groups/{invite_group.slug}/invite/[hidden]/",
+        f"Not Found: /groups/{invite_group.slug}/invite/[hidden]/",
+    ]
+    assert invite_group.invite_token not in caplog.text
