@@ -16,7 +16,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportcircle.settings")
 django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
 
-from supportcircle.http import ClosingASGIHandler  # noqa: E402
+from supportcircle.http import ClosingASGIHandler, leave_request_bodies_to_django  # noqa: E402
 
 # Django's handler, except that each request closes the database connections it opened (see there).
 django_asgi_app = ClosingASGIHandler()
@@ -36,6 +36,8 @@ from supportcircle.security import CloseCleanlyOnFailure  # noqa: E402
 bound_daphne_send_buffers(settings.CHAT_SEND_BUFFER_BYTES)
 # An idle socket costs less: daphne keeps a smaller queue and lets go of the upgraded HTTP request.
 lighten_daphne_sockets()
+# Django reads POST bodies; Twisted parsing them first only cost time.
+leave_request_bodies_to_django()
 
 application = ProtocolTypeRouter(
     {
