@@ -278,11 +278,31 @@ def here_now(group_id: int) -> list[dict]:
     return [{"id": user_id, "pseudonym": pseudonym, "role": role} for user_id, pseudonym, role in rows]
 
 
+# Taken for the length of a transaction that changes a group's "here now" (PostgreSQL advisory locks
+# are named by two numbers: this one, then the group's id).
+PRESENCE_LOCK = 0x5C0001
+
+
+def _one_presence_change_at_a_time(cursor, group_id: int) -> None:
+    """Arrivals and departures in one group take turns, so each reads a list that includes every change
+    committed before it, and the list sent last (latest ``at``) names everyone who is here.
+
+    Without this, two sockets arriving at once (on two of the opening threads, or in two server
+    processes) each inserted their row and read the list before the other's insert was committed:
+    each list missed the other person, and so did the one everyone kept. SQLite needs nothing here:
+    its transactions take the write lock as they begin (``transaction_mode`` IMMEDIATE), so writers
+    take turns already.
+    """
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PRESENCE_LOCK, group_id])
+
+
 def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], float]:
     """A socket opened: this member is here now; everyone else's "here now" list updates.
     Returns the list for the arriving socket's `ready` frame, and when it was true."""
     presence = _quoted(Presence)
     with transaction.atomic(), connection.cursor() as cursor:
+        _one_presence_change_at_a_time(cursor, group_id)
         # Sockets of a server process that died never said goodbye; they expire here.
         cursor.execute(
             f"DELETE FROM {presence} WHERE group_id = %s AND last_seen < %s",  # noqa: S608  # nosec B608
@@ -301,6 +321,7 @@ def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], 
 def depart(group_id: int, channel_name: str) -> None:
     """A socket closed; if it was this member's last one here, they leave the "here now" list."""
     with transaction.atomic(), connection.cursor() as cursor:
+        _one_presence_change_at_a_time(cursor, group_id)
         cursor.execute(f"DELETE FROM {_quoted(Presence)} WHERE channel_name = %s", [channel_name])  # noqa: S608  # nosec B608
         broadcast.on_commit_presence(group_id, here_now(group_id), at=timezone.now().timestamp())
 
