@@ -25,6 +25,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames
 from supportcircle.accounts.sessions import SessionGuard
+from supportcircle.db_threads import opening_trip
 from supportcircle.security import DIRECT_SEND, LayerStalled
 
 from . import actions, batch, opening, recheck
@@ -135,8 +136,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def open(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
-            # Two trips to the database thread in all (chat.opening): admit, then welcome.
-            admission = await database_sync_to_async(opening.admit)(self.scope["user"], slug)
+            # Two trips to the database in all (chat.opening): admit, then welcome. With PostgreSQL
+            # they run on the opening threads (supportcircle/db_threads.py), not the sockets' one.
+            admission = await opening_trip(opening.admit)(self.scope["user"], slug)
         except ChatAccessDenied as denied:
             log.info("chat socket refused: %s for group %s", denied.code.name, slug)
             # Accept, then close with the documented code, so the client can tell
@@ -166,9 +168,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         await self.accept()
         moderation_frames.warm_engine(self.access.rulesets)
-        greeting = await database_sync_to_async(opening.welcome)(
-            self.access, self.channel_name, _last_seq_from_query(self.scope)
-        )
+        greeting = await opening_trip(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
         self.boundaries = greeting.boundaries
         self.arrived, self.presence_at = True, greeting.here_at
         self.presence_seen = self.people_seen(greeting.here)

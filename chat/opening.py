@@ -9,6 +9,9 @@ posting at the time; in a storm of connects that queueing was most of the wait. 
    The consumer then subscribes, before anything is read, so nothing posted in between is missed.
 2. :func:`welcome`: everything the first frames carry, then the arrival in "here now".
 
+With PostgreSQL both trips go to the opening threads instead of the sockets' database thread
+(supportcircle/db_threads.py), so one socket's round trips do not wait for another's.
+
 Each step calls the same functions as before (chat.actions, chat.room, moderation, groups.live);
 only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`) first
 asks what is there at all: a room state row, an open round, pinned messages, a time-out, a live

@@ -165,6 +165,8 @@ REDIS_URL = env_str("REDIS_URL")
 # events waiting in its channel-layer inbox, and bytes daphne holds that the client has not read.
 CHAT_SOCKET_INBOX = env_int("CHAT_SOCKET_INBOX", 500)
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1_048_576)
+# Threads that open sockets (supportcircle/db_threads.py): with PostgreSQL a few, with SQLite none.
+CHAT_OPENING_THREADS = env_int("CHAT_OPENING_THREADS", 4 if DATABASE_URL else 0)
 # Each daphne process opens at most this many connections to Redis. redis-py caps
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from contextlib import asynccontextmanager, contextmanager
@@ -20,6 +21,7 @@ from django.core.signals import request_started
 from django.test import Client
 
 from groups.actions import create_group, join_group
+from supportcircle import db_threads
 from supportcircle.accounts.models import User
 
 PASSWORD = "a-calm-test-password-42"
@@ -42,6 +44,21 @@ def require_redis() -> None:
         if IN_CI:
             pytest.fail(f"Redis must be reachable at {REDIS_URL} under CI=true")
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def opening_threads_let_go_of_the_test_database(django_db_setup):
+    """With PostgreSQL, sockets open on threads of their own (supportcircle/db_threads.py), each with
+    a connection: closed before the test database is dropped, which PostgreSQL refuses while in use."""
+    yield
+    db_threads.close_connections()
+
+
+async def on_every_database_thread(func) -> None:
+    """Run ``func`` on the sockets' database thread and on each thread sockets open on, e.g. to watch or
+    break the statements a socket runs (each thread has its own connection)."""
+    await database_sync_to_async(func)()
+    await asyncio.to_thread(db_threads.run_on_each_thread, func)
 
 
 def make_person(pseudonym: str, **extra) -> User:

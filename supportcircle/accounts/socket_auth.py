@@ -16,7 +16,8 @@ session auth hash, a session that no longer matches flushed). A failure here (th
 the database down) propagates, so ``supportcircle.security.CloseCleanlyOnFailure`` around this
 closes the socket with 4503.
 
-Every socket opens through here, so the plain case is read in two plain queries (:func:`plainly`):
+Every socket opens through here, so the plain case is read in two plain queries (:func:`plainly`,
+on an opening thread with PostgreSQL: supportcircle/db_threads.py):
 a live session row in the database store naming the model backend, whose person is active and whose
 session auth hash matches. Anything else (no such row, another backend or session engine, an
 inactive person, a hash that does not match and must be flushed) goes through ``get_user`` as
@@ -29,7 +30,6 @@ from __future__ import annotations
 from importlib import import_module
 
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
@@ -38,6 +38,8 @@ from django.db import connection
 from django.http import parse_cookie
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from supportcircle.db_threads import opening_trip
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 DB_SESSIONS = "django.contrib.sessions.backends.db"
@@ -94,7 +96,7 @@ class SessionAuthMiddleware:
             raise ValueError("SessionAuthMiddleware needs a scope with headers (HTTP or WebSocket)")
         session_store = import_module(settings.SESSION_ENGINE).SessionStore
         key = session_key_from(scope)
-        person = await database_sync_to_async(plainly)(key) if key else None
+        person = await opening_trip(plainly)(key) if key else None
         if person is None:
             session = session_store(key)
             user = await get_user({"session": session})

@@ -1,5 +1,6 @@
 import asyncio
 import logging
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
@@ -13,7 +14,7 @@ from chat.protocol import CloseCode
 from groups import live
 from groups.models import Membership, MembershipState, SessionAttendance
 from moderation.actions import time_out_member
-from tests.conftest import connected, socket_for
+from tests.conftest import connected, on_every_database_thread, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,6 +68,12 @@ async def test_a_member_is_greeted_with_the_last_fifty_messages(channel_layer, g
         assert await socket.nothing_more()
 
 
+def taking_turns(sql: str) -> bool:
+    """How writers take turns, not work: SQLite's BEGIN IMMEDIATE, and with PostgreSQL the lock that
+    makes changes to a group's "here now" take turns (chat.room)."""
+    return sql == "BEGIN IMMEDIATE" or sql.startswith("SELECT pg_advisory_xact_lock")
+
+
 async def queries_while_opening(user, slug) -> list[str]:
     """The SQL a socket runs from its handshake until its first frames are sent."""
     seen: list[str] = []
@@ -76,7 +83,7 @@ async def queries_while_opening(user, slug) -> list[str]:
         return execute(sql, params, many, context)
 
     communicator = await database_sync_to_async(socket_for)(user, slug)
-    await database_sync_to_async(lambda: connection.execute_wrappers.append(note))()
+    await on_every_database_thread(lambda: connection.execute_wrappers.append(note))
     try:
         is_open, _ = await communicator.connect()
         assert is_open
@@ -84,7 +91,7 @@ async def queries_while_opening(user, slug) -> list[str]:
         assert (await communicator.receive_json_from())["type"] == "history"
         assert await communicator.receive_nothing(timeout=0.3)
     finally:
-        await database_sync_to_async(lambda: connection.execute_wrappers.remove(note))()
+        await on_every_database_thread(lambda: connection.execute_wrappers.remove(note))
         await communicator.disconnect()
     return seen
 
@@ -98,17 +105,45 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     # the page; its reactions when it has messages), 8 what the room has at all (chat.opening.room_at_connect:
     # practices, open round, pins, read marker, a time-out, a live session, a pause), 9-11 arriving
     # (expire dead sockets, this socket, "here now"). In a quiet room nothing else is read; see
-    # test_a_busy_room_is_read_in_full for one where everything is on. (SQLite also shows the BEGIN.)
-    queries = [query for query in await queries_while_opening(member, group.slug) if query != "BEGIN IMMEDIATE"]
+    # test_a_busy_room_is_read_in_full for one where everything is on. (Not counted: how writers take
+    # turns, see taking_turns.)
+    queries = [query for query in await queries_while_opening(member, group.slug) if not taking_turns(query)]
     assert len(queries) == 11, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
+
+
+async def test_a_socket_opens_while_the_sockets_database_thread_is_busy(channel_layer, group, member, settings):
+    # As with PostgreSQL: sockets open on threads of their own (supportcircle/db_threads.py), so
+    # someone arriving is not kept waiting behind the work queued on the sockets' database thread.
+    settings.CHAT_OPENING_THREADS = 2
+    communicator = await database_sync_to_async(socket_for)(member, group.slug)
+    started, released = threading.Event(), threading.Event()
+
+    def hold_the_sockets_thread() -> None:
+        started.set()
+        released.wait(10)
+
+    busy = asyncio.ensure_future(database_sync_to_async(hold_the_sockets_thread)())
+    try:
+        assert await asyncio.to_thread(started.wait, 5)
+        is_open, _ = await communicator.connect(timeout=5)
+        assert is_open
+        ready = await communicator.receive_json_from(timeout=5)
+        assert (ready["type"], ready["me"]["pseudonym"]) == ("ready", "Sam")
+        assert (await communicator.receive_json_from())["type"] == "history"
+        assert not busy.done(), "the socket opened only once the sockets' database thread was free"
+    finally:
+        released.set()
+        await busy
+    await communicator.disconnect(timeout=5)
+    assert not await database_sync_to_async(Presence.objects.filter(user=member).exists)()
 
 
 @pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
 async def test_closing_the_chat_in_a_quiet_room_takes_three_statements(channel_layer, group, member):
     # A mass disconnect (a restart, a network blip) queues one goodbye per socket on the database
     # thread: out of "here now" (1 this socket's row, 2 the list for those still here) and
-    # 3 whether a live session is on, which there is not. (SQLite also shows the BEGIN.)
+    # 3 whether a live session is on, which there is not. (Not counted: how writers take turns, see taking_turns.)
     seen: list[str] = []
 
     def note(execute, sql, params, many, context):
@@ -123,7 +158,7 @@ async def test_closing_the_chat_in_a_quiet_room_takes_three_statements(channel_l
         await communicator.disconnect(timeout=5)
     finally:
         await database_sync_to_async(lambda: connection.execute_wrappers.remove(note))()
-    statements = [sql for sql in seen if sql != "BEGIN IMMEDIATE"]
+    statements = [sql for sql in seen if not taking_turns(sql)]
     assert len(statements) == 3, "\n".join(statements)
     assert statements[0].startswith("DELETE")
     assert not await database_sync_to_async(Presence.objects.filter(user=member).exists)()

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chat.protocol import CloseCode
 from supportcircle.accounts.socket_auth import SessionAuthMiddleware, SignedInPerson, plainly
-from tests.conftest import connected
+from tests.conftest import connected, on_every_database_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,11 +92,11 @@ async def test_a_socket_is_closed_with_4503_when_the_session_store_fails(channel
             raise OperationalError("the session store is unavailable")
         return execute(sql, params, many, context)
 
-    await database_sync_to_async(lambda: connection.execute_wrappers.append(store_down))()
+    await on_every_database_thread(lambda: connection.execute_wrappers.append(store_down))
     try:
         assert await closed_with(socket_with_cookie(session_key, group.slug)) == CloseCode.SERVER_RESTARTING
     finally:
-        await database_sync_to_async(lambda: connection.execute_wrappers.remove(store_down))()
+        await on_every_database_thread(lambda: connection.execute_wrappers.remove(store_down))
 
 
 async def test_a_socket_opened_on_a_live_session_is_greeted(channel_layer, group, member):
