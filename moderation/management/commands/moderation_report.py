@@ -28,6 +28,7 @@ def default_sets() -> list[Path]:
     """labelled.jsonl, then the blind batches in name order."""
     return [DEFAULT_DATA] + sorted(DATA_DIR.glob("blind*.jsonl"))
 
+
 # Crisis recall matters most: a missed crisis is someone who did not see where to get help.
 MIN_RECALL = {category: 0.85 for category in CATEGORIES} | {"crisis": 0.95}
 MAX_FLAGGED_CLEAN = 0.05
@@ -127,8 +128,7 @@ class Command(BaseCommand):
             type=Path,
             action="append",
             help=(
-                "A JSON-lines file of labelled messages; repeat for several "
-                "(default: labelled.jsonl and blind*.jsonl)."
+                "A JSON-lines file of labelled messages; repeat for several (default: labelled.jsonl and blind*.jsonl)."
             ),
         )
         parser.add_argument(
