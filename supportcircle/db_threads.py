@@ -13,7 +13,8 @@ welcome: supportcircle.accounts.socket_auth and chat.opening) run on a few threa
 ``CHAT_OPENING_THREADS`` (0 keeps them on the sockets' database thread, the default with SQLite).
 Each thread keeps its own connection. One socket's trips still run one after another, as before;
 what differs is that one socket's round trip no longer waits for another's. Everything a socket does
-once open (posting above all, whose order matters) stays on the one thread.
+once open (posting above all, whose order matters) stays on the one thread. Arrivals in "here now"
+then happen at the same time, so they take turns in the database (chat.room).
 """
 
 from __future__ import annotations
