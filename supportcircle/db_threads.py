@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connections
+
+from supportcircle.http import close_this_threads_connections
 
 _lanes: list[ThreadPoolExecutor] = []
 _next_lane = itertools.count()
@@ -65,9 +66,4 @@ def run_on_each_thread(func: Callable[[], object], timeout: float = 10.0) -> int
 
 def close_connections() -> int:
     """Close each opening thread's database connections (a thread opens a new one when next asked)."""
-
-    def close_mine() -> None:
-        for connection in connections.all(initialized_only=True):
-            connection.close()
-
-    return run_on_each_thread(close_mine)
+    return run_on_each_thread(close_this_threads_connections)
