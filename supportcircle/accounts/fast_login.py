@@ -25,8 +25,8 @@ checks in its order (``limits.wait_for``, ``authenticate``, ``confirm_login_allo
 ``limits.forget``), the view's ``form_valid`` (``login()``, ``user_logged_in`` with this request,
 the new CSRF token, the redirect), the view's decorators and each middleware's response step. Only
 the session's writing differs: ``login()`` draws the new key without writing, and SessionMiddleware's
-save is the row's one write, an INSERT. All database work is one ``database_sync_to_async`` call on
-a worker thread with its own connection, the writes in one transaction.
+save is the row's one write, an INSERT. All database work is one trip to a worker thread with its
+own connection (``supportcircle.db_threads.trip``), the writes in one transaction.
 tests/accounts/test_fast_login.py proves the answer is Django's, header for header and cookie for
 cookie, and that every other request is still Django's.
 """
@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 from io import BytesIO
 
-from channels.db import database_sync_to_async
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -54,7 +53,6 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
-from django.utils.crypto import get_random_string
 
 # The same refusal, settings guard and request checks as the chat history's fast path.
 from chat.fast_history import (
@@ -64,6 +62,8 @@ from chat.fast_history import (
     _settings_are_mirrored,
     middleware_response_steps,
 )
+from supportcircle.db_threads import trip
+from supportcircle.random_strings import random_string
 
 from . import limits, views
 from .forms import LoginForm
@@ -97,7 +97,7 @@ class LoginSession(SessionStore):
         return "django.contrib.sessions." + SessionStore.__qualname__
 
     def create(self) -> None:
-        self._session_key = get_random_string(32, VALID_KEY_CHARS)
+        self._session_key = random_string(32, VALID_KEY_CHARS)
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
@@ -255,7 +255,7 @@ class FastLoginPath:
             request, view = _login_as_django_lets_it_through(scope, body)
             # A worker thread with its own connection, as chat.fast_history reads: a login never waits
             # behind the posts queued on the sockets' database thread.
-            return await database_sync_to_async(log_in, thread_sensitive=False)(request, view)
+            return await trip(log_in, thread_sensitive=False)(request, view)
         except LeaveItToDjango:
             return None
         except DatabaseError:

@@ -261,8 +261,8 @@ async def test_a_session_key_someone_already_has_is_never_shared(member, outside
 
     theirs = await someone_elses_session()
     draws = iter([theirs.session_key])
-    real = fast_login.get_random_string
-    monkeypatch.setattr(fast_login, "get_random_string", lambda *args: next(draws, None) or real(*args))
+    real = fast_login.random_string
+    monkeypatch.setattr(fast_login, "random_string", lambda *args: next(draws, None) or real(*args))
     served = await ask(application, **login_form())
     assert not served.by_django
     mine = served.cookies()["sessionid"].value

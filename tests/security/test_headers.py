@@ -73,3 +73,28 @@ def test_no_template_holds_inline_script_style_or_event_handlers(template):
     text = template.read_text()
     for pattern in INLINE:
         assert not pattern.search(text), f"{template.name}: {pattern.pattern}"
+
+
+def test_the_policy_is_django_csps_own_and_follows_its_setting(client, settings):
+    from csp.utils import build_policy
+
+    assert client.get("/accounts/login/").headers["Content-Security-Policy"] == build_policy()
+    # A changed policy is served from the next response on (the header is built once per setting).
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "img-src": ["'self'", "https:"]}}
+    changed = directives(client.get("/accounts/login/").headers["Content-Security-Policy"])
+    assert changed == {"default-src": ["'self'"], "img-src": ["'self'", "https:"]}
+
+
+def test_a_response_that_changes_its_policy_gets_its_own(rf):
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+
+    request = rf.get("/")
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    middleware.process_request(request)
+    response = HttpResponse()
+    response._csp_update = {"img-src": ["https://pictures.example"]}
+    policy = directives(middleware.process_response(request, response).headers["Content-Security-Policy"])
+    assert policy["img-src"] == ["'self'", "data:", "https://pictures.example"]
+    plain = directives(middleware.process_response(request, HttpResponse()).headers["Content-Security-Policy"])
+    assert plain["img-src"] == ["'self'", "data:"]
