@@ -327,11 +327,28 @@ def lift_ban(actor: User, membership: Membership, reason: str = "") -> Membershi
 
 
 def leave_group(user: User, group: Group) -> Membership:
-    """The member leaves; their open sockets for this group close."""
+    """The member leaves; their open sockets for this group close.
+
+    A group's last facilitator cannot leave it: crisis alerts and the queue would then reach nobody.
+    Another facilitator comes first (an administrator brings them in)."""
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(user=user, group=group)
         if membership.state not in SEATED_STATES:
             return membership
+        if membership.role == Role.FACILITATOR:
+            # Every facilitator's row locked, in one order: two co-facilitators leaving at once see each other.
+            # Only one who is not on a break counts: a break pauses their notifications.
+            facilitators = Membership.objects.select_for_update().filter(
+                group=group, role=Role.FACILITATOR, state__in=SEATED_STATES
+            )
+            others = [f for f in facilitators.order_by("pk") if f.pk != membership.pk]
+            if not any(other.state == MembershipState.ACTIVE for other in others):
+                raise MembershipError(
+                    "You're this group's only facilitator, so you can't leave it just yet: crisis alerts "
+                    "and the queue would reach nobody. Please ask an administrator to bring in another "
+                    "facilitator first. Taking a break is always fine.",
+                    reason="last_facilitator",
+                )
         _set_state(membership, MembershipState.LEFT, actor=user, kind="groups.membership.left")
         broadcast.on_commit_revoke(user_id=user.pk, group_id=group.pk, reason="left")
     return membership

@@ -171,8 +171,13 @@ def invite(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
     group = get_object_or_404(Group, slug=slug)
     if Membership.objects.filter(user=request.user, group=group, state__in=SEATED_STATES).exists():
-        actions.leave_group(request.user, group)
-        messages.info(request, f"You've left {group.name}. You're welcome back any time.")
+        try:
+            actions.leave_group(request.user, group)
+        except MembershipError as problem:
+            log_refusal(request, problem.reason)
+            messages.warning(request, str(problem))
+        else:
+            messages.info(request, f"You've left {group.name}. You're welcome back any time.")
     else:
         log_refusal(request, "not_a_member")
     return redirect("groups:detail", slug=slug)

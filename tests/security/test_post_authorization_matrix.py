@@ -241,7 +241,9 @@ POST_EXPECTED: dict[str, Case] = {
         data=_join_form,
         probe=own_membership,
     ),
-    "groups:leave": Case(SEATED, data=lambda scene, person: {}, probe=own_membership),
+    "groups:leave": Case(  # Robin, the group's only facilitator, stays until another one is brought in
+        signed_in("away", member="done", paused="done"), data=lambda scene, person: {}, probe=own_membership
+    ),
     "groups:pause": Case(  # a facilitator may take a break too
         signed_in("away", member="done", facilitator="done"), data=lambda scene, person: {}, probe=own_membership
     ),
