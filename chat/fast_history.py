@@ -42,7 +42,9 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.core import signing
 from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
+from django.dispatch import receiver
 from django.http import JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
@@ -169,6 +171,25 @@ def _not_called(request):
     raise AssertionError("only the middleware's request and response steps are used")
 
 
+_middleware: dict[type, object] = {}
+
+
+def middleware(cls: type):
+    """One ``cls`` for this process, whose request and response steps the fast paths run, as Django's
+    handler keeps one of each. Made again once any setting changes, as each reads settings when made
+    (``override_settings`` in tests; a deployed site's settings do not change)."""
+    try:
+        return _middleware[cls]
+    except KeyError:
+        made = _middleware[cls] = cls(_not_called)
+        return made
+
+
+@receiver(setting_changed)
+def _forget_middleware(**kwargs) -> None:
+    _middleware.clear()
+
+
 def _request_as_django_lets_it_through(scope: dict) -> tuple[ASGIRequest, str, str, int | None]:
     """The request as Django would build it, if no middleware would stop, redirect or change it
     before the view: (request, session key, slug, after_seq)."""
@@ -186,7 +207,7 @@ def _request_as_django_lets_it_through(scope: dict) -> tuple[ASGIRequest, str, s
     if match.func is not views.history:
         raise LeaveItToDjango("another view")
     request.resolver_match = match
-    if SecurityMiddleware(_not_called).process_request(request) is not None:  # the HTTPS redirect
+    if middleware(SecurityMiddleware).process_request(request) is not None:  # the HTTPS redirect
         raise LeaveItToDjango("redirect")
     if _could_be_a_static_file(request.path_info):
         raise LeaveItToDjango("static")
@@ -195,11 +216,11 @@ def _request_as_django_lets_it_through(scope: dict) -> tuple[ASGIRequest, str, s
         raise LeaveItToDjango("no session")
     try:
         # Refused user agents, a host not in ALLOWED_HOSTS, the PREPEND_WWW redirect.
-        if CommonMiddleware(_not_called).process_request(request) is not None:
+        if middleware(CommonMiddleware).process_request(request) is not None:
             raise LeaveItToDjango("redirect")
     except (DisallowedHost, PermissionDenied):
         raise LeaveItToDjango("refused") from None
-    CsrfViewMiddleware(_not_called).process_request(request)
+    middleware(CsrfViewMiddleware).process_request(request)
     if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):  # a malformed CSRF cookie: Django sets a new one
         raise LeaveItToDjango("csrf cookie")
     after_seq = int(plain.group(1)) if plain.group(1) is not None else None
@@ -229,7 +250,7 @@ def middleware_response_steps(request: ASGIRequest, response):
     (WhiteNoise and authentication have none). Shared with the login's fast path."""
     response = LogRefusalsMiddleware(lambda _request: response)(request)
     response = SecurityHeadersMiddleware(lambda _request: response)(request)
-    for middleware in (
+    for cls in (
         CSPMiddleware,
         XFrameOptionsMiddleware,
         MessageMiddleware,
@@ -238,7 +259,7 @@ def middleware_response_steps(request: ASGIRequest, response):
         SessionMiddleware,
         SecurityMiddleware,
     ):
-        response = middleware(_not_called).process_response(request, response)
+        response = middleware(cls).process_response(request, response)
     return response
 
 

@@ -39,6 +39,7 @@ from io import BytesIO
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.messages.middleware import MessageMiddleware
@@ -58,8 +59,8 @@ from django.utils.cache import add_never_cache_headers
 from chat.fast_history import (
     LeaveItToDjango,
     _could_be_a_static_file,
-    _not_called,
     _settings_are_mirrored,
+    middleware,
     middleware_response_steps,
 )
 from supportcircle.db_threads import trip
@@ -77,6 +78,7 @@ LOGIN_PATH = "/accounts/login/"
 MAX_BODY = 4096
 PLAIN_FORM = {"username", "password", "csrfmiddlewaretoken"}
 SESSION_COLUMNS = ("session_key", "session_data", "expire_date")
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 FORM_FIELDS = ("username", "password")  # LoginForm's, cleaned by the fields alone (it has no clean_<field>)
 assert not any(hasattr(LoginForm, f"clean_{name}") for name in FORM_FIELDS)
 
@@ -165,7 +167,7 @@ def _login_as_django_lets_it_through(scope: dict, body: bytes) -> tuple[ASGIRequ
     if getattr(match.func, "view_class", None) is not views.LoginView:
         raise LeaveItToDjango("another view")
     request.resolver_match = match
-    if SecurityMiddleware(_not_called).process_request(request) is not None:  # the HTTPS redirect
+    if middleware(SecurityMiddleware).process_request(request) is not None:  # the HTTPS redirect
         raise LeaveItToDjango("redirect")
     if _could_be_a_static_file(request.path_info):
         raise LeaveItToDjango("static")
@@ -173,19 +175,19 @@ def _login_as_django_lets_it_through(scope: dict, body: bytes) -> tuple[ASGIRequ
         raise LeaveItToDjango("a session already")
     try:
         # Refused user agents, a host not in ALLOWED_HOSTS, the PREPEND_WWW redirect.
-        if CommonMiddleware(_not_called).process_request(request) is not None:
+        if middleware(CommonMiddleware).process_request(request) is not None:
             raise LeaveItToDjango("redirect")
     except (DisallowedHost, PermissionDenied):
         raise LeaveItToDjango("refused") from None
     if request.content_type != "application/x-www-form-urlencoded" or not _is_the_plain_form(request):
         raise LeaveItToDjango("not the plain form")
-    csrf = CsrfChecks(_not_called)
+    csrf = middleware(CsrfChecks)
     csrf.process_request(request)
     csrf.process_view(request, match.func, match.args, match.kwargs)
     request.session = LoginSession()
-    AuthenticationMiddleware(_not_called).process_request(request)
-    MessageMiddleware(_not_called).process_request(request)
-    CSPMiddleware(_not_called).process_request(request)
+    middleware(AuthenticationMiddleware).process_request(request)
+    middleware(MessageMiddleware).process_request(request)
+    middleware(CSPMiddleware).process_request(request)
     view = match.func.view_class(**match.func.view_initkwargs)
     view.setup(request, *match.args, **match.kwargs)
     return request, view
@@ -204,7 +206,7 @@ def log_in(request: ASGIRequest, view: views.LoginView) -> HttpResponse:
     key = limits.login_key(username, request)
     if limits.wait_for(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit()):
         raise LeaveItToDjango("locked out")
-    user = authenticate(request, username=username, password=password)
+    user = _authenticate(request, username, password)
     if user is None:
         raise LeaveItToDjango("not these credentials")  # Django counts the failed attempt
     try:
@@ -220,12 +222,27 @@ def log_in(request: ASGIRequest, view: views.LoginView) -> HttpResponse:
         return _respond_as_django_would(request, response)
 
 
+def _authenticate(request: ASGIRequest, username: str, password: str):
+    """Django's ``authenticate``, as it runs when the model backend is the only one (the default,
+    and these settings'): that backend's check, and the person it finds annotated with its path.
+    Django first checks that the backend's ``authenticate`` takes these credentials, with
+    ``inspect.signature``, on every login (3% of one); the model backend's always does. Any other
+    backends: Django's own ``authenticate``. No match: None, and Django answers (and tells
+    ``user_login_failed``)."""
+    if list(settings.AUTHENTICATION_BACKENDS) != [MODEL_BACKEND]:
+        return authenticate(request, username=username, password=password)
+    user = ModelBackend().authenticate(request, username=username, password=password)
+    if user is not None:
+        user.backend = MODEL_BACKEND
+    return user
+
+
 def _respond_as_django_would(request: ASGIRequest, response: HttpResponse) -> HttpResponse:
     """The view's decorators (``never_cache``, then ``csrf_protect``, which sets the new CSRF cookie),
     then each middleware's response step, innermost first (WhiteNoise and authentication have none).
     SessionMiddleware's save writes the session."""
     add_never_cache_headers(response)
-    response = CsrfViewMiddleware(_not_called).process_response(request, response)
+    response = middleware(CsrfViewMiddleware).process_response(request, response)
     return middleware_response_steps(request, response)
 
 

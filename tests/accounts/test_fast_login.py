@@ -323,6 +323,9 @@ PRODUCTION_LIKE = {
     "csp report only": {"CONTENT_SECURITY_POLICY_REPORT_ONLY": {"DIRECTIVES": {"default-src": ["'self'"]}}},
     "other header settings": {"X_FRAME_OPTIONS": "sameorigin", "SECURE_REFERRER_POLICY": "no-referrer"},
     "debug": {"DEBUG": True},
+    "another authentication backend": {
+        "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    },
 }
 
 
