@@ -346,7 +346,7 @@ def leave_group(user: User, group: Group) -> Membership:
                 raise MembershipError(
                     "You're this group's only facilitator, so you can't leave it just yet: crisis alerts "
                     "and the queue would reach nobody. Please ask an administrator to bring in another "
-                    "facilitator first. Taking a break is always fine.",
+                    "facilitator first.",
                     reason="last_facilitator",
                 )
         _set_state(membership, MembershipState.LEFT, actor=user, kind="groups.membership.left")
