@@ -338,10 +338,12 @@ def leave_group(user: User, group: Group) -> Membership:
         if membership.role == Role.FACILITATOR:
             # Every facilitator's row locked, in one order: two co-facilitators leaving at once see each other.
             # Only one who is not on a break counts: a break pauses their notifications.
-            facilitators = Membership.objects.select_for_update().filter(
-                group=group, role=Role.FACILITATOR, state__in=SEATED_STATES
+            others = (
+                Membership.objects.select_for_update()
+                .filter(group=group, role=Role.FACILITATOR, state__in=SEATED_STATES)
+                .exclude(pk=membership.pk)
+                .order_by("pk")
             )
-            others = [f for f in facilitators.order_by("pk") if f.pk != membership.pk]
             if not any(other.state == MembershipState.ACTIVE for other in others):
                 raise MembershipError(
                     "You're this group's only facilitator, so you can't leave it just yet: crisis alerts "

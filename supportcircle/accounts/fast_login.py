@@ -69,6 +69,7 @@ from supportcircle.random_strings import random_string
 from . import limits, views
 from .forms import LoginForm
 from .models import Attempt
+from .socket_auth import MODEL_BACKEND
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ LOGIN_PATH = "/accounts/login/"
 MAX_BODY = 4096
 PLAIN_FORM = {"username", "password", "csrfmiddlewaretoken"}
 SESSION_COLUMNS = ("session_key", "session_data", "expire_date")
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 FORM_FIELDS = ("username", "password")  # LoginForm's, cleaned by the fields alone (it has no clean_<field>)
 assert not any(hasattr(LoginForm, f"clean_{name}") for name in FORM_FIELDS)
 
