@@ -238,6 +238,9 @@ def table(results: dict, markdown: bool = False) -> str:
         for r in rows
     ]
     footnote = "† measured while the load generator's core was more than 70% busy: treat as a bound, not a figure."
+    speed = machine_speed(results)
+    if speed:
+        footnote += "\n" + speed
     if markdown:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" for _ in header) + "|")
@@ -247,6 +250,16 @@ def table(results: dict, markdown: bool = False) -> str:
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
     return "\n".join(lines + [footnote])
+
+
+def machine_speed(results: dict) -> str:
+    """One line: bench/calibrate.py's figures for this run (empty for a run from before it existed)."""
+    speed = results.get("meta", {}).get("machine_speed") or {}
+    figures = [(name, value) for name, value in speed.items() if name not in ("what", "unit")]
+    if not figures:
+        return ""
+    shown = ", ".join(f"{name.replace('_', ' ')} {_fmt(value)}" for name, value in figures)
+    return f"Machine speed (bench/calibrate.py, CPU ms on the server's core, lower is faster): {shown}."
 
 
 def plot(results: dict, path: Path) -> Path:

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load, servers, world  # noqa: E402
+from bench import calibrate, load, servers, world  # noqa: E402
 from bench.procstats import Window, process_rss_kb  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -661,7 +661,9 @@ def main() -> int:
         # What is left of the ten (or two) minutes after building the world, less the moderation bench.
         total = 100 if plan.quick else 590
         plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
+        speed = results["meta"]["machine_speed"]
         for kind in kinds:
+            speed[f"before_{kind}"] = calibrate.on_core(servers.SERVER_CORE)
             servers.reset_redis(redis_url)
             Context.db_env = db_env
             proc = servers.start_target(kind, redis_url, db_env, RESULTS / f"counters-{kind}.json.tmp")
@@ -672,6 +674,7 @@ def main() -> int:
                 results["targets"][kind]["seconds"] = round(time.monotonic() - t0, 1)
             finally:
                 ctx.proc.stop()
+        speed["at_the_end"] = calibrate.on_core(servers.SERVER_CORE)
     finally:
         redis_proc.stop()
     if "moderation" in wanted:
@@ -714,7 +717,26 @@ def meta(plan: Plan, database_url: str, world_info: dict | None, django_settings
         "history_fill": "bulk_create for the two history groups; reads through the real code",
         "world_build_seconds": (world_info or {}).get("build_seconds"),
         "plan": {k: v for k, v in vars(plan).items() if k != "recipe"},
+        "packages": package_versions(),
+        # bench/calibrate.py on the server's core, in CPU ms (lower is faster), before each target and at
+        # the end: these virtual machines have run the same code two to four times slower in one hour
+        # than in another, so figures from two runs compare only next to these.
+        "machine_speed": {"what": calibrate.__doc__.splitlines()[0], "unit": "CPU ms for one round, lower is faster"},
     }
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of what the figures depend on most, as installed for this run."""
+    from importlib import metadata
+
+    names = ("Django", "channels", "channels-redis", "redis", "daphne", "Twisted", "autobahn", "asgiref", "psycopg")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 if __name__ == "__main__":
