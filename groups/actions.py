@@ -356,6 +356,18 @@ def leave_group(user: User, group: Group) -> Membership:
     return membership
 
 
+def groups_they_alone_facilitate(user: User) -> list[Group]:
+    """The groups this person facilitates with no other facilitator who is active (one on a break gets no
+    alerts), by name: were this person gone, crisis alerts and the queue there would reach nobody."""
+    theirs = Membership.objects.filter(user=user, role=Role.FACILITATOR, state__in=SEATED_STATES)
+    others = Membership.objects.filter(role=Role.FACILITATOR, state=MembershipState.ACTIVE).exclude(user=user)
+    return list(
+        Group.objects.filter(pk__in=theirs.values("group_id"))
+        .exclude(pk__in=others.values("group_id"))
+        .order_by("name", "pk")
+    )
+
+
 def _own_move(user: User, group: Group, *, from_state: str, to_state: str, kind: str, notice: str, refusal: str):
     """A member changes their own standing; their open chats re-check it and tell them kindly."""
     with transaction.atomic():

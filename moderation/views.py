@@ -43,6 +43,7 @@ KIND_LABELS = {
     "moderation.repair.requested": "Offered repair",
     "moderation.repair.accepted": "Repair accepted",
     "moderation.policy.changed": "Moderation policy changed",
+    "groups.facilitator.none_left": "No facilitator left: an administrator needs to bring one in",
 }
 LOG_PAGE = 200
 

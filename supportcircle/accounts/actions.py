@@ -12,9 +12,14 @@ from django.utils import timezone
 from chat import broadcast
 from chat.actions import _broadcast_updated
 from chat.models import Message, MessageState
+from groups.actions import groups_they_alone_facilitate
 from groups.models import Group
+from moderation.models import AuditEntry
 
 from .models import User
+
+# In each group whose only active facilitator deleted their account, for the administrators (audit log, logs).
+NO_FACILITATOR_LEFT = "groups.facilitator.none_left"
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +42,21 @@ def delete_account(user: User) -> None:
     session ends and every socket closes within a second. Nothing about them
     stays in a cache or in Redis: we cache nothing per person, and the channel
     layer only passes (encrypted) events along, storing none.
+
+    It is never refused. A group this person facilitated alone is left without a
+    facilitator until an administrator brings one in: its audit log says so (with
+    no name) and the logs carry a warning, so the administrators learn it at once.
     """
     user_id = user.pk
     with transaction.atomic():
+        alone_in = groups_they_alone_facilitate(user)
+        for group in alone_in:
+            AuditEntry.objects.create(
+                group=group,
+                kind=NO_FACILITATOR_LEFT,
+                note="The only active facilitator deleted their account. "
+                "Crisis alerts and the queue reach nobody until an administrator brings in another facilitator.",
+            )
         for message in Message.objects.filter(author_id=user_id).exclude(state=MessageState.REMOVED_BY_AUTHOR):
             message.state = MessageState.REMOVED_BY_AUTHOR
             message.body = ""
@@ -50,6 +67,12 @@ def delete_account(user: User) -> None:
         broadcast.on_commit_revoke(user_id=user_id, group_id=None, reason="account_deleted")
         user.delete()
     log.info("account deleted (user %s)", user_id)
+    for group in alone_in:
+        log.warning(
+            "group %s has no active facilitator: its only one deleted their account; "
+            "crisis alerts there reach nobody until an administrator brings one in",
+            group.pk,
+        )
 
 
 def purge_expired_transcripts(now: datetime.datetime | None = None) -> dict[str, int]:

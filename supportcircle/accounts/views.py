@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from groups.actions import groups_they_alone_facilitate
 from supportcircle.security import log_refusal
 
 from . import limits
@@ -89,4 +90,6 @@ def delete(request: HttpRequest) -> HttpResponse:
         logout(request)
         messages.success(request, "Your account is deleted and your messages are erased. Take good care.")
         return redirect("groups:directory")
-    return render(request, "accounts/delete.html", {"form": form})
+    # Never a reason to refuse; what it would leave behind is said before, plainly.
+    alone_in = groups_they_alone_facilitate(request.user)
+    return render(request, "accounts/delete.html", {"form": form, "alone_in": alone_in})
