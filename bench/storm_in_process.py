@@ -5,7 +5,9 @@ minute or more on a slow hour. This drives ``supportcircle.asgi.application`` di
 would: the login form's POST (with its CSRF cookie and token), then the group's WebSocket with the
 new session cookie, until the ``ready`` frame and the history have arrived; the sockets stay open,
 so the rooms fill and presence fans out as in the storm. What it measures is ours alone (Django,
-Channels, the Redis layer, SQLite), without daphne, Twisted or the network.
+Channels, the Redis layer, SQLite), without daphne, Twisted or the network. The ASGI messages are
+handed over directly rather than through Channels' test communicators, whose queues and timeouts
+would be counted in the same process's CPU.
 
     .venv/bin/python bench/storm_in_process.py [--count 1000] [--concurrency 50] [--login-only]
 
