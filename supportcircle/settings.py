@@ -141,7 +141,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "supportcircle.sqlite3",  # Django's, each statement converted once
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two
