@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from contextlib import asynccontextmanager, contextmanager
@@ -187,6 +188,21 @@ async def connected(user: User, slug: str, *, query: str = ""):
     finally:
         # Closing runs the consumer's goodbye (presence, unsubscribing); give it time on a busy machine.
         await communicator.disconnect(timeout=5)
+
+
+@contextmanager
+def cycles_kept():
+    """Everything the cyclic garbage collector finds while this runs, kept in ``gc.garbage`` to be looked
+    at instead of freed; meanwhile the collector runs only when asked (``gc.collect()``)."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
 
 
 @contextmanager
