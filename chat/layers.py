@@ -29,6 +29,7 @@ import logging
 import pprint
 import time
 from collections import OrderedDict
+from concurrent.futures import CancelledError
 
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
@@ -479,6 +480,13 @@ def lighten_daphne_sockets() -> bool:
     3. Autobahn writes every socket's forty settings out with ``pprint.pformat`` for a debug log line,
        whether or not debug is logged (2% of the server's time when a crowd connects): here the
        text is written only if that line is logged.
+    4. Once a second ``Server.application_checker`` walks every connection, open sockets included,
+       to reap applications that ended and connections that closed (2% of the server's time when a
+       crowd connects, and about 10 ms a second with 10,000 idle sockets). It only acts on a
+       connection whose application has ended or which has disconnected, so here daphne's own
+       method walks just those: each is noted when its application ends (a done callback) or when
+       daphne hears it disconnect, and stays noted while a disconnected one's application still runs
+       (to be cancelled after daphne's close timeout, as before).
 
     Returns False, changing nothing, when daphne is not here or is not version 4.
     """
@@ -504,9 +512,9 @@ def lighten_daphne_sockets() -> bool:
         )
         if protocol not in self.connections:
             return None
-        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
-            application_instance, loop=asyncio.get_event_loop()
-        )
+        future = asyncio.ensure_future(application_instance, loop=asyncio.get_event_loop())
+        self.connections[protocol]["application_instance"] = future
+        future.add_done_callback(functools.partial(_note, self, protocol))
         return input_queue
 
     original_open = getattr(WebSocketProtocol, "_supportcircle_original_open", None) or WebSocketProtocol.onOpen
@@ -517,7 +525,76 @@ def lighten_daphne_sockets() -> bool:
             channel.requests.clear()
         return original_open(self)
 
+    original_disconnected = (
+        getattr(Server, "_supportcircle_original_disconnected", None) or Server.protocol_disconnected
+    )
+
+    def protocol_disconnected(self, protocol):
+        original_disconnected(self, protocol)
+        _note(self, protocol)
+
     Server.create_application = create_application
+    Server._supportcircle_original_disconnected = original_disconnected
+    Server.protocol_disconnected = protocol_disconnected
+    Server.application_checker = _application_checker
     WebSocketProtocol._supportcircle_original_open = original_open
     WebSocketProtocol.onOpen = onOpen
     return True
+
+
+def _to_check(server) -> set:
+    """The connections whose application ended or which disconnected since the checker last looked."""
+    try:
+        return server._supportcircle_to_check
+    except AttributeError:
+        server._supportcircle_to_check = noted = set()
+        return noted
+
+
+def _note(server, protocol, _ended=None) -> None:
+    _to_check(server).add(protocol)
+
+
+def _application_checker(self) -> None:
+    """daphne 4.2's ``Server.application_checker``, for the connections noted in ``_to_check``."""
+    from daphne.server import logger, reactor
+
+    noted = _to_check(self)
+    for protocol in list(noted):
+        noted.discard(protocol)
+        details = self.connections.get(protocol)
+        if details is None:
+            continue
+        disconnected = details.get("disconnected", None)
+        application_instance = details.get("application_instance", None)
+        # First, see if the protocol disconnected and the app has taken too long to close up
+        if disconnected and time.time() - disconnected > self.application_close_timeout:
+            if application_instance and not application_instance.done():
+                logger.warning(
+                    "Application instance %r for connection %s took too long to shut down and was killed.",
+                    application_instance,
+                    repr(protocol),
+                )
+                application_instance.cancel()
+        # Then see if the app is done and we should reap it
+        if application_instance and application_instance.done():
+            try:
+                exception = application_instance.exception()
+            except (CancelledError, asyncio.CancelledError):
+                pass  # Future cancellation. We can ignore this.
+            else:
+                if exception:
+                    if isinstance(exception, KeyboardInterrupt):
+                        self.stop()  # Protocol is asking the server to exit (likely during test)
+                    else:
+                        logger.error("Exception inside application: %s", exception, exc_info=exception)
+                        if not disconnected:
+                            protocol.handle_exception(exception)
+            del self.connections[protocol]["application_instance"]
+            application_instance = None
+        # Check to see if protocol is closed and app is closed so we can remove it
+        if not application_instance and disconnected:
+            del self.connections[protocol]
+        elif application_instance and disconnected:
+            noted.add(protocol)  # still closing: looked at again until it ends or is cancelled
+    reactor.callLater(1, self.application_checker)

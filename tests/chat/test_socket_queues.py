@@ -121,3 +121,100 @@ def test_autobahns_settings_are_written_out_only_when_its_debug_line_is_logged()
     # Nothing is written until the text is asked for; then it is exactly pprint's.
     assert "\n{attrs}".format(attrs=later) == "\n" + pprint.pformat(settings)  # noqa: UP032 (as txaio formats)
     assert str(later) == repr(later) == pprint.pformat(settings)
+
+
+class Connection:
+    """A stand-in for daphne's protocol objects: what the checker calls on one."""
+
+    def __init__(self) -> None:
+        self.exceptions: list[BaseException] = []
+
+    def handle_exception(self, exception: BaseException) -> None:
+        self.exceptions.append(exception)
+
+
+class LookedAt(dict):
+    """daphne's ``connections``, noting which connections the checker looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_at: list = []
+
+    def get(self, key, default=None):
+        self.looked_at.append(key)
+        return super().get(key, default)
+
+
+@pytest.fixture
+def checked_server(monkeypatch):
+    """A daphne Server (never started) with lighter sockets, whose checker's next round is only noted."""
+    import daphne.server
+
+    assert lighten_daphne_sockets()
+    rounds = []
+    monkeypatch.setattr(daphne.server.reactor, "callLater", lambda delay, call: rounds.append(delay))
+
+    async def application(scope, receive, send):
+        message = await receive()
+        if message["type"] == "fail":
+            raise ValueError("something broke")
+
+    server = Server(application=application, endpoints=["tcp:port=0:interface=127.0.0.1"])
+    server.connections = LookedAt()
+    server.rounds = rounds
+    return server
+
+
+def opened(server) -> tuple[Connection, SocketQueue]:
+    connection = Connection()
+    server.protocol_connected(connection)
+    return connection, server.create_application(connection, {"type": "websocket", "path": "/ws/"})
+
+
+async def test_daphne_reaps_what_ended_and_closed_without_walking_the_open_sockets(checked_server):
+    server = checked_server
+    open_ones = [opened(server)[0] for _ in range(50)]
+    finished, queue = opened(server)
+    queue.put_nowait({"type": "done"})
+    gone, queue = opened(server)
+    queue.put_nowait({"type": "done"})
+    await asyncio.sleep(0.05)  # both applications return
+    server.protocol_disconnected(gone)
+    server.application_checker()
+    assert set(server.connections.looked_at) == {finished, gone}
+    assert gone not in server.connections  # ended and closed: forgotten
+    assert "application_instance" not in server.connections[finished]  # ended, still connected
+    assert all(not server.connections[one]["application_instance"].done() for one in open_ones)
+    assert server.rounds == [1]  # and the next round is a second away, as daphne has it
+    server.connections.looked_at.clear()
+    server.protocol_disconnected(finished)
+    server.application_checker()
+    assert server.connections.looked_at == [finished] and finished not in server.connections
+    assert len(server.connections) == 50
+
+
+async def test_an_application_that_failed_is_logged_and_its_connection_told_as_daphne_does(checked_server, caplog):
+    server = checked_server
+    connection, queue = opened(server)
+    queue.put_nowait({"type": "fail"})
+    await asyncio.sleep(0.05)
+    with caplog.at_level("ERROR", logger="daphne.server"):
+        server.application_checker()
+    assert [record.getMessage() for record in caplog.records] == ["Exception inside application: something broke"]
+    assert [str(exception) for exception in connection.exceptions] == ["something broke"]
+
+
+async def test_a_closed_socket_whose_application_lingers_is_cancelled_after_the_close_timeout(checked_server, caplog):
+    server = checked_server
+    server.application_close_timeout = 0
+    connection, _ = opened(server)
+    await asyncio.sleep(0.05)
+    server.protocol_disconnected(connection)
+    await asyncio.sleep(0.01)
+    with caplog.at_level("WARNING", logger="daphne.server"):
+        server.application_checker()  # past the timeout: cancelled, with daphne's warning
+    assert "took too long to shut down and was killed" in caplog.text
+    assert connection in server.connections  # until the cancellation has landed
+    await asyncio.sleep(0.05)
+    server.application_checker()
+    assert connection not in server.connections
