@@ -9,6 +9,8 @@ only after commit.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,6 +59,7 @@ _DEFAULTS_BY_KEY = {agreement.key: agreement for agreement in DEFAULT_AGREEMENTS
 _LABELS = {"self-harm": "self_harm", "numbers": "food", "diet": "food"}
 MAX_TIME_OUT_MINUTES = 7 * 24 * 60
 _ENGINE_BUILD = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class ModerationRefused(ChatRefused):
@@ -349,10 +352,21 @@ def _raise_alert(decision: Decision, message: Message, author: User) -> None:
     kind = "moderation.crisis.alerted" if is_crisis else "moderation.message.alerted"
     _audit(message.group_id, kind, target_id=author.pk, message=message, cited=decision.cited)
     if is_crisis:
+        if not Membership.objects.filter(
+            group_id=message.group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
+        ).exists():
+            # Nobody is there to follow it up (a facilitator on a break counts as away, as when
+            # leaving: their notifications pause). The operators are told, by number only
+            # (docs/operations.md, "Warnings to act on").
+            transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, message.group_id))
         broadcast.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
         broadcast.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))
     else:
         broadcast.on_commit_to_facilitators(message.group_id, queue_frame(alert_item(alert)))
+
+
+def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
+    log.warning("crisis alert %s in group %s: the group has no active facilitator to follow it up", alert_id, group_id)
 
 
 def crisis_resources_frame(resources: list[dict]) -> dict:

@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from django.test import override_settings
 
 from chat.models import Message
+from groups.actions import pause_membership
 from moderation.actions import acknowledge_alert, update_policy
 from moderation.models import Alert, AuditEntry
 from tests.conftest import connected
@@ -118,3 +119,25 @@ async def test_crisis_language_gets_through_a_pause_slow_mode_the_rate_limit_and
         assert ack["message"]["state"] == "visible"
         await sam.receive_until("crisis_resources")
     assert await database_sync_to_async(Message.objects.filter(group=circle, client_id="crisis-3").exists)()
+
+
+@pytest.mark.parametrize("facilitator_away", [True, False])
+async def test_a_crisis_alert_no_facilitator_can_see_is_told_to_the_operators(
+    channel_layer, circle, member, facilitator, facilitator_away, caplog
+):
+    # The group's only facilitator is on a break (away, as when leaving: their notifications pause), or not.
+    if facilitator_away:
+        await database_sync_to_async(pause_membership)(facilitator, circle)
+    with caplog.at_level("WARNING", logger="moderation.actions"):
+        async with connected(member, circle.slug) as sam:
+            await sam.send(send("crisis-away", CRISIS))
+            await sam.receive_until("crisis_resources")  # the member is answered at once either way
+    alert = await database_sync_to_async(Alert.objects.get)(group=circle)
+    told = [record.getMessage() for record in caplog.records if record.name == "moderation.actions"]
+    if facilitator_away:
+        assert told == [
+            f"crisis alert {alert.pk} in group {circle.pk}: the group has no active facilitator to follow it up"
+        ]
+    else:
+        assert told == []
+    assert not any(CRISIS in record.getMessage() for record in caplog.records)  # numbers only, never the words
