@@ -519,8 +519,9 @@ async def connect_storm(ctx: Context) -> dict:
     return {
         "connects": plan.storm,
         "attempted": attempted,
-        # All of them, or (when the time budget ran out first) the pace so far extended to all.
-        "seconds_for_all": round(seconds * plan.storm / max(attempted, 1), 2),
+        # All of them, or (when the time budget ran out first) the pace so far extended to all;
+        # nothing when the budget was gone before the first connect (no pace to extend).
+        "seconds_for_all": round(seconds * plan.storm / attempted, 2) if attempted else None,
         "extrapolated": attempted < plan.storm,
         "concurrency": plan.storm_concurrency,
         "with_login": ctx.kind == "P",
