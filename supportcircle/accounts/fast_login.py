@@ -259,10 +259,11 @@ def let_go(*objects) -> None:
     They reference each other: the view holds the request and itself (``View.setup`` sets ``head``
     to its own ``get``), the form its bound fields and they the form, and the request its messages
     storage, its lazy user and its CSP nonce, each holding the request. So nothing of a login was
-    freed when it ended: about 57 objects a login waited for the cyclic garbage collector, which
-    walked them along with everything else in the young generation (about 5% of a connect storm's
-    CPU went to those walks). Emptied, they are freed at once. Nothing keeps them after the answer:
-    the response holds none of them, and a ``user_logged_in`` receiver has run by then.
+    freed when it ended: about 56 objects a login waited for the cyclic garbage collector, which
+    walked them along with everything else in the young generation (in daphne, collections took
+    3.6% of a connect storm's CPU with them and 2.7% without). Emptied, they are freed at once.
+    Nothing keeps them after the answer: the response holds none of them, and ``user_logged_in``
+    receivers and the transaction's on-commit callbacks have run by then.
     """
     for thing in objects:
         if thing is not None:
