@@ -662,8 +662,8 @@ async def test_the_login_writes_the_session_once_in_five_statements_off_the_sock
 
 
 async def test_a_login_leaves_nothing_for_the_cyclic_garbage_collector(member):
-    # The request, the view and the form reference each other; each login left about 57 objects that only
-    # the collector could free, and it walks them along with every open socket's (chat/fast_history.let_go).
+    # The request, the view and the form reference each other; each login left about 56 objects that only
+    # the collector could free, and it walks them along with every open socket's (fast_login.let_go).
     await ask(application, **login_form())
     with cycles_kept() as garbage:
         served = await ask(application, **login_form())
