@@ -167,6 +167,9 @@ CHAT_SOCKET_INBOX = env_int("CHAT_SOCKET_INBOX", 500)
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1_048_576)
 # Threads that open sockets (supportcircle/db_threads.py): with PostgreSQL a few, with SQLite none.
 CHAT_OPENING_THREADS = env_int("CHAT_OPENING_THREADS", 4 if DATABASE_URL else 0)
+# With SQLite, the login's and the opening socket's trips to the database run on the event loop's own
+# thread instead of hopping to another one (supportcircle/db_threads.py).
+DATABASE_TRIPS_INLINE = env_bool("DATABASE_TRIPS_INLINE", not DATABASE_URL)
 # Each daphne process opens at most this many connections to Redis. redis-py caps
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)

@@ -57,9 +57,12 @@ def opening_threads_let_go_of_the_test_database(django_db_setup):
 
 async def on_every_database_thread(func) -> None:
     """Run ``func`` on the sockets' database thread and on each thread sockets open on, e.g. to watch or
-    break the statements a socket runs (each thread has its own connection)."""
+    break the statements a socket runs (each thread has its own connection). With SQLite they open on
+    the event loop's own thread (``DATABASE_TRIPS_INLINE``): this one."""
     await database_sync_to_async(func)()
     await asyncio.to_thread(db_threads.run_on_each_thread, func)
+    if django_settings.DATABASE_TRIPS_INLINE:
+        await db_threads.trip(func)()
 
 
 def make_person(pseudonym: str, **extra) -> User:

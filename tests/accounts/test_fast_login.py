@@ -25,11 +25,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.handlers.asgi import ASGIRequest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
 from django.http import HttpRequest
@@ -44,6 +45,7 @@ from supportcircle.accounts.forms import LoginForm
 from supportcircle.accounts.models import Attempt
 from supportcircle.accounts.views import LoginView
 from supportcircle.asgi import application, django_asgi_app
+from supportcircle.db_threads import trip
 from supportcircle.http import ClosingASGIHandler, close_this_threads_connections
 from tests.conftest import PASSWORD, counting_django_requests, cycles_kept
 
@@ -231,6 +233,16 @@ async def test_a_member_logs_in_without_django_and_exactly_as_django_answers(mem
     # A new CSRF secret, as login() rotates it, and a new session key.
     assert served.cookies()["csrftoken"].value not in (csrf.cookie, direct.cookies()["csrftoken"].value)
     assert served.cookies()["sessionid"].value != direct.cookies()["sessionid"].value
+
+
+async def test_after_logging_in_the_member_goes_where_the_setting_says_now(member, settings):
+    # The login view keeps LOGIN_REDIRECT_URL reversed; a changed setting is followed at once.
+    assert (await ask(application, **login_form())).header(b"Location") == b"/"
+    settings.LOGIN_REDIRECT_URL = "accounts:profile"
+    served = await ask(application, **login_form())
+    assert served.header(b"Location") == reverse("accounts:profile").encode()
+    settings.LOGIN_REDIRECT_URL = "groups:directory"
+    assert (await ask(application, **login_form())).header(b"Location") == b"/"
 
 
 async def test_the_new_session_holds_what_djangos_holds_and_logs_the_member_in(member):
@@ -640,8 +652,11 @@ async def test_the_login_writes_the_session_once_in_five_statements_off_the_sock
         if note not in connection.execute_wrappers:
             connection.execute_wrappers.append(note)
 
-    # The fast path works on a worker thread with a connection of its own: watch every new connection.
+    # The fast path works on a worker thread with a connection of its own (watch every new connection),
+    # or with SQLite on the event loop's own thread (supportcircle.db_threads): watch this one's too.
     connection_created.connect(watch)
+    if settings.DATABASE_TRIPS_INLINE:
+        await trip(lambda: watch(None, connection))()
     try:
         await ask(application, **login_form())  # a warm connection, as in production
         counting = True
@@ -649,9 +664,13 @@ async def test_the_login_writes_the_session_once_in_five_statements_off_the_sock
         counting = False
     finally:
         connection_created.disconnect(watch)
+        if settings.DATABASE_TRIPS_INLINE:
+            await trip(lambda: connection.execute_wrappers.remove(note))()
     sockets_thread = await database_sync_to_async(threading.get_ident)()
     assert not served.by_django
     assert len(threads) == 1 and sockets_thread not in threads  # one call, never on the sockets' thread
+    if settings.DATABASE_TRIPS_INLINE:
+        assert threads == {threading.get_ident()}  # no hop to another thread at all
     reads_and_writes = [sql for sql in statements if sql.split()[0] in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
     # 1 the lockout check (limits.wait_for)    2 the person (ModelBackend.authenticate)
     # then in one transaction: 3 any failures to forget (limits.forget)   4 last_login (update_last_login)

@@ -2,24 +2,65 @@
 ``database_sync_to_async`` would, and the code on the thread can broadcast as before."""
 
 import asyncio
+import contextvars
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
 
 from chat.broadcast import _server_loop
+from supportcircle.accounts.models import User
 from supportcircle.db_threads import trip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_a_trip_runs_on_the_sockets_database_thread():
+async def test_a_trip_runs_on_the_sockets_database_thread(settings):
+    settings.DATABASE_TRIPS_INLINE = False  # the default with PostgreSQL
     theirs = await database_sync_to_async(threading.get_ident)()
     assert await trip(threading.get_ident)() == theirs != threading.get_ident()
 
 
-async def test_on_the_thread_the_event_loop_is_known_for_broadcasts():
+async def test_inline_a_trip_runs_on_the_event_loops_own_thread_and_leaves_the_loop_as_it_was(settings):
+    settings.DATABASE_TRIPS_INLINE = True  # the default with SQLite
+    loop = asyncio.get_running_loop()
+
+    def count_people() -> int:
+        return User.objects.count()  # Django's guard against blocking a loop would refuse this on it
+
+    assert await trip(threading.get_ident)() == threading.get_ident()
+    assert await trip(threading.get_ident, thread_sensitive=False)() == threading.get_ident()
+    assert await trip(count_people)() == 0
+    assert asyncio.get_running_loop() is loop
+    with pytest.raises(SynchronousOnlyOperation):
+        count_people()  # outside a trip the guard is back
+
+
+async def test_inline_what_a_trip_sets_in_its_context_stays_there(settings):
+    settings.DATABASE_TRIPS_INLINE = True
+    mood = contextvars.ContextVar("mood", default="calm")
+    await trip(mood.set)("rushed")
+    assert mood.get() == "calm"
+
+
+async def test_inline_the_loop_is_put_back_when_the_function_raises(settings):
+    settings.DATABASE_TRIPS_INLINE = True
+    loop = asyncio.get_running_loop()
+
+    def refuse() -> None:
+        raise PermissionError("not yours")
+
+    with pytest.raises(PermissionError, match="not yours"):
+        await trip(refuse)()
+    assert asyncio.get_running_loop() is loop
+    assert _server_loop() is None  # no trip is running inline any more
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_on_the_thread_the_event_loop_is_known_for_broadcasts(settings, inline):
+    settings.DATABASE_TRIPS_INLINE = inline
     assert await trip(_server_loop)() is asyncio.get_running_loop()
     assert await trip(_server_loop, thread_sensitive=False)() is asyncio.get_running_loop()
 
