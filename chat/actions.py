@@ -57,12 +57,34 @@ def refusal_for(state: str | None) -> CloseCode | None:
 
 
 def _quoted(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    """The model's table, quoted for a plain query (found once: each read of ``connection`` goes through
+    Django's per-thread lookup, a few µs, and an opening socket's queries name a dozen tables)."""
+    try:
+        return _QUOTED[model]
+    except KeyError:
+        return _QUOTED.setdefault(model, connection.ops.quote_name(model._meta.db_table))
+
+
+_QUOTED: dict[type, str] = {}
 
 
 def _db_time(moment):
     """A datetime as a plain query's parameter, as the ORM would pass it (naive UTC text on SQLite)."""
-    return connection.ops.adapt_datetimefield_value(moment)
+    adapt = _ADAPT_TIME
+    if adapt is None:
+        adapt = _remember_how_times_are_adapted()
+    return adapt(moment)
+
+
+_ADAPT_TIME = None
+
+
+def _remember_how_times_are_adapted():
+    """The database's ``adapt_datetimefield_value``, looked up once. It reads no connection state (the
+    settings and the database's time zone only), so the first thread's serves every thread."""
+    global _ADAPT_TIME
+    _ADAPT_TIME = connection.ops.adapt_datetimefield_value
+    return _ADAPT_TIME
 
 
 def open_chat(user, slug: str) -> ChatAccess:
