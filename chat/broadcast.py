@@ -127,11 +127,20 @@ _REVOKE_CODES = {
 
 
 def on_commit_revoke_channel(channel_group: str, *, reason: str, group_id: int | None = None) -> None:
-    """Close every socket in ``channel_group`` (a person's, or one session's) for a group, or for all groups."""
+    """Close every socket in ``channel_group`` (a person's) for a group, or for all groups."""
     code = _REVOKE_CODES.get(reason, CloseCode.MEMBERSHIP_ENDED)
     on_commit_send(
         channel_group,
         {"type": "access.revoked", "group_id": group_id, "code": int(code), "reason": reason},
+    )
+
+
+def on_commit_revoke_session(*, user_id: int, session: str, reason: str) -> None:
+    """Close the person's sockets opened with one session (``session``: its digest), in every group."""
+    code = _REVOKE_CODES.get(reason, CloseCode.MEMBERSHIP_ENDED)
+    on_commit_send(
+        user_channel(user_id),
+        {"type": "access.revoked", "group_id": None, "code": int(code), "reason": reason, "session": session},
     )
 
 

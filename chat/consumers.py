@@ -158,8 +158,6 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         channels = [group_channel(self.access.group_id), user_channel(self.access.user_id)]
         if self.access.role == Role.FACILITATOR:
             channels.append(facilitators_channel(self.access.group_id))  # the live moderation queue
-        if self.guard.channel:
-            channels.append(self.guard.channel)
         if not await self.subscribe(channels):
             # The channel layer (Redis) is down or stalled: a clean close the
             # client backs off from, never an HTTP 500 or a 1011.
@@ -378,6 +376,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def access_revoked(self, event: dict) -> None:
+        session = event.get("session")  # a logout: only the sockets of that session close
+        if session is not None and not self.guard.opened_with(session):
+            return
         if event.get("group_id") in (None, self.access.group_id):
             log.info("chat socket closed: %s (user %s)", event.get("reason", "revoked"), self.access.user_id)
             await self.end(CloseCode(event["code"]))

@@ -5,7 +5,8 @@ would outlive a logout, a password change, a deactivation or an account
 deletion. Two defences, so that one dropped signal never leaves a socket open:
 
 1. Push: ``signals.py`` sends ``access.revoked`` to the person's sockets after
-   commit (every socket joins ``session.<digest>`` and ``user.<id>``).
+   commit (every socket joins ``user.<id>``; a logout's names the session's
+   digest, and only that session's sockets close).
 2. Pull: :class:`SessionGuard` re-reads the session on every inbound frame and,
    at most every ``RECHECK_SECONDS``, before delivering to the socket.
 """
@@ -26,12 +27,12 @@ from django.contrib.auth import get_user
 RECHECK_SECONDS = 2.0
 
 
-def session_channel(session_key: str) -> str:
-    """The channel group of every socket opened with this session.
+def session_digest(session_key: str) -> str:
+    """What names a session in a revocation sent through Redis.
 
-    A digest, not the key: a Redis key list must never reveal a usable session.
+    A digest, not the key: what passes through Redis must never reveal a usable session.
     """
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+    return hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 def session_user_id(session_key: str | None) -> int | None:
@@ -57,9 +58,9 @@ class SessionGuard:
         self.user_id = user_id
         self.checked_at = time.monotonic()
 
-    @property
-    def channel(self) -> str | None:
-        return session_channel(self.session_key) if self.session_key else None
+    def opened_with(self, digest: str) -> bool:
+        """Whether this socket was opened with the session of this digest (:func:`session_digest`)."""
+        return bool(self.session_key) and session_digest(self.session_key) == digest
 
     async def still_valid(self) -> bool:
         valid = await database_sync_to_async(session_user_id)(self.session_key) == self.user_id

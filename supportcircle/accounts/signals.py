@@ -13,15 +13,17 @@ from django.dispatch import receiver
 from chat import broadcast
 
 from .models import User
-from .sessions import session_channel
+from .sessions import session_digest
 
 
 @receiver(user_logged_out)
 def close_sockets_of_the_ended_session(sender, request, user, **kwargs) -> None:
-    """Logging out closes the sockets this browser opened; other devices stay signed in, as pages do."""
+    """Logging out closes the sockets this browser opened; other devices stay signed in, as pages do.
+    Sent to the person's own channel, which their every socket has joined, naming the session: one
+    channel a socket fewer to join and leave in Redis."""
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if user is not None and session_key:
-        broadcast.on_commit_revoke_channel(session_channel(session_key), reason="logged_out")
+        broadcast.on_commit_revoke_session(user_id=user.pk, session=session_digest(session_key), reason="logged_out")
 
 
 @receiver(post_save, sender=User)
