@@ -16,7 +16,7 @@ from moderation import actions as moderation
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
 from .limits import RateLimit, wait_before_posting
-from .models import ChatEvent, Message, MessageState, Reaction, ReadMarker, RoomState
+from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
 
 
@@ -93,24 +93,41 @@ def open_chat(user, slug: str) -> ChatAccess:
     Read on every socket connect and every HTTP history page, so the group and this person's
     membership come in one plain query.
     """
+    return _open_chat(user, slug)[0]
+
+
+def open_chat_counting_sockets(user, slug: str, fresh_since) -> tuple[ChatAccess, int]:
+    """``open_chat``, and in the same query how many chat sockets this person has open (their rows in
+    "here now" seen since ``fresh_since``), for a socket being opened."""
+    return _open_chat(user, slug, sockets_since=fresh_since)
+
+
+def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int | None]:
     if not user.is_authenticated or not user.is_active:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    counting = sockets_since is not None
+    sockets = (
+        f", (SELECT COUNT(*) FROM {_quoted(Presence)} WHERE user_id = %s AND last_seen >= %s)"  # noqa: S608  # nosec B608
+        if counting
+        else ""
+    )
     sql = (
-        "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version "  # noqa: S608  # nosec B608
-        f"FROM {_quoted(Group)} g LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
+        "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version"  # noqa: S608  # nosec B608
+        f"{sockets} FROM {_quoted(Group)} g LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
         "WHERE g.slug = %s"
     )
+    params = [user.pk, _db_time(sockets_since), user.pk, slug] if counting else [user.pk, slug]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, slug])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
-    group_id, group_slug, group_name, rulesets, agreement_version, role, state, accepted_version = row
+    group_id, group_slug, group_name, rulesets, agreement_version, role, state, accepted_version = row[:8]
     refusal = refusal_for(state)
     if refusal is not None:
         raise ChatAccessDenied(refusal)
     rulesets = Group._meta.get_field("rulesets").from_db_value(rulesets, None, connection)
-    return ChatAccess(
+    access = ChatAccess(
         user_id=user.pk,
         pseudonym=user.pseudonym,
         group_id=group_id,
@@ -120,6 +137,7 @@ def open_chat(user, slug: str) -> ChatAccess:
         can_post=state == MembershipState.ACTIVE and accepted_version >= agreement_version,
         rulesets=tuple(rulesets or ()),
     )
+    return access, (row[8] if counting else None)
 
 
 def _may_read_through(user_id: int, group_id: int) -> int:

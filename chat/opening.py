@@ -31,7 +31,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group, LiveSession, Role
 from moderation import frames as moderation_frames
 from moderation.models import TimeOut
-from supportcircle.accounts.limits import too_many_sockets
+from supportcircle.accounts.limits import sockets_seen_since, too_many_sockets
 
 from . import actions, room
 from .actions import _db_time, _quoted
@@ -47,8 +47,8 @@ class Admission:
 
 def admit(user, slug: str) -> Admission:
     """Raises ChatAccessDenied for someone who may not open this chat."""
-    access = actions.open_chat(user, slug)
-    return Admission(access, crowded=too_many_sockets(access.user_id))
+    access, open_sockets = actions.open_chat_counting_sockets(user, slug, sockets_seen_since())
+    return Admission(access, crowded=too_many_sockets(open_sockets))
 
 
 @dataclass(frozen=True)

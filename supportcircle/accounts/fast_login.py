@@ -22,7 +22,7 @@ came, and Django answers, refuses and logs as always:
 
 The steps are Django's own: the real middleware's request checks, ``LoginForm``'s fields and its
 checks in its order (``limits.wait_for``, ``authenticate``, ``confirm_login_allowed``,
-``limits.forget``), the view's ``form_valid`` (``login()``, ``user_logged_in`` with this request,
+``limits.forget``; the first tells the last, in the same query, whether it has anything to forget), the view's ``form_valid`` (``login()``, ``user_logged_in`` with this request,
 the new CSRF token, the redirect), the view's decorators and each middleware's response step. Only
 the session's writing differs: ``login()`` draws the new key without writing, and SessionMiddleware's
 save is the row's one write, an INSERT. All database work is one trip to a worker thread with its
@@ -211,7 +211,9 @@ def _log_in_with(request: ASGIRequest, view: views.LoginView, form) -> HttpRespo
     except ValidationError:
         raise LeaveItToDjango("not filled in") from None
     key = limits.login_key(username, request)
-    if limits.wait_for(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit()):
+    # limits.wait_for's answer, and whether limits.forget below has any failures to forget, in one query.
+    wait, failures_recorded = limits.standing(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit())
+    if wait:
         raise LeaveItToDjango("locked out")
     user = _authenticate(request, username, password)
     if user is None:
@@ -224,7 +226,8 @@ def _log_in_with(request: ASGIRequest, view: views.LoginView, form) -> HttpRespo
     # Forgetting the failures, the session, last_login: all or nothing, so a login left to Django
     # after an error is done by Django from the start.
     with transaction.atomic():
-        limits.forget(Attempt.Kind.FAILED_LOGIN, key)
+        if failures_recorded:
+            limits.forget(Attempt.Kind.FAILED_LOGIN, key)
         response = view.form_valid(form)  # login(), then the redirect to where the view sends people
         return _respond_as_django_would(request, response)
 

@@ -67,6 +67,24 @@ def wait_for(kind: str, key: str, limit: Limit) -> int:
     return seconds_to_wait(times, now, limit)
 
 
+def standing(kind: str, key: str, limit: Limit) -> tuple[int, bool]:
+    """``wait_for``'s answer, and whether any attempt of this key is recorded at all (whether ``forget``
+    has anything to do), in one plain query while nobody is near the limit."""
+    now = timezone.now()
+    since = now - limit.window
+    table = connection.ops.quote_name(Attempt._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), SUM(CASE WHEN at > %s THEN 1 ELSE 0 END) FROM {table} WHERE kind = %s AND key = %s",  # noqa: S608  # nosec B608
+            [connection.ops.adapt_datetimefield_value(since), kind, key],
+        )
+        recorded, recent = cursor.fetchone()
+    if (recent or 0) < limit.attempts:
+        return 0, recorded > 0
+    times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=since).values_list("at", flat=True))
+    return seconds_to_wait(times, now, limit), True
+
+
 def _count_attempts(kind: str, key: str, since: datetime) -> int:
     table = connection.ops.quote_name(Attempt._meta.db_table)
     with connection.cursor() as cursor:
@@ -107,19 +125,15 @@ def signup_key(request) -> str:
 MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 
 
-def too_many_sockets(user_id: int) -> bool:
-    """Whether this person already has the most chat sockets open we allow (across server processes).
-    Asked on every socket connect, so in one plain query."""
-    from chat.models import Presence
+def too_many_sockets(open_sockets: int) -> bool:
+    """Whether a person with this many chat sockets open (across server processes: their rows in "here
+    now" seen since :func:`sockets_seen_since`) already has the most we allow. chat.opening counts them
+    in the query that admits the socket."""
+    return open_sockets >= getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
+
+
+def sockets_seen_since() -> datetime:
+    """A socket whose "here now" row was last seen before this has gone (its process died)."""
     from chat.protocol import PRESENCE_TTL_SECONDS
 
-    cap = getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
-    fresh_since = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS))
-    table = connection.ops.quote_name(Presence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE user_id = %s AND last_seen >= %s",  # noqa: S608  # nosec B608
-            [user_id, fresh_since],
-        )
-        (count,) = cursor.fetchone()
-    return count >= cap
+    return timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)

@@ -307,6 +307,17 @@ async def test_earlier_failures_are_forgotten_and_other_peoples_are_left(member,
     assert await failed_attempts() == 1  # Alex's
 
 
+async def test_a_failure_older_than_the_lockout_window_is_forgotten_too(member):
+    failed = await ask(application, **login_form("Sam", "not-the-password"))
+    assert failed.by_django and failed.status == 200
+    await database_sync_to_async(
+        lambda: Attempt.objects.filter(kind=Attempt.Kind.FAILED_LOGIN).update(at=timezone.now() - timedelta(days=2))
+    )()
+    served = await ask(application, **login_form())
+    assert not served.by_django and served.status == 302
+    assert await failed_attempts() == 0
+
+
 async def test_a_form_in_several_messages_with_a_charset_is_answered_here(member):
     request = login_form()
     body = request.pop("body")
@@ -590,7 +601,7 @@ async def test_while_the_database_is_unavailable_the_answer_is_djangos(member):
 
 
 FAILING_STATEMENTS = {
-    "the lockout check": 'SELECT COUNT(*) FROM "accounts_attempt"',
+    "the lockout check": "SELECT COUNT(*), SUM(CASE",
     "finding the person": 'FROM "accounts_user"',
     "forgetting the failures": 'SELECT 1 FROM "accounts_attempt"',
     "last_login": 'UPDATE "accounts_user"',
@@ -637,7 +648,7 @@ async def test_an_unexpected_error_is_left_to_django_and_logged_without_the_pass
 # Cost ----------------------------------------------------------------------------------------
 
 
-async def test_the_login_writes_the_session_once_in_five_statements_off_the_sockets_database_thread(member):
+async def test_the_login_writes_the_session_once_in_four_statements_off_the_sockets_database_thread(member):
     counting = False
     statements: list[str] = []
     threads: set[int] = set()
@@ -672,12 +683,12 @@ async def test_the_login_writes_the_session_once_in_five_statements_off_the_sock
     if settings.DATABASE_TRIPS_INLINE:
         assert threads == {threading.get_ident()}  # no hop to another thread at all
     reads_and_writes = [sql for sql in statements if sql.split()[0] in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
-    # 1 the lockout check (limits.wait_for)    2 the person (ModelBackend.authenticate)
-    # then in one transaction: 3 any failures to forget (limits.forget)   4 last_login (update_last_login)
-    # 5 the session, one INSERT with who logged in (through Django: a SELECT, an INSERT and an UPDATE)
-    assert len(reads_and_writes) == 5, reads_and_writes
-    assert reads_and_writes[4].startswith('INSERT INTO "django_session"')
-    assert [sql for sql in statements if "django_session" in sql] == [reads_and_writes[4]]
+    # 1 the lockout check, which also sees that there are no failures to forget (limits.standing)
+    # 2 the person (ModelBackend.authenticate), then in one transaction: 3 last_login (update_last_login)
+    # 4 the session, one INSERT with who logged in (through Django: a SELECT, an INSERT and an UPDATE)
+    assert len(reads_and_writes) == 4, reads_and_writes
+    assert reads_and_writes[3].startswith('INSERT INTO "django_session"')
+    assert [sql for sql in statements if "django_session" in sql] == [reads_and_writes[3]]
 
 
 async def test_a_login_leaves_nothing_for_the_cyclic_garbage_collector(member):
