@@ -22,11 +22,13 @@ came, and Django answers, refuses and logs as always:
 
 The steps are Django's own: the real middleware's request checks, ``LoginForm``'s fields and its
 checks in its order (``limits.wait_for``, ``authenticate``, ``confirm_login_allowed``,
-``limits.forget``; the first tells the last, in the same query, whether it has anything to forget), the view's ``form_valid`` (``login()``, ``user_logged_in`` with this request,
-the new CSRF token, the redirect), the view's decorators and each middleware's response step. Only
-the session's writing differs: ``login()`` draws the new key without writing, and SessionMiddleware's
-save is the row's one write, an INSERT. All database work is one trip to a worker thread with its
-own connection (``supportcircle.db_threads.trip``), the writes in one transaction.
+``limits.forget``; the first tells the last, in the same query, whether it has anything to forget),
+the view's ``form_valid`` (``login()``, ``user_logged_in`` with this request, the new CSRF token,
+the redirect), the view's decorators and each middleware's response step. Only the session's
+writing differs: ``login()`` draws the new key without writing, and SessionMiddleware's save is the
+row's one write, an INSERT. All database work is one trip (``supportcircle.db_threads.trip``: a
+worker thread with its own connection, or with SQLite the event loop's own thread), the writes in
+one transaction.
 tests/accounts/test_fast_login.py proves the answer is Django's, header for header and cookie for
 cookie, and that every other request is still Django's.
 """
@@ -194,8 +196,8 @@ def _login_as_django_lets_it_through(scope: dict, body: bytes) -> tuple[ASGIRequ
 
 
 def log_in(request: ASGIRequest, view: views.LoginView) -> HttpResponse:
-    """On a database worker thread: LoginForm's checks in its order, then the view's login and Django's
-    response, or LeaveItToDjango (before any write of its own) when Django would answer anything else."""
+    """On one trip to the database (see the module): LoginForm's checks in its order, then the view's login and
+    Django's response, or LeaveItToDjango (before any write of its own) when Django would answer anything else."""
     form = view.get_form()
     try:
         return _log_in_with(request, view, form)
@@ -298,8 +300,8 @@ class FastLoginPath:
         request = view = None
         try:
             request, view = _login_as_django_lets_it_through(scope, body)
-            # A worker thread with its own connection, as chat.fast_history reads: a login never waits
-            # behind the posts queued on the sockets' database thread.
+            # Not the sockets' database thread: a login never waits behind the posts queued there. A worker
+            # thread with its own connection, as chat.fast_history reads, or with SQLite this thread itself.
             return await trip(log_in, thread_sensitive=False)(request, view)
         except LeaveItToDjango:
             return None
