@@ -27,8 +27,8 @@ On SQLite (``DATABASE_TRIPS_INLINE``, on by default without ``DATABASE_URL``) th
 not leave the event loop's thread at all: :func:`trip` runs the function right there, between two
 turns of the loop. The statements are CPU work in this process either way, and one core runs one
 thread at a time, so a hop to another thread only added the hand-over: the queue, two wake-ups, the
-GIL passed back and forth (50 to 90 µs a trip measured alone, and in the connect storm about a
-tenth of the server's CPU). While it runs, nothing else on the loop does, as under the GIL before.
+GIL passed back and forth (50 to 90 µs a trip measured alone; in the connect storm, by turns, 12
+to 20 per cent of the server's CPU). While it runs, nothing else on the loop does, as under the GIL before.
 It runs as the database thread would run it: with its own connection (this thread's), stale ones
 closed before and after, in a copy of the caller's context, and with chat.broadcast handing its
 sends to this loop. Django refuses database calls where an event loop is running (its
