@@ -58,13 +58,7 @@ def client_address(request) -> str:
 
 
 def wait_for(kind: str, key: str, limit: Limit) -> int:
-    now = timezone.now()
-    since = now - limit.window
-    # Asked on every login: one plain count first; the attempts themselves only when there are enough.
-    if _count_attempts(kind, key, since) < limit.attempts:
-        return 0
-    times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=since).values_list("at", flat=True))
-    return seconds_to_wait(times, now, limit)
+    return standing(kind, key, limit)[0]
 
 
 def standing(kind: str, key: str, limit: Limit) -> tuple[int, bool]:
@@ -83,16 +77,6 @@ def standing(kind: str, key: str, limit: Limit) -> tuple[int, bool]:
         return 0, recorded > 0
     times = list(Attempt.objects.filter(kind=kind, key=key, at__gt=since).values_list("at", flat=True))
     return seconds_to_wait(times, now, limit), True
-
-
-def _count_attempts(kind: str, key: str, since: datetime) -> int:
-    table = connection.ops.quote_name(Attempt._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE kind = %s AND key = %s AND at > %s",  # noqa: S608  # nosec B608
-            [kind, key, connection.ops.adapt_datetimefield_value(since)],
-        )
-        return cursor.fetchone()[0]
 
 
 def _any_attempts(kind: str, key: str) -> bool:
