@@ -14,6 +14,7 @@ counts as delivered (and its lateness counts in the latency figures).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import re
@@ -31,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 PERMANENT_CLOSE = {4401, 4403, 4404, 4409, 4410, 4429}
 BODY_TAIL = " Checking in: today was heavy, but I went for a short walk and it helped a little."
 RUN = secrets.token_hex(3)
+MESSAGE_NUMBERS = itertools.count(1)  # n in each body and client_id: one number per message in the run
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -123,7 +125,6 @@ class Generator:
         self.steps: dict[int, Step] = {}
         self.step: Step | None = None
         self.rooms: dict[str, list[Client]] = {}
-        self.counter = 0
 
     def new_step(self, name: str) -> Step:
         if self.step is not None:
@@ -165,8 +166,10 @@ class Generator:
         return sum(1 for c in self.rooms.get(room, ()) if c.counted and not c.gone)
 
     def next_n(self) -> int:
-        self.counter += 1
-        return self.counter
+        # Numbered across the whole run, not per generator: the server keeps one message per author,
+        # group and client_id (a resend is acknowledged, not stored again), so a number used again by
+        # a later scenario's generator was taken for a resend of the earlier message and never sent on.
+        return next(MESSAGE_NUMBERS)
 
 
 class Client:
@@ -287,7 +290,10 @@ class Client:
             if frame["more"] or self.ahead:
                 self.request_backfill()
         elif kind == "ack":
-            self.pending.pop(frame["client_id"], None)
+            sent = self.pending.pop(frame["client_id"], None)
+            if frame.get("duplicate") and sent is not None and frame["message"]["body"] != json.loads(sent[0])["body"]:
+                # Acknowledged as a resend of another message with this client_id: this one is not stored.
+                self.on_error({"code": "acked_as_another_message"})
         elif kind == "pong":
             self.awaiting_pongs = max(self.awaiting_pongs - 1, 0)
             self.trace["pongs"] = (self.trace["pongs"] + [(frame["latest_seq"], self.contiguous, self.backfilling)])[
