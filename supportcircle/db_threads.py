@@ -30,7 +30,7 @@ thread at a time, so a hop to another thread only added the hand-over: the queue
 GIL passed back and forth (50 to 90 µs a trip measured alone; in the connect storm, by turns, 12
 to 20 per cent of the server's CPU). While it runs, nothing else on the loop does, as under the GIL before.
 It runs as the database thread would run it: with its own connection (this thread's), stale ones
-closed before and after, in a copy of the caller's context, and with chat.broadcast handing its
+closed after each trip (which, on a thread no one else's statements run on, is also before the next), in a copy of the caller's context, and with chat.broadcast handing its
 sends to this loop. Django refuses database calls where an event loop is running (its
 ``async_unsafe`` guard, there to stop a coroutine blocking the loop on the network by mistake);
 this is the one place that runs them there on purpose, so the loop is set aside for the call and
@@ -144,7 +144,9 @@ def _inline(loop: asyncio.AbstractEventLoop, func: Callable, args: tuple, kwargs
     asyncio.events._set_running_loop(None)
     _inline_here.loop = loop
     try:
-        close_old_connections()
+        # Only after, not also before: nothing but these trips uses this thread's connection while its
+        # loop runs (Django refuses anything else there), so the check after one trip is the check
+        # before the next (an idle connection past its age is closed by the next trip's check instead).
         try:
             return func(*args, **kwargs)
         finally:

@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
+from django.db import connection, transaction
 
 from chat.broadcast import _server_loop
 from supportcircle.accounts.models import User
@@ -56,6 +57,24 @@ async def test_inline_the_loop_is_put_back_when_the_function_raises(settings):
         await trip(refuse)()
     assert asyncio.get_running_loop() is loop
     assert _server_loop() is None  # no trip is running inline any more
+
+
+async def test_inline_a_trip_that_leaves_its_connection_in_a_bad_state_does_not_pass_it_on(settings):
+    settings.DATABASE_TRIPS_INLINE = True
+
+    def leave_a_transaction_open() -> int:
+        transaction.set_autocommit(False)  # and never set back, by mistake
+        User.objects.create_user(pseudonym="Half-written", password="a long enough pass phrase")
+        return id(connection.connection)
+
+    def on_its_connection() -> tuple[int, bool, int]:
+        return id(connection.connection), connection.get_autocommit(), User.objects.count()
+
+    broken = await trip(leave_a_transaction_open)()
+    fresh, autocommit, people = await trip(on_its_connection)()
+    assert fresh != broken  # closed after the trip that broke it, so the next one started anew
+    assert autocommit is True
+    assert people == 0  # the uncommitted write went with the closed connection
 
 
 @pytest.mark.parametrize("inline", [True, False])
