@@ -27,16 +27,17 @@ On SQLite (``DATABASE_TRIPS_INLINE``, on by default without ``DATABASE_URL``) th
 not leave the event loop's thread at all: :func:`trip` runs the function right there, between two
 turns of the loop. The statements are CPU work in this process either way, and one core runs one
 thread at a time, so a hop to another thread only added the hand-over: the queue, two wake-ups, the
-GIL passed back and forth (50 to 90 µs a trip measured alone; in the connect storm, by turns, 12
-to 20 per cent of the server's CPU). While it runs, nothing else on the loop does, as under the GIL before.
-It runs as the database thread would run it: with its own connection (this thread's), stale ones
-closed after each trip (which, on a thread no one else's statements run on, is also before the next), in a copy of the caller's context, and with chat.broadcast handing its
-sends to this loop. Django refuses database calls where an event loop is running (its
-``async_unsafe`` guard, there to stop a coroutine blocking the loop on the network by mistake);
-this is the one place that runs them there on purpose, so the loop is set aside for the call and
-put back after. A write waits for SQLite's lock as it would on any thread, and the loop with it:
-other writers' transactions are short (a post, an arrival), and readers never wait (WAL).
-Everything a socket does once open stays on the sockets' database thread, as before.
+GIL passed back and forth (50 to 90 µs a trip measured alone; in the connect storm, by turns, 12 to
+20 per cent of the server's CPU). While it runs, nothing else on the loop does, as under the GIL
+before. It runs as the database thread would run it: with its own connection (this thread's), a
+stale one closed after each trip (on a thread no one else's statements run on, that is also before
+the next), in a copy of the caller's context, and with chat.broadcast handing its sends to this
+loop. Django refuses database calls where an event loop is running (its ``async_unsafe`` guard,
+there to stop a coroutine blocking the loop on the network by mistake); this is the one place that
+runs them there on purpose, so the loop is set aside for the call and put back after. A write waits
+for SQLite's lock as it would on any thread, and the loop with it: other writers' transactions are
+short (a post, an arrival), and readers never wait (WAL). Everything a socket does once open stays
+on the sockets' database thread, as before.
 """
 
 from __future__ import annotations
