@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from groups.boundaries import load_boundaries
 from groups.models import ContentLabel, Group, Membership
@@ -42,6 +42,7 @@ def _first_unread(history: dict, last_read: int, me: int) -> int | None:
 
 
 @login_required
+@require_safe
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     """The group's chat page; recent history is rendered here so it reads without JavaScript."""
     group = get_object_or_404(Group, slug=slug)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from supportcircle.accounts.models import User
 from supportcircle.security import log_refusal
@@ -114,6 +114,7 @@ def _requestable(user: User):
 
 
 @login_required
+@require_safe
 def inbox(request: HttpRequest) -> HttpResponse:
     """My conversations, requests waiting for my answer, and requests I sent (always shown simply as sent)."""
     mine = Q(from_user=request.user) | Q(to_user=request.user)

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from supportcircle.security import log_refusal
 
@@ -36,6 +36,7 @@ def flash_form_errors(request: HttpRequest, form, about: str = "") -> None:
             messages.error(request, f"{about}: {error}" if about else error)
 
 
+@require_safe
 def directory(request: HttpRequest) -> HttpResponse:
     groups = Group.objects.filter(visibility=Visibility.LISTED)
     query = request.GET.get("q", "").strip()[:100]
@@ -110,6 +111,7 @@ def _detail_context(request: HttpRequest, group: Group, form: JoinForm | None = 
     }
 
 
+@require_safe
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     group = get_object_or_404(Group, slug=slug)
     return render(request, "groups/detail.html", _detail_context(request, group))
@@ -217,6 +219,7 @@ BREAK_ACTIONS = {
 
 
 @login_required
+@require_safe
 def my_groups(request: HttpRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(
@@ -235,6 +238,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def members(request: HttpRequest, slug: str) -> HttpResponse:
     """Requests to approve or decline, members to remove or ban, bans to lift, and the record of changes."""
     group = get_object_or_404(Group, slug=slug)

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from chat.protocol import ModerateFrame
 from groups.actions import require_facilitator
@@ -55,6 +55,7 @@ def _facilitated_group(request: HttpRequest, slug: str) -> Group:
 
 
 @login_required
+@require_safe
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """Everything waiting for a facilitator: crisis alerts first, then held messages, reports and repairs."""
     group = _facilitated_group(request, slug)

@@ -18,8 +18,8 @@ Outcomes, as the visitor notices them:
 the same, and so does every other row in the database (sessions aside). Each POST runs in a
 transaction that is rolled back, so every visitor meets the same scene.
 
-Views that take a POST but only ever read (``READ_ONLY``) must answer it exactly as they answer a
-GET in ``test_authorization_matrix.EXPECTED``, changing nothing. Views with several verbs in their
+Views that only ever read (``READ_ONLY``) refuse a POST with 405 (an anonymous visitor to a page for
+the signed-in is sent to log in first), changing nothing. Views with several verbs in their
 URL are sent one verb: they check who is asking before they look at the verb.
 
 A refusal (403 or 404) leaves a warning in the log; no log record, traceback included, holds the
@@ -507,7 +507,9 @@ def test_a_facilitator_of_another_group_cannot_reach_this_group_through_their_ow
 
 
 @pytest.mark.parametrize("route_name", READ_ONLY)
-def test_a_post_to_a_page_that_only_reads_is_answered_as_a_get(route_name, scene):
+def test_a_post_to_a_page_that_only_reads_is_refused_and_changes_nothing(route_name, scene):
+    """405 (GET and HEAD only), before the page reads anything; a page for the signed-in sends an
+    anonymous visitor to log in first, as a GET would."""
     wrong = {}
     for role in ROLES:
         with rolled_back():
@@ -515,7 +517,10 @@ def test_a_post_to_a_page_that_only_reads_is_answered_as_a_get(route_name, scene
             before = everything()
             response = client.post(url_for(route_name, scene, {}), {"note": PRIVATE_WORDS})
             elsewhere = changed_tables(before, everything())
+        expected = "login" if GET_EXPECTED[route_name][role] == "login" else "post"
         actual = get_outcome_of(response) + (f", yet changed {elsewhere}" if elsewhere else "")
-        if actual != GET_EXPECTED[route_name][role]:
-            wrong[role] = f"{actual} (expected {GET_EXPECTED[route_name][role]})"
+        if actual != expected:
+            wrong[role] = f"{actual} (expected {expected})"
+        elif actual == "post":
+            assert response["Allow"] == "GET, HEAD"
     assert wrong == {}
