@@ -624,6 +624,20 @@ def people_i_share_groups_with(user: User):
     )
 
 
+def people_i_may_block(user: User):
+    """Who I may block or mute: everyone I share a group with, and anyone I have a private
+    conversation or a request with. Someone who wrote to me privately stays within my reach after
+    either of us leaves every group we shared (they could still write in the conversation)."""
+    mine = DirectMessageRequest.objects.filter(Q(from_user=user) | Q(to_user=user))
+    privately = set(mine.values_list("from_user_id", flat=True)) | set(mine.values_list("to_user_id", flat=True))
+    shared = people_i_share_groups_with(user).values("pk")
+    return (
+        User.objects.filter(Q(pk__in=shared) | Q(pk__in=privately), is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("pseudonym")
+    )
+
+
 def _facilitates_for(sender: User, recipient: User) -> bool:
     """True if the sender facilitates a group the recipient sits in."""
     recipient_groups = Membership.objects.filter(user=recipient, state__in=SEATED_STATES).values("group_id")

@@ -46,7 +46,7 @@ def boundaries(request: HttpRequest) -> HttpResponse:
                 "here_to_be_heard": settings.here_to_be_heard,
             }
         )
-    people = actions.people_i_share_groups_with(request.user)
+    people = actions.people_i_may_block(request.user)
     return render(
         request,
         "groups/boundaries.html",
@@ -77,7 +77,7 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
         raise Http404
     action, done = BOUNDARY_ACTIONS[verb]
     if verb in ("block", "mute"):
-        people = actions.people_i_share_groups_with(request.user)
+        people = actions.people_i_may_block(request.user)
     else:
         # Someone I blocked may since have left every group we shared; I can still unblock them.
         people = User.objects.exclude(pk=request.user.pk)
@@ -104,7 +104,7 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
 
 
 def _log_someone_out_of_reach(request: HttpRequest, form) -> None:
-    """A person the form didn't offer (nobody I share a group with) is a refusal, not a typo."""
+    """A person the form didn't offer (nobody I share a group or a private conversation with) is a refusal, not a typo."""
     if form.has_error("person", code="invalid_choice"):
         log_refusal(request, "not_in_a_shared_group")
 

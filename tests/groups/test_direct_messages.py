@@ -8,12 +8,13 @@ from groups.actions import (
     accept_direct_message_request,
     block_member,
     decline_direct_message_request,
+    leave_group,
     request_direct_message,
     send_direct_message,
     update_boundary_settings,
 )
 from groups.errors import BoundaryError
-from groups.models import DirectMessage, DirectMessageRequest
+from groups.models import BlockedMember, DirectMessage, DirectMessageRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,43 @@ def test_only_the_recipient_answers_a_request(group, member, second_member, faci
     for someone in (member, facilitator):
         with pytest.raises(BoundaryError):
             accept_direct_message_request(someone, request.pk)
+
+
+def test_someone_who_left_every_shared_group_can_still_be_blocked_from_the_conversation(
+    client, group, member, second_member
+):
+    """Alex leaves the only group they shared with Sam and goes on writing privately: Sam can
+    still block them, from the conversation itself, and that closes it for both."""
+    request_direct_message(member, second_member)
+    conversation = DirectMessageRequest.objects.get()
+    accept_direct_message_request(second_member, conversation.pk)
+    leave_group(second_member, group)
+    send_direct_message(second_member, conversation.pk, "You can't get away from me that easily.")
+
+    client.force_login(member)
+    page = client.get(f"/messages/{conversation.pk}/").content.decode()
+    assert "Block Alex" in page
+    boundaries = client.get("/settings/boundaries/").content.decode()
+    assert f'<option value="{second_member.pk}">Alex</option>' in boundaries
+
+    response = client.post(
+        "/settings/boundaries/block/",
+        {"person": second_member.pk, "next": f"/messages/{conversation.pk}/"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == f"/messages/{conversation.pk}/"
+    assert "You&#x27;ve blocked Alex" in page
+    assert "This conversation is closed." in page
+    assert "get away from me" not in page
+    with pytest.raises(BoundaryError):
+        send_direct_message(second_member, conversation.pk, "Hello?")
+    assert DirectMessage.objects.count() == 1
+
+
+def test_someone_i_never_shared_a_group_or_a_conversation_with_is_not_offered(client, group, member, outsider):
+    client.force_login(member)
+    boundaries = client.get("/settings/boundaries/").content.decode()
+    assert f'value="{outsider.pk}"' not in boundaries
+    client.post("/settings/boundaries/block/", {"person": outsider.pk})
+    assert not BlockedMember.objects.exists()
