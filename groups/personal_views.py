@@ -104,7 +104,7 @@ def boundary_action(request: HttpRequest, verb: str) -> HttpResponse:
 
 
 def _log_someone_out_of_reach(request: HttpRequest, form) -> None:
-    """A person the form didn't offer (nobody I share a group or a private conversation with) is a refusal, not a typo."""
+    """A person the form didn't offer (no shared group or private conversation) is a refusal, not a typo."""
     if form.has_error("person", code="invalid_choice"):
         log_refusal(request, "not_in_a_shared_group")
 
