@@ -14,6 +14,7 @@ import uuid
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -24,6 +25,7 @@ from django.test import Client
 from groups.actions import create_group, join_group
 from supportcircle import db_threads
 from supportcircle.accounts.models import User
+from supportcircle.http import close_this_threads_connections
 
 PASSWORD = "a-calm-test-password-42"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -53,6 +55,8 @@ def opening_threads_let_go_of_the_test_database(django_db_setup):
     a connection: closed before the test database is dropped, which PostgreSQL refuses while in use."""
     yield
     db_threads.close_connections()
+    # Channels' database_sync_to_async runs on asgiref's one thread, whose connection outlives each test.
+    SyncToAsync.single_thread_executor.submit(close_this_threads_connections).result(10)
 
 
 async def on_every_database_thread(func) -> None:
