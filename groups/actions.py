@@ -629,10 +629,12 @@ def people_i_may_block(user: User):
     conversation or a request with. Someone who wrote to me privately stays within my reach after
     either of us leaves every group we shared (they could still write in the conversation)."""
     mine = DirectMessageRequest.objects.filter(Q(from_user=user) | Q(to_user=user))
-    privately = set(mine.values_list("from_user_id", flat=True)) | set(mine.values_list("to_user_id", flat=True))
     shared = people_i_share_groups_with(user).values("pk")
     return (
-        User.objects.filter(Q(pk__in=shared) | Q(pk__in=privately), is_active=True)
+        User.objects.filter(
+            Q(pk__in=shared) | Q(pk__in=mine.values("from_user_id")) | Q(pk__in=mine.values("to_user_id")),
+            is_active=True,
+        )
         .exclude(pk=user.pk)
         .order_by("pseudonym")
     )
