@@ -14,6 +14,7 @@ that ended closes with its own code.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from weakref import WeakKeyDictionary
 
@@ -34,6 +35,8 @@ BATCH_WINDOW_SECONDS = 0.005
 DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 Key = tuple[str | None, int, int]  # (session key, user id, group id)
+
+log = logging.getLogger(__name__)
 
 
 def session_owners(session_keys) -> dict[str | None, int | None]:
@@ -111,6 +114,9 @@ class Rechecker:
     def __init__(self) -> None:
         self.pending: dict[Key, asyncio.Future] = {}
         self.flushing: asyncio.Task | None = None
+        # While the database cannot answer: since when, and how many re-checks failed meanwhile.
+        self.failing_since: float | None = None
+        self.failed = 0
 
     async def verdict(self, key: Key) -> CloseCode | None:
         future = self.pending.get(key)
@@ -133,13 +139,36 @@ class Rechecker:
                 # posts queued there. A read on its own connection, in a worker thread.
                 answers = await database_sync_to_async(verdicts, thread_sensitive=False)(list(batch))
             except Exception as problem:  # the database is down: every waiting socket fails closed
+                self._note_failure(problem, len(batch))
                 for future in batch.values():
                     if not future.done():
                         future.set_exception(problem)
                 continue
+            self._note_success()
             for key, future in batch.items():
                 if not future.done():
                     future.set_result(answers[key])
+
+    def _note_failure(self, problem: Exception, sockets: int) -> None:
+        # One line when an outage starts and one when it ends, however many sockets are waiting.
+        # Never the event: it may hold what a member wrote.
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            log.warning(
+                "live delivery withheld: the database cannot re-check sockets (%s); "
+                "their clients catch up by backfill once it answers again",
+                type(problem).__name__,
+            )
+        self.failed += sockets
+
+    def _note_success(self) -> None:
+        if self.failing_since is not None:
+            log.warning(
+                "live delivery resumed: the database answers again after %.1f s (%d re-checks failed meanwhile)",
+                time.monotonic() - self.failing_since,
+                self.failed,
+            )
+            self.failing_since, self.failed = None, 0
 
 
 _checkers: WeakKeyDictionary = WeakKeyDictionary()

@@ -1,15 +1,18 @@
 """The database is briefly unavailable: the sender is told to retry, nothing is acknowledged or
 broadcast, nobody is let in or served unauthorized, and the retry stores exactly once."""
 
+import logging
 from contextlib import asynccontextmanager
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.db.backends.utils import CursorWrapper
 
+from chat.actions import post_message
 from chat.models import Message
 from chat.protocol import CloseCode
+from supportcircle.accounts import sessions
 from tests.conftest import connected, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,3 +82,48 @@ async def test_a_socket_opened_during_an_outage_is_refused_with_a_code_to_retry_
         output = await communicator.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": CloseCode.SERVER_RESTARTING}
     await communicator.wait()
+
+
+async def test_a_message_that_cannot_be_authorized_in_an_outage_is_withheld_then_caught_up(
+    channel_layer, group, member, second_member, monkeypatch, caplog
+):
+    """Alex's message is stored just as the database goes down. Sam's socket cannot re-check Sam's
+    right to receive it, so it is not handed over (fail closed), and the operator is told once,
+    without the words. When the database answers again, Sam's next ping shows it is there, and
+    the backfill brings it."""
+    monkeypatch.setattr(sessions, "RECHECK_SECONDS", 0)  # every delivery re-checks
+    caplog.set_level(logging.WARNING, logger="chat.recheck")
+    async with connected(member, group.slug) as sam:
+        await settle(sam)
+        with pytest.MonkeyPatch.context() as outage:
+
+            def go_down() -> None:
+                outage.setattr(CursorWrapper, "_execute", refuse)
+                outage.setattr(CursorWrapper, "_executemany", refuse)
+
+            def post_as_the_database_goes_down():
+                with transaction.atomic():
+                    # Registered first, so it runs first after the commit: the message is stored,
+                    # and the broadcast post_message registers meets a database that is down.
+                    transaction.on_commit(go_down)
+                    return post_message(second_member.pk, group.pk, client_id="alex-1", body="Checking in before bed.")
+
+            posted = await database_sync_to_async(post_as_the_database_goes_down)()
+            assert await sam.nothing_more(timeout=0.5)
+            withheld = [r.getMessage() for r in caplog.records if "live delivery withheld" in r.getMessage()]
+            assert len(withheld) == 1
+            assert "Checking in" not in caplog.text
+
+        seq = posted.message.seq
+        await sam.send({"type": "ping"})
+        assert (await sam.receive_until("pong"))["latest_seq"] == seq
+        await sam.send({"type": "backfill", "after_seq": seq - 1})
+        history = await sam.receive_until("history")
+        assert [m["body"] for m in history["messages"]] == ["Checking in before bed."]
+
+        # Live delivery goes on, and the operator hears that it did.
+        await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="alex-2", body="Goodnight.")
+        assert (await sam.receive_until("message"))["message"]["body"] == "Goodnight."
+        resumed = [r.getMessage() for r in caplog.records if "live delivery resumed" in r.getMessage()]
+        assert len(resumed) == 1
+        assert "(1 re-checks failed meanwhile)" in resumed[0]
