@@ -32,6 +32,10 @@
   var radarTimer = null;
   var breatheTimer = null;
   var radarSoon = null;
+  var retryTimer = null;
+  var backfillPending = false;
+  // The facilitator's message on its way: its words stay in the box until the server has stored it.
+  var pendingSend = null;
   var state = { session: null, room: null, round: null, queue: {}, seen: new Set(), contiguous: 0 };
 
   function el(tag, className, text) {
@@ -55,8 +59,12 @@
     var d = new Date(iso);
     return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
-  function send(frame) {
+  function transmit(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function send(frame) {
+    if (transmit(frame)) return true;
     showError("We're reconnecting; please try that again in a moment.");
     return false;
   }
@@ -89,7 +97,47 @@
     var nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 80;
     if (after) after.after(li); else messagesEl.prepend(li);
     if (nearBottom) messagesEl.scrollTop = messagesEl.scrollHeight;
-    if (m.seq > state.contiguous) state.contiguous = m.seq;
+  }
+
+  // state.contiguous: every seq up to it is drawn, or was withheld from this facilitator by the server.
+  function requestBackfill() {
+    if (backfillPending || !transmit({ type: "backfill", after_seq: state.contiguous })) return;
+    backfillPending = true;
+  }
+  function caughtUpTo(seq) {
+    while (state.seen.has(state.contiguous + 1)) state.contiguous++;
+    // Still above the gap-free run: something before it never arrived, so ask for it.
+    if (seq > state.contiguous) requestBackfill();
+  }
+
+  // Saying something ---------------------------------------------------------------------------
+
+  var sendingEl = $("console-sending");
+  function sendPending() {
+    if (!pendingSend) return;
+    sendingEl.textContent = transmit({ type: "send", client_id: pendingSend.client_id, body: pendingSend.body })
+      ? "Sending…"
+      : "We're reconnecting. Your message is still here and goes as soon as we're back.";
+  }
+  function stored(clientId) {
+    if (!pendingSend || pendingSend.client_id !== clientId) return;
+    var box = $("console-body");
+    if (box.value === pendingSend.body) box.value = "";
+    pendingSend = null;
+    clearTimeout(retryTimer);
+    sendingEl.textContent = "";
+  }
+  function notSent(f) {
+    showError(f.message);
+    if (f.code === "try_again") {
+      // The same client_id again: the server stores it once, however many times it is asked.
+      sendingEl.textContent = "Trying again in a moment…";
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(sendPending, (f.retry_after || 2) * 1000);
+      return;
+    }
+    pendingSend = null;  // not sent; the words are still in the box to change or send again
+    sendingEl.textContent = "";
   }
 
   // Roster ------------------------------------------------------------------------------------
@@ -332,15 +380,19 @@
       renderRoster(f.here || []);
       if (f.room) renderRoom(f.room);
       renderRound(f.round);
+      sendPending();
     },
     history: function (f) {
+      backfillPending = false;
       f.messages.forEach(renderMessage);
+      // The server covered everything through through_seq, including what it withheld from us.
       if (f.through_seq > state.contiguous) state.contiguous = f.through_seq;
-      if (f.more) send({ type: "backfill", after_seq: state.contiguous });
+      caughtUpTo(state.contiguous);
+      if (f.more) requestBackfill();
     },
-    message: function (f) { renderMessage(f.message); askRadarSoon(); },
+    message: function (f) { renderMessage(f.message); caughtUpTo(f.message.seq); askRadarSoon(); },
     message_updated: function (f) { renderMessage(f.message); },
-    ack: function (f) { renderMessage(f.message); },
+    ack: function (f) { stored(f.client_id); renderMessage(f.message); caughtUpTo(f.message.seq); },
     presence: function (f) { renderRoster(f.here); askRadarSoon(); },
     room: function (f) { renderRoom(f.room); },
     round: function (f) { renderRound(f.round); },
@@ -351,14 +403,18 @@
     breathe: function (f) { renderBreathe(f.breathe); },
     radar: function (f) { renderRadar(f.members); },
     notice: function (f) { showError(""); showNotice(f.message); },
-    pong: function (f) { if (f.latest_seq > state.contiguous) send({ type: "backfill", after_seq: state.contiguous }); },
-    error: function (f) { showError(f.message); }
+    pong: function (f) { if (f.latest_seq > state.contiguous) requestBackfill(); },
+    error: function (f) {
+      if (f.ref && pendingSend && f.ref === pendingSend.client_id) notSent(f);
+      else showError(f.message);
+    }
   };
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var query = state.contiguous ? "?last_seq=" + state.contiguous : "";
     socket = new WebSocket(scheme + location.host + root.dataset.wsPath + query);
+    backfillPending = false;
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -416,9 +472,11 @@
   $("console-composer").addEventListener("submit", function (event) {
     event.preventDefault();
     var box = $("console-body");
-    if (!box.value.trim()) return;
+    if (!box.value.trim() || pendingSend) return;  // one at a time: the one on its way goes first
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
-    if (send({ type: "send", client_id: id, body: box.value })) box.value = "";
+    pendingSend = { client_id: id, body: box.value };
+    showError("");
+    sendPending();
   });
 
   connect();

@@ -35,8 +35,10 @@ def browser(monkeypatch):
         chromium.close()
 
 
-def page_for(browser, server, user, path: str):
-    """A fresh browser context logged in as ``user`` (by session cookie), opened at ``path``."""
+def page_for(browser, server, user, path: str, before_open=None):
+    """A fresh browser context logged in as ``user`` (by session cookie), opened at ``path``.
+
+    ``before_open(page)``, if given, runs before the page loads (to route its WebSocket, say)."""
     from tests.conftest import session_cookie
 
     context = browser.new_context()
@@ -44,5 +46,7 @@ def page_for(browser, server, user, path: str):
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(str(error)))
+    if before_open is not None:
+        before_open(page)
     page.goto(server.http_url + path)
     return page
