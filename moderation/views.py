@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from chat.protocol import ModerateFrame
-from groups.actions import require_facilitator
+from groups.actions import blocked_between, require_facilitator
 from groups.models import Group, Membership
 from supportcircle.security import log_refusal
 
@@ -205,6 +205,7 @@ def report_direct_message(request: HttpRequest, conversation_id: int, direct_mes
             "groups": groups,
             "form": form,
             "conversation_id": conversation_id,
+            "closed": blocked_between(request.user.pk, other.pk),
         },
         status=400 if form.errors else 200,
     )

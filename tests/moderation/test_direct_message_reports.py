@@ -134,14 +134,28 @@ def test_a_reason_not_in_the_list_or_a_group_we_do_not_share_is_refused_kindly(
     assert not Report.objects.exists()
 
 
-def test_when_we_no_longer_share_a_group_the_page_says_so_and_offers_no_form(
+def test_when_we_no_longer_share_a_group_the_page_says_so_and_offers_to_block_instead(
     group, conversation, member, second_member
 ):
     Membership.objects.filter(user=member, group=group).delete()
-    page = as_person(second_member).get(report_url(conversation, written_by(conversation, member)))
-    assert page.status_code == 200
-    assert "no longer share a group" in text_of(page)
-    assert "<form" not in text_of(page).split("<main", 1)[-1]
+    alex = as_person(second_member)
+    url = report_url(conversation, written_by(conversation, member))
+    page = text_of(alex.get(url))
+    assert "no longer share a group" in page
+    assert "Send to the facilitators" not in page
+    assert "Block Sam" in page
+
+    blocked = alex.post(
+        "/settings/boundaries/block/", {"person": member.pk, "next": f"/messages/{conversation.pk}/"}, follow=True
+    )
+    assert blocked.redirect_chain[-1][0] == f"/messages/{conversation.pk}/"
+    assert "This conversation is closed." in text_of(blocked)
+    assert not Report.objects.exists()
+    # Once blocked, the page still explains, and no longer offers it.
+    after = alex.get(url)
+    assert after.status_code == 200
+    assert "no longer share a group" in text_of(after)
+    assert "Block Sam" not in text_of(after)
 
 
 def test_the_facilitator_answers_from_the_queue_and_the_outcome_reaches_the_reporter(
