@@ -140,6 +140,33 @@
     sendingEl.textContent = "";
   }
 
+  // Crisis words of the facilitator's own: the same resources a member gets, here ----------------
+
+  function showCrisisCard(f) {
+    var old = $("crisis-card");
+    if (old) old.remove();
+    var heading = el("h2", "", f.title);
+    heading.id = "crisis-heading";
+    heading.tabIndex = -1;
+    var list = el("ul", "resources");
+    (f.resources || []).forEach(function (r) {
+      var name = el(r.url ? "a" : "strong", "", r.name);
+      if (r.url) { name.href = r.url; name.target = "_blank"; name.rel = "noopener noreferrer"; }
+      var item = el("li");
+      item.append(name);
+      if (r.detail) item.append(el("p", "", r.detail));
+      list.append(item);
+    });
+    var card = el("section", "crisis-card");
+    card.id = "crisis-card";
+    card.setAttribute("aria-labelledby", "crisis-heading");
+    var close = button("Close this card", function () { card.remove(); $("console-body").focus(); }, true);
+    card.append(heading, el("p", "", f.message), list, close);
+    card.addEventListener("keydown", function (event) { if (event.key === "Escape") close.click(); });
+    messagesEl.before(card);
+    heading.focus();
+  }
+
   // Roster ------------------------------------------------------------------------------------
 
   function renderRoster(here) {
@@ -399,6 +426,7 @@
     round_card: function (f) { if (state.round) renderCard(f.card); askRadarSoon(); },
     queue_item: function (f) { takeQueueItem(f.item); },
     crisis_alert: function (f) { takeQueueItem(f.alert); askRadarSoon(); },
+    crisis_resources: showCrisisCard,
     session: function (f) { renderSession(f.session); },
     breathe: function (f) { renderBreathe(f.breathe); },
     radar: function (f) { renderRadar(f.members); },
