@@ -463,6 +463,12 @@
         return;
       }
       if (stopped) return;
+      if (event.code === 4429) {  // TOO_MANY_SOCKETS (docs/protocol.md): wait for one to close
+        statusEl.textContent = "Waiting for a free connection…";
+        showError("You have this group open in a lot of tabs or devices. Closing one you no longer need lets the console connect; we'll keep trying.");
+        setTimeout(connect, 30000 + Math.round(Math.random() * 10000));
+        return;
+      }
       attempt += 1;
       var base = Math.min(30000, 500 * Math.pow(2, attempt));
       statusEl.textContent = "Reconnecting…";
