@@ -126,6 +126,7 @@
     pendingSend = null;
     clearTimeout(retryTimer);
     sendingEl.textContent = "";
+    showError("");  // a "try again" about it is over
   }
   function notSent(f) {
     showError(f.message);

@@ -116,6 +116,7 @@ def test_the_facilitators_words_stay_until_stored_and_a_retry_stores_them_once(b
         expect(sam.locator("#messages")).to_contain_text(words, timeout=10_000)
         expect(box).to_have_value("")
         expect(robin.locator("#console-sending")).to_have_text("")
+        expect(robin.locator("#console-error")).to_be_hidden()  # the "try again" is over
         expect(robin.locator("#console-messages")).to_contain_text(words)
         assert len(sends) == 2 and sends[0] == sends[1]  # the same message, asked twice
         assert Message.objects.filter(group=harbour, body=words).count() == 1
