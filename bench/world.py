@@ -146,7 +146,6 @@ def _tidy(saved: dict) -> dict[str, int]:
     from supportcircle.accounts.models import Attempt
 
     load = Group.objects.filter(slug__startswith="bench-").exclude(slug__in=saved["history_slugs"].values())
-    own = set(saved["sessions"])
     with transaction.atomic():
         messages = Message.objects.filter(group__in=load).delete()[1].get(Message._meta.label, 0)
         load.update(last_seq=0)
@@ -154,10 +153,8 @@ def _tidy(saved: dict) -> dict[str, int]:
         Presence.objects.filter(group__slug__startswith="bench-").delete()
         Attempt.objects.all().delete()
         # The bench database holds only the bench's sessions: keep the world's own, by key.
-        stale = [key for key in Session.objects.values_list("session_key", flat=True).iterator() if key not in own]
-        for start in range(0, len(stale), 500):
-            Session.objects.filter(session_key__in=stale[start : start + 500]).delete()
-    return {"messages": messages, "sessions": len(stale)}
+        sessions = Session.objects.exclude(session_key__in=saved["sessions"]).delete()[0]
+    return {"messages": messages, "sessions": sessions}
 
 
 def _create(recipe: Recipe, log) -> dict:
