@@ -211,6 +211,12 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Only for the test suite, which makes hundreds of people (Argon2 costs about 0.1 s of CPU a hash):
+# new passwords are hashed with MD5, and Argon2 still checks any it made. Refused in production.
+if env_bool("FAST_PASSWORD_HASHER", False):
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("FAST_PASSWORD_HASHER is for the test suite; it is refused in production.")
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -319,12 +325,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"hide_secret_url_values": {"()": "supportcircle.security.HideSecretURLValues"}},
+    "filters": {
+        "hide_secret_url_values": {"()": "supportcircle.security.HideSecretURLValues"},
+        "refusals_without_traceback": {"()": "supportcircle.security.RefusalsWithoutTraceback"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Every answer of 400 and above is logged with its path: never an invite or reset link's secret.
-        "django.request": {"filters": ["hide_secret_url_values"]},
+        # Refusals (403, 404) are one line without a traceback; real errors keep theirs.
+        "django.request": {"filters": ["hide_secret_url_values", "refusals_without_traceback"]},
         "django.channels.server": {"level": "WARNING"},
         # Refusals (supportcircle.security.log_refusal) print whatever LOG_LEVEL says.
         "supportcircle.authz": {"level": "WARNING"},

@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.core.signals import request_started
-from django.test import Client
+from django.test import Client, override_settings
 
 from groups.actions import create_group, join_group
 from supportcircle import db_threads
@@ -28,6 +28,11 @@ from supportcircle.accounts.models import User
 from supportcircle.http import close_this_threads_connections
 
 PASSWORD = "a-calm-test-password-42"
+# Every person a test makes would be hashed with Argon2 (about 0.1 s of CPU each): the suite hashes
+# with MD5 (settings.py's FAST_PASSWORD_HASHER, refused in production), and the servers it starts do
+# too. A test about hashing itself asks for Argon2 with ``settings.PASSWORD_HASHERS``.
+os.environ["FAST_PASSWORD_HASHER"] = "true"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI") == "true"
 
@@ -47,6 +52,12 @@ def require_redis() -> None:
         if IN_CI:
             pytest.fail(f"Redis must be reachable at {REDIS_URL} under CI=true")
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

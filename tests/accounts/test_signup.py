@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from supportcircle.accounts.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -54,5 +54,6 @@ def test_a_wrong_password_gets_a_form_error_not_a_crash(client, member):
     assert "Please enter a correct pseudonym and password" in response.content.decode()
 
 
-def test_passwords_are_hashed_with_argon2(member):
-    assert member.password.startswith("argon2")
+def test_passwords_are_hashed_with_argon2(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # production's
+    assert make_person("Morgan").password.startswith("argon2")

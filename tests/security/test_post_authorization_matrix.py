@@ -86,12 +86,6 @@ class Scene:
     sams_warning: MemberWarning  # only Sam may offer repair for it
 
 
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    # A dozen people per scene, a scene per view: the production hasher would take minutes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def scene(group, member, second_member, facilitator, outsider) -> Scene:
     values = url_values(group, member, second_member, facilitator)

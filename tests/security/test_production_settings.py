@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -21,7 +20,8 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    dropped = {"DEBUG", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FAST_PASSWORD_HASHER"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -52,7 +52,14 @@ def test_production_refuses_to_start_in_debug_mode():
 
 
 def test_passwords_are_hashed_with_argon2_first():
-    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.PASSWORD_HASHERS[0])", env={})
+    assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher", result.stderr
+
+
+def test_production_refuses_the_test_suites_fast_password_hasher():
+    result = manage("check", env={**PRODUCTION_ENV, "FAST_PASSWORD_HASHER": "true"})
+    assert result.returncode != 0
+    assert "FAST_PASSWORD_HASHER is for the test suite" in result.stderr
 
 
 def minimum_pins() -> dict[str, tuple[int, ...]]:

@@ -27,7 +27,6 @@ from tests.security.test_post_authorization_matrix import (  # noqa: F401 (fixtu
     PRIVATE_WORDS,
     client_for,
     outcome_of,
-    quick_passwords,
     rolled_back,
     scene,
     url_for,
