@@ -33,7 +33,7 @@ from weakref import WeakKeyDictionary
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -318,14 +318,32 @@ class Batcher:
             batch, self.pending = self.pending, []
             try:
                 outcomes = await database_sync_to_async(store_batch)([send for send, _ in batch])
-            except Exception as problem:  # the database is down: each sender gets its retryable error
+            except (OperationalError, InterfaceError) as problem:
+                # The database is unavailable: that is every sender's state, and each gets try_again.
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(problem)
                 continue
+            except Exception:
+                # Anything else may be one send's doing. Each is stored on its own, so whatever
+                # failed fails for its sender alone, and everyone else's message is stored and acked.
+                for send, future in batch:
+                    await self._write_alone(send, future)
+                continue
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+
+    @staticmethod
+    async def _write_alone(send: PlainSend, future: asyncio.Future) -> None:
+        try:
+            [outcome] = await database_sync_to_async(store_batch)([send])
+        except Exception as problem:
+            if not future.done():
+                future.set_exception(problem)
+            return
+        if not future.done():
+            future.set_result(outcome)
 
 
 _batchers: WeakKeyDictionary = WeakKeyDictionary()

@@ -31,6 +31,7 @@ from supportcircle.security import DIRECT_SEND, LayerStalled
 from . import actions, batch, opening, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
+from .failures import FailureLog
 from .handlers import ConversationHandlers
 from .protocol import (
     MAX_INT,
@@ -45,6 +46,7 @@ from .protocol import (
     ProtocolError,
     ReportFrame,
     SendFrame,
+    answering,
     dumps,
     error_frame,
     parse_client_frame,
@@ -75,10 +77,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     boundaries: BoundarySnapshot = BoundarySnapshot(user_id=0)
     ended = False
     accepted = False
+    # Set once the socket has counted as open (in "here now" and toward the per-person limit), and
+    # cleared when that is undone: by the goodbye, or at the latest when the consumer stops.
+    arrived = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.subscriptions: list[str] = []
+        self.failures = FailureLog()
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' own ``AsyncConsumer.__call__``, except that joining a stalled channel layer (Redis)
@@ -110,6 +116,19 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
+            # However the consumer stopped, the socket no longer counts against its owner's limit.
+            await self.leave_quietly()
+
+    async def leave_quietly(self) -> None:
+        """The goodbye, if it has not run: out of "here now" and the channel layer. Never raises."""
+        try:
+            if self.arrived:
+                await self.disconnect(1006)
+            elif self.subscriptions:
+                await self.unsubscribe()
+        except Exception as problem:
+            self.failures.note("leaving", problem, expected=isinstance(problem, DatabaseError))
+        self.failures.summarize()
 
     async def dispatch_from(self, source) -> None:
         while True:
@@ -120,11 +139,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         try:
             await self.open()
-        except DatabaseError as problem:
-            # Authorization fails closed: without the database nobody is let in, and
-            # the client gets a code it backs off from (never an HTTP 500 or a 1011).
-            log.warning("chat socket refused: database unavailable (%s)", type(problem).__name__)
-            await self.unsubscribe()
+        except Exception as problem:
+            # Authorization fails closed: without the database nobody is let in, and the client gets
+            # a code it backs off from (never an HTTP 500 or a 1011). Anything else is a bug: logged.
+            if isinstance(problem, DatabaseError):
+                log.warning("chat socket refused: database unavailable (%s)", type(problem).__name__)
+            else:
+                log.error("chat socket could not open", exc_info=problem)
+            await self.leave_quietly()
             if not self.accepted:
                 await self.accept()
             await self.end(CloseCode.SERVER_RESTARTING)
@@ -147,6 +169,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.close(code=int(denied.code))
             return
         self.access = admission.access
+        self.failures.user_id = self.access.user_id
         self.guard = SessionGuard(self.scope, self.access.user_id)
         if admission.crowded:
             log.info("chat socket refused: TOO_MANY_SOCKETS (user %s)", self.access.user_id)
@@ -166,9 +189,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         await self.accept()
         moderation_frames.warm_engine(self.access.rulesets)
+        self.arrived = True  # from here on the goodbye runs however the consumer ends (it is idempotent)
         greeting = await opening_trip(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
         self.boundaries = greeting.boundaries
-        self.arrived, self.presence_at = True, greeting.here_at
+        self.presence_at = greeting.here_at
         self.presence_seen = self.people_seen(greeting.here)
         await self.send_frame(
             {
@@ -253,10 +277,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 self.access.group_id,
             )
             await self.end(denied.code)
-        except DatabaseError:
-            log.warning("database unavailable for a %s frame", frame.type, exc_info=True)
-            ref = frame.client_id if isinstance(frame, SendFrame) else None
-            await self.send_frame(error_frame(ErrorCode.TRY_AGAIN, ref=ref, retry_after=2))
+        except DatabaseError as problem:
+            self.failures.note(frame.type, problem, expected=True)
+            await self.send_frame(error_frame(ErrorCode.TRY_AGAIN, **answering(frame), retry_after=2))
+        except Exception as problem:
+            # Whatever went wrong with this one frame is this member's alone: they hear so, and the
+            # socket (and everyone else's) goes on. The traceback is logged once per kind and socket.
+            self.failures.note(frame.type, problem, expected=False)
+            await self.send_frame(error_frame(ErrorCode.SERVER_ERROR, **answering(frame)))
 
     async def on_send(self, frame: SendFrame) -> None:
         if frame.reply_to is None and not frame.content_warning and not frame.post_anyway:
@@ -407,7 +435,15 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         # every frame and every delivery: in a room of 500 that was 500 hops per message, each
         # waiting behind the posts queued there. Every database call here goes through
         # database_sync_to_async, which closes stale connections itself, so the hop is skipped.
-        await handler(message)
+        if kind.startswith("websocket."):
+            await handler(message)  # frames answer their own failures (receive); a close must go on
+            return
+        try:
+            await handler(message)
+        except Exception as problem:
+            # A delivery that fails is skipped, never the socket: the member catches up by seq
+            # (the next pong names the latest one, and the client backfills).
+            self.failures.note(kind, problem, expected=isinstance(problem, DatabaseError))
 
     async def may_deliver(self) -> bool:
         """Before delivering, re-check the session and membership every few seconds.

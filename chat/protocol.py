@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from supportcircle.text import storable_text
+
 MAX_FRAME_CHARS = 16_384
 MAX_BODY_CHARS = 4_000
 MAX_CLIENT_ID_CHARS = 64
@@ -96,6 +98,8 @@ class ErrorCode(StrEnum):
     AGREEMENTS_CHANGED = "agreements_changed"
     NOT_ALLOWED = "not_allowed"
     TRY_AGAIN = "try_again"
+    # Something failed on the server while handling this one frame; nothing of it was kept.
+    SERVER_ERROR = "server_error"
     RATE_LIMITED = "rate_limited"
     SLOW_MODE = "slow_mode"
     ROOM_PAUSED = "room_paused"
@@ -129,6 +133,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.NOT_ALLOWED: "You can't do that in this group right now.",
     ErrorCode.TRY_AGAIN: "We couldn't save that just now. Nothing was lost: it will be sent again in a moment.",
+    ErrorCode.SERVER_ERROR: (
+        "Something went wrong on our side, and that didn't go through. "
+        "Your words are still in the box; you can try again, or reload the page if it keeps happening."
+    ),
     ErrorCode.RATE_LIMITED: (
         "You're sending messages faster than the group can take them in. Nothing was posted; "
         "your words are still in the box."
@@ -275,9 +283,12 @@ class ProtocolError(Exception):
         self.code = code
         self.detail = detail
         self.ref = ref
+        # The type of the frame refused, once it is known to be one of ours.
+        self.frame: str | None = None
 
     def to_frame(self) -> dict[str, Any]:
-        return error_frame(self.code, detail=self.detail, ref=self.ref)
+        extra = {"frame": self.frame} if self.frame else {}
+        return error_frame(self.code, detail=self.detail, ref=self.ref, **extra)
 
 
 def error_frame(code: ErrorCode, *, detail: str = "", ref: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -291,6 +302,14 @@ def error_frame(code: ErrorCode, *, detail: str = "", ref: str | None = None, **
         frame["ref"] = ref
     frame.update(extra)
     return frame
+
+
+def answering(frame: Any) -> dict[str, Any]:
+    """The fields an error frame carries to say which frame it answers: its type, and a send's client id."""
+    fields: dict[str, Any] = {"frame": frame.type}
+    if isinstance(frame, SendFrame):
+        fields["ref"] = frame.client_id
+    return fields
 
 
 @dataclass(frozen=True)
@@ -531,6 +550,8 @@ def _field(data: dict[str, Any], name: str, kind: type, ref: str | None = None) 
     # bool is an int in Python; a sequence number of `true` is not valid.
     if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or abs(value) > MAX_INT)):
         raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name, ref=ref)
+    if kind is str and not storable_text(value):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, detail=name, ref=ref)
     return value
 
 
@@ -579,6 +600,7 @@ def _short_text(data: dict[str, Any], name: str, *, required: bool = False) -> s
 
 def _parse_send(data: dict[str, Any]) -> SendFrame:
     client_id = _field(data, "client_id", str)
+    # Printable excludes surrogates and control characters: the id is echoed back as ``ref``.
     if not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS or not client_id.isprintable():
         raise ProtocolError(ErrorCode.INVALID_FIELD, detail="client_id")
     body = _body(data, ref=client_id)
@@ -728,8 +750,13 @@ def parse_client_frame(text: str | None, data_bytes: bytes | None = None) -> Cli
         raise ProtocolError(ErrorCode.MISSING_FIELD, detail="type")
     parser = _PARSERS.get(frame_type)
     if parser is None:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, detail=frame_type[:40])
-    return parser(data)
+        # Never echoed: an error frame carries only what the server wrote or already validated.
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, detail="type")
+    try:
+        return parser(data)
+    except ProtocolError as problem:
+        problem.frame = frame_type
+        raise
 
 
 def dumps(frame: dict[str, Any]) -> str:

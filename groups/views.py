@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from supportcircle.security import log_refusal
+from supportcircle.text import storable_text
 
 from . import actions
 from .errors import MembershipError
@@ -41,6 +42,9 @@ def directory(request: HttpRequest) -> HttpResponse:
     groups = Group.objects.filter(visibility=Visibility.LISTED)
     query = request.GET.get("q", "").strip()[:100]
     topic = request.GET.get("topic", "")
+    search_problem = ""
+    if not storable_text(query):
+        query, search_problem = "", "That search has a character we can't read. Please try other words."
     if query:
         groups = groups.filter(Q(name__icontains=query) | Q(description__icontains=query))
     if topic in Topic.values:
@@ -58,6 +62,7 @@ def directory(request: HttpRequest) -> HttpResponse:
                 for group in groups.prefetch_related("schedules")
             ],
             "query": query,
+            "search_problem": search_problem,
             "topic": topic,
             "topics": Topic.choices,
         },

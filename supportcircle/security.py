@@ -54,6 +54,22 @@ class HideSecretURLValues(logging.Filter):
         return True
 
 
+class RefusalsWithoutTraceback(logging.Filter):
+    """Django logs every 403 and 404 a view raises with its traceback. A refusal is not a fault: a
+    PermissionDenied is already one ``supportcircle.authz`` line (``LogRefusalsMiddleware``), so
+    Django's own line is dropped; any other answer below 500 keeps its line without the traceback.
+    Real errors (500 and above) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) >= 500 or not record.exc_info:
+            return True
+        if isinstance(record.exc_info[1], PermissionDenied):
+            return False
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 def log_refusal(who, reason: str, *, what: str = "") -> None:
     """Log that someone was refused for who they are: their id (never a pseudonym), where, and a short
     reason code (``banned``, ``not_a_facilitator``). Never what they asked for or wrote.

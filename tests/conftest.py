@@ -3,6 +3,7 @@
 - ``member`` (Sam) and ``second_member`` (Alex): seated members of ``group``.
 - ``facilitator`` (Robin): facilitates ``group``.
 - ``outsider`` (Casey): signed up, but not in ``group``; refused in every permission test.
+- ``another_group`` (Gentle Mornings): Lee facilitates, Jo and Kai are seated; nobody above is in it.
 """
 
 from __future__ import annotations
@@ -117,6 +118,22 @@ def group(db, facilitator, member, second_member):
     join_group(second_member, group, accepted_version=1)
     group.refresh_from_db()
     return group
+
+
+@pytest.fixture
+def another_group(db):
+    """ "Gentle Mornings": Lee facilitates; Jo and Kai are seated. Nobody from ``group`` is in it."""
+    other = create_group(
+        name="Gentle Mornings",
+        facilitators=[make_person("Lee")],
+        agreements=["What is shared here stays here."],
+        description="Starting the day softly.",
+        capacity=8,
+    )
+    other.jo, other.kai = make_person("Jo"), make_person("Kai")
+    join_group(other.jo, other, accepted_version=1)
+    join_group(other.kai, other, accepted_version=1)
+    return other
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -199,3 +199,34 @@ def test_a_request_someones_boundaries_refuse_is_logged_without_naming_them(grou
 def test_the_refusal_logger_prints_whatever_the_log_level(caplog):
     assert settings.LOGGING["loggers"][AUTHZ]["level"] == "WARNING"
     assert logging.getLogger(AUTHZ).isEnabledFor(logging.WARNING)
+
+
+def test_a_refused_page_is_one_line_without_a_traceback(group, member, caplog):
+    caplog.set_level(logging.INFO)
+    response = as_person(member).get(f"/groups/{group.slug}/console/")
+    assert response.status_code == 403
+    lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.name for record in lines] == [AUTHZ]
+    assert lines[0].exc_info is None
+
+
+def test_a_real_error_keeps_its_traceback_and_a_missing_page_loses_it():
+    from django.http import Http404
+
+    from supportcircle.security import RefusalsWithoutTraceback
+
+    def record(status: int, problem: Exception) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "name": "django.request",
+                "msg": "%s",
+                "args": ("/x/",),
+                "status_code": status,
+                "exc_info": (type(problem), problem, None),
+            }
+        )
+
+    server_error, missing = record(500, RuntimeError("a fault")), record(404, Http404("no such group"))
+    refusals = RefusalsWithoutTraceback()
+    assert refusals.filter(server_error) and server_error.exc_info is not None
+    assert refusals.filter(missing) and missing.exc_info is None
