@@ -380,7 +380,9 @@ def _page(group_id: int, after_seq: int, limit: int, boundaries: BoundarySnapsho
 def history_after(user_id: int, group_id: int, after_seq: int, boundaries: BoundarySnapshot | None = None) -> dict:
     """The messages after ``after_seq``, one page at a time, for a member who may read.
 
-    Messages hidden by a block are left out; ``through_seq`` still covers them.
+    Messages hidden by a block are left out; ``through_seq`` still covers them. ``through_seq`` is the
+    server's own number, never the client's: a client that asks after a seq the group has not reached
+    hears the newest there is.
     """
     latest = _may_read_through(user_id, group_id)
     boundaries = boundaries or load_boundaries(user_id)
@@ -389,7 +391,7 @@ def history_after(user_id: int, group_id: int, after_seq: int, boundaries: Bound
     return {
         "type": "history",
         "after_seq": after_seq,
-        "through_seq": max(through, after_seq),
+        "through_seq": through,
         "more": through < latest,
         "messages": messages,
     }

@@ -35,6 +35,15 @@ async def test_a_client_that_missed_nothing_gets_an_empty_backfill(channel_layer
         assert sam.history["through_seq"] == 2
 
 
+async def test_a_seq_beyond_the_newest_is_never_echoed_as_the_servers_own(channel_layer, group, member, second_member):
+    await post(second_member, group, 3)
+    async with connected(member, group.slug, query="last_seq=999999") as sam:
+        assert sam.ready["latest_seq"] == 3
+        assert (sam.history["through_seq"], sam.history["messages"]) == (3, [])
+        await sam.send({"type": "backfill", "after_seq": 999999})
+        assert (await sam.receive_until("history"))["through_seq"] == 3
+
+
 async def test_a_backfill_frame_fills_a_gap_while_connected(channel_layer, group, member, second_member):
     await post(second_member, group, 4)
     async with connected(member, group.slug) as sam:
