@@ -35,6 +35,7 @@ from .failures import FailureLog
 from .handlers import ConversationHandlers
 from .protocol import (
     MAX_INT,
+    MAX_WAITING_FRAMES,
     NOTICE_MESSAGES,
     BackfillFrame,
     CloseCode,
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 
 # How long joining or leaving the channel layer may take before we treat it as down.
 LAYER_TIMEOUT_SECONDS = 2.0
+# After Redis comes back with the database unavailable, the catch-up pong is tried again after these
+# waits (seconds): within a second or two of the database's return, for about two minutes.
+CATCH_UP_RETRY_SECONDS = (1, 1, 2, 2, 3, 5, 5, 10, 10, 10, 15, 15, 15, 30)
 
 
 def _last_seq_from_query(scope) -> int | None:
@@ -80,6 +84,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     # Set once the socket has counted as open (in "here now" and toward the per-person limit), and
     # cleared when that is undone: by the goodbye, or at the latest when the consumer stops.
     arrived = False
+    # Retrying the catch-up pong after Redis came back while the database was unavailable.
+    catching_up: asyncio.Task | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +109,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         # every event; in a busy room that bookkeeping cost as much as delivering. Here each source
         # has one long-lived reader, and a lock keeps handlers one at a time, as Channels does.
         self.one_at_a_time = asyncio.Lock()
-        readers = [asyncio.ensure_future(self.dispatch_from(source)) for source in (receive, self.channel_receive)]
+        self.waiting_frames: asyncio.Queue[dict] = asyncio.Queue()
+        readers = [
+            asyncio.ensure_future(self.read_frames(receive)),
+            asyncio.ensure_future(self.dispatch_from(self.waiting_frames.get)),
+            asyncio.ensure_future(self.dispatch_from(self.channel_receive)),
+        ]
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
             for reader in done:
@@ -116,8 +127,37 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
+            if self.catching_up is not None:
+                self.catching_up.cancel()
             # However the consumer stopped, the socket no longer counts against its owner's limit.
             await self.leave_quietly()
+
+    async def read_frames(self, receive) -> None:
+        """Frames are taken from the socket as they arrive and wait their turn here. Beyond
+        MAX_WAITING_FRAMES (a client resending in a storm, a database that hangs) each further frame
+        is answered at once, with no trip to the database, and not kept."""
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                # Nobody is there to hear the answers: what waits is dropped (an unacknowledged send is
+                # resent on reconnect, and stored once).
+                while not self.waiting_frames.empty():
+                    self.waiting_frames.get_nowait()
+            elif message["type"] == "websocket.receive" and self.waiting_frames.qsize() >= MAX_WAITING_FRAMES:
+                await self.answer_at_once(message)
+                continue
+            self.waiting_frames.put_nowait(message)
+
+    async def answer_at_once(self, message: dict) -> None:
+        if self.access is None or self.ended:
+            return
+        try:
+            frame = parse_client_frame(message.get("text"), message.get("bytes"))
+        except ProtocolError as problem:
+            await self.send_frame(problem.to_frame())
+            return
+        self.failures.note("waiting frames over the bound", OverflowError(), expected=True)
+        await self.send_frame(error_frame(ErrorCode.TRY_AGAIN, **answering(frame), retry_after=2))
 
     async def leave_quietly(self) -> None:
         """The goodbye, if it has not run: out of "here now" and the channel layer. Never raises."""
@@ -413,8 +453,27 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def layer_reconnected(self, event: dict) -> None:
         """Redis came back: messages published while it was gone never arrived. Tell the client the
-        latest seq at once (an unprompted ``pong``), so it backfills now rather than at its next ping."""
-        await self.on_ping()
+        latest seq at once (an unprompted ``pong``), so it backfills now rather than at its next ping.
+        If the database cannot say the latest seq just now, try again shortly until it can."""
+        try:
+            await self.on_ping()
+        except DatabaseError as problem:
+            self.failures.note("catch-up pong", problem, expected=True)
+            if self.catching_up is None or self.catching_up.done():
+                self.catching_up = asyncio.ensure_future(self.catch_up_later())
+
+    async def catch_up_later(self) -> None:
+        for delay in CATCH_UP_RETRY_SECONDS:
+            await asyncio.sleep(delay)
+            if self.ended:
+                return
+            async with self.one_at_a_time:
+                try:
+                    await self.on_ping()
+                except DatabaseError as problem:
+                    self.failures.note("catch-up pong", problem, expected=True)
+                    continue
+            return
 
     async def layer_overflow(self, event: dict) -> None:
         """This socket's inbox overflowed (chat.layers): close it; the client reconnects and backfills."""
@@ -424,9 +483,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict) -> None:
         # Every channel-layer event (messages, reactions, presence, private frames) passes the same
-        # re-check before it reaches the person; revocations themselves always go through.
+        # re-check before it reaches the person; revocations themselves always go through, and so do
+        # the layer's own events (a catch-up pong is authorized as any ping is; an overflow closes).
         kind = message["type"]
-        if not kind.startswith(("websocket.", "access.")) and self.access is not None and not await self.may_deliver():
+        delivers = not kind.startswith(("websocket.", "access.", "layer."))
+        if delivers and self.access is not None and not await self.may_deliver():
             return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:

@@ -27,6 +27,8 @@ TYPING_THROTTLE_SECONDS = 3
 # A socket that has not pinged for this long no longer counts as "here now".
 PRESENCE_TTL_SECONDS = 70
 MAX_NOTE_CHARS = 500
+# Frames one socket may have waiting to be handled; each further one is answered try_again at once.
+MAX_WAITING_FRAMES = 32
 MAX_FEELINGS = 3
 
 # Compassionate reactions only: who reacted is shown, never a count.

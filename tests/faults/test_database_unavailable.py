@@ -2,16 +2,19 @@
 broadcast, nobody is let in or served unauthorized, and the retry stores exactly once."""
 
 import logging
+import time
 from contextlib import asynccontextmanager
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import OperationalError, transaction
 from django.db.backends.utils import CursorWrapper
 
 from chat.actions import post_message
+from chat.broadcast import group_channel
 from chat.models import Message
-from chat.protocol import CloseCode
+from chat.protocol import MAX_WAITING_FRAMES, CloseCode
 from supportcircle.accounts import sessions
 from tests.conftest import connected, socket_for
 
@@ -127,3 +130,39 @@ async def test_a_message_that_cannot_be_authorized_in_an_outage_is_withheld_then
         resumed = [r.getMessage() for r in caplog.records if "live delivery resumed" in r.getMessage()]
         assert len(resumed) == 1
         assert "(1 re-checks failed meanwhile)" in resumed[0]
+
+
+async def test_the_catch_up_after_redis_returns_waits_for_the_database_then_arrives(channel_layer, group, member):
+    """Redis came back while the database was unavailable: the unprompted pong that tells a quiet member
+    what they missed is not lost, it arrives within seconds of the database's return."""
+    async with connected(member, group.slug) as sam:
+        await settle(sam)
+        async with database_down():
+            await get_channel_layer().group_send(group_channel(group.pk), {"type": "layer.reconnected"})
+            assert await sam.nothing_more(timeout=1.5)
+        pong = await sam.receive_until("pong", timeout=5)
+    assert pong["latest_seq"] == 0
+
+
+async def test_frames_beyond_the_bound_are_answered_at_once_while_the_database_hangs(channel_layer, group, member):
+    """A client resending in a storm while each statement takes a while: what one socket can pile up
+    is bounded; every frame still gets exactly one answer, the ones beyond the bound at once."""
+    frames = MAX_WAITING_FRAMES * 3
+    async with connected(member, group.slug) as sam:
+        await settle(sam)
+        with pytest.MonkeyPatch.context() as slow:
+            real = CursorWrapper._execute
+
+            def hanging(self, *args, **kwargs):
+                time.sleep(0.05)
+                return real(self, *args, **kwargs)
+
+            slow.setattr(CursorWrapper, "_execute", hanging)
+            for _ in range(frames):
+                await sam.send({"type": "ping"})
+            answers = [await sam.receive(timeout=30) for _ in range(frames)]
+        assert await sam.nothing_more()
+    told_to_wait = [a for a in answers if a["type"] == "error"]
+    assert {(a["code"], a["frame"]) for a in told_to_wait} == {("try_again", "ping")}
+    assert len(told_to_wait) >= frames - MAX_WAITING_FRAMES - 2  # the rest waited their turn
+    assert len(answers) - len(told_to_wait) == sum(a["type"] == "pong" for a in answers)
