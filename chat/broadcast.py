@@ -20,8 +20,6 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from supportcircle.db_threads import inline_loop
-
 from .protocol import CloseCode, dumps
 
 log = logging.getLogger(__name__)
@@ -42,11 +40,7 @@ _in_flight: set[asyncio.Future] = set()
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop that started this sync thread (database_sync_to_async, a view under daphne), or
-    whose own thread runs this trip inline (supportcircle.db_threads), if any."""
-    loop = inline_loop()
-    if loop is not None:
-        return loop
+    """The event loop that started this sync thread (database_sync_to_async, a view under daphne), if any."""
     threadlocal = SyncToAsync.threadlocal
     loop = getattr(threadlocal, "main_event_loop", None)
     if loop is None or getattr(threadlocal, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():

@@ -13,7 +13,6 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -25,10 +24,10 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames
 from supportcircle.accounts.sessions import SessionGuard
-from supportcircle.db_threads import opening_trip
-from supportcircle.security import DIRECT_SEND, LayerStalled
+from supportcircle.db_threads import db
+from supportcircle.security import LayerStalled
 
-from . import actions, batch, opening, recheck
+from . import actions, layer_watch, opening, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .failures import FailureLog
@@ -139,14 +138,21 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                # Nobody is there to hear the answers: what waits is dropped (an unacknowledged send is
-                # resent on reconnect, and stored once).
-                while not self.waiting_frames.empty():
-                    self.waiting_frames.get_nowait()
+                # Nobody is there to hear the answers: what waits is dropped, but for what people wrote,
+                # which is stored (a send that arrived is kept, whether or not its ack can be read).
+                self.keep_only_sends()
             elif message["type"] == "websocket.receive" and self.waiting_frames.qsize() >= MAX_WAITING_FRAMES:
                 await self.answer_at_once(message)
                 continue
             self.waiting_frames.put_nowait(message)
+
+    def keep_only_sends(self) -> None:
+        waiting = []
+        while not self.waiting_frames.empty():
+            waiting.append(self.waiting_frames.get_nowait())
+        for message in waiting:
+            if '"send"' in (message.get("text") or ""):  # a cheap look; the frame is parsed when handled
+                self.waiting_frames.put_nowait(message)
 
     async def answer_at_once(self, message: dict) -> None:
         if self.access is None or self.ended:
@@ -200,7 +206,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         try:
             # Two trips to the database in all (chat.opening): admit, then welcome. With PostgreSQL
             # they run on the opening threads (supportcircle/db_threads.py), not the sockets' one.
-            admission = await opening_trip(opening.admit)(self.scope["user"], slug)
+            admission = await db(opening.admit)(self.scope["user"], slug)
         except ChatAccessDenied as denied:
             log.info("chat socket refused: %s for group %s", denied.code.name, slug)
             # Accept, then close with the documented code, so the client can tell
@@ -218,7 +224,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         # Subscribe before reading history so nothing posted in between is missed;
         # anything in both arrives twice and the client keeps it once (by seq).
-        channels = [group_channel(self.access.group_id), user_channel(self.access.user_id)]
+        # The process's group, too: told when Redis comes back (chat.layer_watch).
+        channels = [group_channel(self.access.group_id), user_channel(self.access.user_id), layer_watch.PROCESS_GROUP]
         if self.access.role == Role.FACILITATOR:
             channels.append(facilitators_channel(self.access.group_id))  # the live moderation queue
         if not await self.subscribe(channels):
@@ -228,9 +235,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.close(code=int(CloseCode.SERVER_RESTARTING))
             return
         await self.accept()
+        layer_watch.watch()
         moderation_frames.warm_engine(self.access.rulesets)
         self.arrived = True  # from here on the goodbye runs however the consumer ends (it is idempotent)
-        greeting = await opening_trip(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
+        greeting = await db(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
         self.boundaries = greeting.boundaries
         self.presence_at = greeting.here_at
         self.presence_seen = self.people_seen(greeting.here)
@@ -256,7 +264,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         self.subscriptions.extend(channels)
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_add_many(channels, self.channel_name)
+                for channel in channels:
+                    await self.channel_layer.group_add(channel, self.channel_name)
         except Exception as problem:
             log.warning("chat socket refused: channel layer unavailable (%s)", type(problem).__name__)
             await self.unsubscribe()
@@ -267,7 +276,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         subscriptions, self.subscriptions = self.subscriptions, []
         try:
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_discard_many(subscriptions, self.channel_name)
+                for channel in subscriptions:
+                    await self.channel_layer.group_discard(channel, self.channel_name)
         except Exception as problem:
             # Redis forgets a dead subscriber by itself; nothing to do but note it.
             log.info("channel layer unavailable while closing a socket (%s)", type(problem).__name__)
@@ -276,7 +286,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         try:
             if self.access is not None and self.accepted:
                 arrived, self.arrived = self.arrived, False
-                await database_sync_to_async(opening.goodbye)(self.access, self.channel_name, arrived=arrived)
+                await db(opening.goodbye)(self.access, self.channel_name, arrived=arrived)
             else:
                 await self.depart()
         except DatabaseError:
@@ -293,9 +303,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         try:
             # Channels read the session once, at the handshake: re-read it so a
-            # logout, password change or deactivation holds on every frame. (A send's
-            # session is re-read with its batch, in chat.batch.)
-            if not isinstance(frame, SendFrame) and not await self.guard.still_valid():
+            # logout, password change or deactivation holds on every frame.
+            if not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             if isinstance(frame, SendFrame):
                 await self.on_send(frame)
@@ -327,25 +336,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send_frame(error_frame(ErrorCode.SERVER_ERROR, **answering(frame)))
 
     async def on_send(self, frame: SendFrame) -> None:
-        if frame.reply_to is None and not frame.content_warning and not frame.post_anyway:
-            # Stored with the other plain sends waiting now (chat.batch), unless it needs more care.
-            outcome = await batch.post_plain(
-                batch.PlainSend(
-                    self.guard.session_key, self.access.user_id, self.access.group_id, frame.client_id, frame.body
-                )
-            )
-            if isinstance(outcome, CloseCode):
-                raise ChatAccessDenied(outcome)
-            if isinstance(outcome, actions.Posted):
-                await self.send_frame(
-                    {"type": "ack", "client_id": frame.client_id, "duplicate": False, "message": outcome.wire}
-                )
-                return
-        elif not await self.guard.still_valid():
-            raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
         try:
             with delivering_directly(self.access.user_id, self.access.group_id, self.channel_name) as direct:
-                posted = await database_sync_to_async(actions.post_message)(
+                posted = await db(actions.post_message)(
                     self.access.user_id,
                     self.access.group_id,
                     client_id=frame.client_id,
@@ -376,7 +369,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         """A frame another app carries out (moderation, the facilitator console): send its reply, if any,
         or its refusal as a documented error frame."""
         try:
-            reply = await database_sync_to_async(handle)(self.access.user_id, self.access.group_id, frame)
+            reply = await db(handle)(self.access.user_id, self.access.group_id, frame)
         except ChatRefused as refused:
             await self.send_frame(error_frame(refused.code, **refused.extra))
             return
@@ -384,13 +377,13 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send_frame(reply)
 
     async def on_backfill(self, frame: BackfillFrame) -> None:
-        history = await database_sync_to_async(actions.history_after)(
+        history = await db(actions.history_after)(
             self.access.user_id, self.access.group_id, frame.after_seq, boundaries=self.boundaries
         )
         await self.send_frame(history)
 
     async def on_ping(self) -> None:
-        latest = await database_sync_to_async(actions.latest_seq)(self.access.user_id, self.access.group_id)
+        latest = await db(actions.latest_seq)(self.access.user_id, self.access.group_id)
         await self.still_here()
         await self.send_frame({"type": "pong", "latest_seq": latest})
 
@@ -415,14 +408,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         await self.send_frame(frame)
 
     async def boundaries_changed(self, event: dict) -> None:
-        self.boundaries = await database_sync_to_async(load_boundaries)(self.access.user_id)
+        self.boundaries = await db(load_boundaries)(self.access.user_id)
 
     async def access_changed(self, event: dict) -> None:
         """The person's standing changed (agreements, a break): re-check it and tell them kindly."""
         if event.get("group_id") != self.access.group_id:
             return
         try:
-            self.access = await database_sync_to_async(actions.open_chat)(self.scope["user"], self.access.group_slug)
+            self.access = await db(actions.open_chat)(self.scope["user"], self.access.group_slug)
         except ChatAccessDenied as denied:
             await self.end(denied.code)
             return
@@ -528,14 +521,6 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             # Fail closed: deliver nothing we cannot authorize; the client backfills later.
             return False
         return True
-
-    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
-        direct = self.scope.get(DIRECT_SEND)
-        if direct is not None and text_data is not None and not close:
-            # A frame on the open socket, straight to daphne (supportcircle.security.DIRECT_SEND).
-            await direct({"type": "websocket.send", "text": text_data})
-            return
-        await super().send(text_data, bytes_data, close)
 
     async def end(self, code: CloseCode) -> None:
         self.ended = True

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 
-from channels.db import database_sync_to_async
-
 from groups.models import Role
+from supportcircle.db_threads import db
 
 from . import actions, broadcast, room
 from .errors import ChatRefused
@@ -33,7 +32,7 @@ from .protocol import (
     error_frame,
 )
 
-call = database_sync_to_async
+call = db
 
 
 class ConversationHandlers:

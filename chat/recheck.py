@@ -18,75 +18,19 @@ import logging
 import time
 from weakref import WeakKeyDictionary
 
-from channels.db import database_sync_to_async
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.db import connection
-from django.utils import timezone
-from django.utils.crypto import constant_time_compare
-
 from groups.models import Membership
+from supportcircle.accounts.sessions import session_owners
+from supportcircle.db_threads import db
 
 from .actions import refusal_for
 from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
 BATCH_WINDOW_SECONDS = 0.005
-DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 Key = tuple[str | None, int, int]  # (session key, user id, group id)
 
 log = logging.getLogger(__name__)
-
-
-def session_owners(session_keys) -> dict[str | None, int | None]:
-    """Whose session each key still is (None once logged out, expired or no longer valid), in two queries.
-
-    The same answer as ``session_user_id`` (Django's ``get_user``) for each key: an unexpired
-    session of an active person, logged in through one of our backends, whose password has not
-    changed since (the session's auth hash, with the secret key fallbacks). Plain SQL: this runs
-    for every batch of sends and every batch of delivery re-checks.
-    """
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-
-    from supportcircle.accounts.sessions import session_user_id
-
-    wanted_keys = {key for key in session_keys if key}
-    owners: dict[str | None, int | None] = dict.fromkeys(wanted_keys)
-    if not wanted_keys:
-        return owners
-    if settings.SESSION_ENGINE != DB_SESSIONS:
-        return {session_key: session_user_id(session_key) for session_key in wanted_keys}
-    store = SessionStore()
-    User = get_user_model()
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT session_key, session_data FROM {quote(Session._meta.db_table)} "  # noqa: S608  # nosec B608: names from model meta
-            f"WHERE session_key IN ({', '.join(['%s'] * len(wanted_keys))}) AND expire_date > %s",
-            [*wanted_keys, connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
-        data = {session_key: store.decode(session_data) for session_key, session_data in cursor.fetchall()}
-        people = {User._meta.pk.to_python(d[SESSION_KEY]) for d in data.values() if d.get(SESSION_KEY)}
-        users = {}
-        if people:
-            cursor.execute(
-                f"SELECT id, password FROM {quote(User._meta.db_table)} "  # noqa: S608  # nosec B608
-                f"WHERE id IN ({', '.join(['%s'] * len(people))}) AND is_active = %s",
-                [*people, True],
-            )
-            users = {pk: User(pk=pk, password=password) for pk, password in cursor.fetchall()}
-    for session_key, values in data.items():
-        user = users.get(User._meta.pk.to_python(values.get(SESSION_KEY))) if values.get(SESSION_KEY) else None
-        if user is None or values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
-            continue
-        stored = values.get(HASH_SESSION_KEY) or ""
-        hashes = [user.get_session_auth_hash()]
-        hashes += [user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]
-        if stored and any(constant_time_compare(stored, expected) for expected in hashes):
-            owners[session_key] = user.pk
-    return owners
 
 
 def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
@@ -137,7 +81,7 @@ class Rechecker:
             try:
                 # Off the main database thread: live delivery must not wait behind page views and
                 # posts queued there. A read on its own connection, in a worker thread.
-                answers = await database_sync_to_async(verdicts, thread_sensitive=False)(list(batch))
+                answers = await db(verdicts)(list(batch))
             except Exception as problem:  # the database is down: every waiting socket fails closed
                 self._note_failure(problem, len(batch))
                 for future in batch.values():

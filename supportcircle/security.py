@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse
 
 from chat.protocol import CloseCode
@@ -131,11 +130,6 @@ class SecurityHeadersMiddleware:
         return response
 
 
-# The send below Channels' session middleware, for frames on an open socket (chat.consumers):
-# that middleware only ever acts on HTTP responses, yet it inspected the session on every frame.
-DIRECT_SEND = "supportcircle.direct_send"
-
-
 class LayerStalled(ConnectionError):
     """The channel layer (Redis) did not answer in time while a socket was opening."""
 
@@ -163,7 +157,7 @@ class CloseCleanlyOnFailure:
             await send(message)
 
         try:
-            await self.app({**scope, DIRECT_SEND: tracked_send}, tracked_receive, tracked_send)
+            await self.app(scope, tracked_receive, tracked_send)
         except Exception as problem:
             if state["accepted"]:
                 raise
@@ -177,31 +171,3 @@ class CloseCleanlyOnFailure:
                 await receive()
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
-
-
-def remember_the_content_security_policy() -> None:
-    """django-csp's middleware builds the Content-Security-Policy header afresh for every response,
-    from the same setting: about 2.5% of the server's time for a login and its socket in a crowd
-    arriving at once. Here the policy a response gets when no view changes it (no ``@csp_update``,
-    ``@csp_replace``, ``@csp`` and no nonce) is built once, by django-csp's own ``build_policy``, and
-    built again when the setting changes; any other policy is built as before, for its response.
-    tests/security/test_headers.py holds the header to django-csp's own.
-    """
-    from csp import middleware, utils
-
-    build = utils.build_policy
-    plain: dict[bool, str] = {}
-
-    def build_policy(config=None, update=None, replace=None, nonce=None, report_only=False) -> str:
-        if config is None and update is None and replace is None and nonce is None:
-            if report_only not in plain:
-                plain[report_only] = build(report_only=report_only)
-            return plain[report_only]
-        return build(config, update, replace, nonce, report_only)
-
-    def forget(*, setting: str, **kwargs) -> None:
-        if setting.startswith("CONTENT_SECURITY_POLICY"):
-            plain.clear()
-
-    setting_changed.connect(forget, weak=False, dispatch_uid="supportcircle.security.csp_policy")
-    middleware.build_policy = build_policy

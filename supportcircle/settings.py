@@ -155,7 +155,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "supportcircle.sqlite3",  # Django's, each statement converted once
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two
@@ -179,11 +179,9 @@ REDIS_URL = env_str("REDIS_URL")
 # events waiting in its channel-layer inbox, and bytes daphne holds that the client has not read.
 CHAT_SOCKET_INBOX = env_int("CHAT_SOCKET_INBOX", 500)
 CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1_048_576)
-# Threads that open sockets (supportcircle/db_threads.py): with PostgreSQL a few, with SQLite none.
-CHAT_OPENING_THREADS = env_int("CHAT_OPENING_THREADS", 4 if DATABASE_URL else 0)
-# With SQLite, the login's and the opening socket's trips to the database run on the event loop's own
-# thread instead of hopping to another one (supportcircle/db_threads.py).
-DATABASE_TRIPS_INLINE = env_bool("DATABASE_TRIPS_INLINE", not DATABASE_URL)
+# Threads that carry the chat sockets' database work (supportcircle/db_threads.py), each with its own
+# connection: several messages in flight against PostgreSQL; one with SQLite, which takes one writer.
+DATABASE_THREADS = env_int("DATABASE_THREADS", 8 if DATABASE_URL else 1)
 # Each daphne process opens at most this many connections to Redis. redis-py caps
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)

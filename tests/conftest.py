@@ -62,9 +62,9 @@ def fast_password_hashing():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def opening_threads_let_go_of_the_test_database(django_db_setup):
-    """With PostgreSQL, sockets open on threads of their own (supportcircle/db_threads.py), each with
-    a connection: closed before the test database is dropped, which PostgreSQL refuses while in use."""
+def database_threads_let_go_of_the_test_database(django_db_setup):
+    """Sockets' database work runs on threads of their own (supportcircle/db_threads.py), each with a
+    connection: closed before the test database is dropped, which PostgreSQL refuses while in use."""
     yield
     db_threads.close_connections()
     # Channels' database_sync_to_async runs on asgiref's one thread, whose connection outlives each test.
@@ -72,13 +72,10 @@ def opening_threads_let_go_of_the_test_database(django_db_setup):
 
 
 async def on_every_database_thread(func) -> None:
-    """Run ``func`` on the sockets' database thread and on each thread sockets open on, e.g. to watch or
-    break the statements a socket runs (each thread has its own connection). With SQLite they open on
-    the event loop's own thread (``DATABASE_TRIPS_INLINE``): this one."""
+    """Run ``func`` on asgiref's database thread and on each of the sockets' database threads, e.g. to
+    watch or break the statements a socket runs (each thread has its own connection)."""
     await database_sync_to_async(func)()
     await asyncio.to_thread(db_threads.run_on_each_thread, func)
-    if django_settings.DATABASE_TRIPS_INLINE:
-        await db_threads.trip(func)()
 
 
 def make_person(pseudonym: str, **extra) -> User:

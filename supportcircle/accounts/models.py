@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import DatabaseError, connections, models, router
+from django.db import connections, models
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -77,24 +77,6 @@ def _compile_lookup(manager: UserManager) -> tuple | bool:
     if field_names != [field.attname for field in manager.model._meta.concrete_fields]:
         return False
     return sql, compiler.get_converters(columns), compiler, field_names
-
-
-def update_last_login(sender, user, **kwargs) -> None:
-    """Django's own receiver (``django.contrib.auth.models.update_last_login``) as one plain UPDATE: a
-    crowd arriving at once logs in thousands of times, and a model save cost five times the statement.
-    The one difference is that no pre_save/post_save is sent for it; the only User receiver here
-    (``signals.close_sockets_when_the_account_changes``) does nothing when just last_login changes."""
-    user.last_login = django_timezone.now()
-    connection = connections[user._state.db or router.db_for_write(type(user), instance=user)]
-    meta, quote = type(user)._meta, connection.ops.quote_name
-    table, column, pk = quote(meta.db_table), quote(meta.get_field("last_login").column), quote(meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608  # nosec B608
-            [connection.ops.adapt_datetimefield_value(user.last_login), user.pk],
-        )
-        if cursor.rowcount != 1:
-            raise DatabaseError("Save with update_fields did not affect any rows.")  # as Django's save says
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -19,12 +19,17 @@ import time
 from importlib import import_module
 from types import SimpleNamespace
 
-from channels.db import database_sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user, get_user_model
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from supportcircle.db_threads import db
 
 # How stale an outbound delivery's authorization may be, at most.
 RECHECK_SECONDS = 2.0
+DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 
 def session_digest(session_key: str) -> str:
@@ -35,18 +40,54 @@ def session_digest(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-def session_user_id(session_key: str | None) -> int | None:
-    """Whose session this still is: None once it was logged out, expired, or its person can no longer log in.
+def session_owners(session_keys) -> dict[str, int | None]:
+    """Whose session each key still is: the person's id, or None once it was logged out, expired, or its
+    person can no longer log in. The one answer to this for sockets, at the handshake and after.
 
-    Django's own ``get_user`` does the checking, so a password change (which
-    changes the session auth hash) or a deactivation counts exactly as it does
-    for pages.
+    Django's ``get_user`` decides the same for a page: a live session naming one of our authentication
+    backends, an active person, and a session auth hash that matches their password (or a
+    ``SECRET_KEY_FALLBACKS`` one). Here any number of sessions are answered in two queries, so many
+    sockets due for their re-check at once cost no more than one, and nothing is changed (a socket
+    cannot hand the browser a new session cookie).
     """
-    if not session_key:
-        return None
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = get_user(SimpleNamespace(session=store))
+    return {key: person.pk if person else None for key, person in session_people(session_keys).items()}
+
+
+def session_people(session_keys) -> dict:
+    """:func:`session_owners`, with each owner as the User (None where there is none)."""
+    wanted = {key for key in session_keys if key}
+    people: dict = dict.fromkeys(wanted)
+    if not wanted:
+        return people
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    User = get_user_model()
+    if settings.SESSION_ENGINE != DB_SESSIONS:  # a cache or signed-cookie store: read each as Django does
+        owners = {key: _owner_by_django(store(key)) for key in wanted}
+        found = User.objects.in_bulk({owner for owner in owners.values() if owner})
+        return {key: found.get(owner) for key, owner in owners.items()}
+    live = Session.objects.filter(session_key__in=wanted, expire_date__gt=timezone.now())
+    data = {key: store().decode(encoded) for key, encoded in live.values_list("session_key", "session_data")}
+    ids = {User._meta.pk.to_python(values[SESSION_KEY]) for values in data.values() if values.get(SESSION_KEY)}
+    found = {person.pk: person for person in User.objects.filter(pk__in=ids, is_active=True)}
+    for key, values in data.items():
+        person = found.get(User._meta.pk.to_python(values[SESSION_KEY])) if values.get(SESSION_KEY) else None
+        if person is None or values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+            continue
+        stored = values.get(HASH_SESSION_KEY) or ""
+        expected = [person.get_session_auth_hash(), *person.get_session_auth_fallback_hash()]
+        if stored and any(constant_time_compare(stored, hashed) for hashed in expected):
+            people[key] = person
+    return people
+
+
+def _owner_by_django(session) -> int | None:
+    user = get_user(SimpleNamespace(session=session))
     return user.pk if user.is_authenticated else None
+
+
+def session_user_id(session_key: str | None) -> int | None:
+    """Whose session this still is (see :func:`session_owners`)."""
+    return session_owners([session_key]).get(session_key) if session_key else None
 
 
 class SessionGuard:
@@ -63,7 +104,7 @@ class SessionGuard:
         return bool(self.session_key) and session_digest(self.session_key) == digest
 
     async def still_valid(self) -> bool:
-        valid = await database_sync_to_async(session_user_id)(self.session_key) == self.user_id
+        valid = await db(session_user_id)(self.session_key) == self.user_id
         self.checked_at = time.monotonic()
         return valid
 

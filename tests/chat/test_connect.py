@@ -14,6 +14,7 @@ from chat.protocol import CloseCode
 from groups import live
 from groups.models import Membership, MembershipState, SessionAttendance
 from moderation.actions import time_out_member
+from supportcircle import db_threads
 from tests.conftest import connected, on_every_database_thread, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,9 +99,10 @@ async def queries_while_opening(user, slug) -> list[str]:
 
 @pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
 async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, group, member):
-    # In a crowd of people arriving at once every query waits its turn on the database thread.
-    # The handshake: 1 the session, 2 the person. Admitting (chat.opening.admit, one trip): 3 the group
-    # with the membership and their open sockets. The welcome (chat.opening.welcome, one trip):
+    # In a crowd of people arriving at once every query is a round trip on a database thread.
+    # The handshake: 1 the session, 2 the person (supportcircle.accounts.sessions).
+    # Admitting (chat.opening.admit, one trip): 3 the group with the membership and their open sockets.
+    # The welcome (chat.opening.welcome, one trip):
     # 4 boundaries (blocks, mutes, collapsed labels), 5-6 the history (membership with the latest seq,
     # the page; its reactions when it has messages), 7 what the room has at all (chat.opening.room_at_connect:
     # practices, open round, pins, read marker, a time-out, a live session, a pause), 8-10 arriving
@@ -112,19 +114,20 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
 
 
-async def test_a_socket_opens_while_the_sockets_database_thread_is_busy(channel_layer, group, member, settings):
-    # As with PostgreSQL: sockets open on threads of their own (supportcircle/db_threads.py), so
-    # someone arriving is not kept waiting behind the work queued on the sockets' database thread.
-    settings.CHAT_OPENING_THREADS = 2
-    settings.DATABASE_TRIPS_INLINE = False  # as with PostgreSQL (inline, nothing waits on that thread either)
+async def test_a_socket_opens_while_another_database_thread_is_busy(channel_layer, group, member, settings):
+    """As with PostgreSQL, where the sockets' database work runs on several threads (supportcircle/db_threads.py):
+    someone arriving is not kept waiting behind a slow statement of someone else's."""
+    settings.DATABASE_THREADS = 2
+    monkeypatch_pool = db_threads._pool
+    db_threads._pool = None  # a pool of two for this test
     communicator = await database_sync_to_async(socket_for)(member, group.slug)
     started, released = threading.Event(), threading.Event()
 
-    def hold_the_sockets_thread() -> None:
+    def hold_a_thread() -> None:
         started.set()
         released.wait(10)
 
-    busy = asyncio.ensure_future(database_sync_to_async(hold_the_sockets_thread)())
+    busy = asyncio.ensure_future(db_threads.db(hold_a_thread)())
     try:
         assert await asyncio.to_thread(started.wait, 5)
         is_open, _ = await communicator.connect(timeout=5)
@@ -132,11 +135,14 @@ async def test_a_socket_opens_while_the_sockets_database_thread_is_busy(channel_
         ready = await communicator.receive_json_from(timeout=5)
         assert (ready["type"], ready["me"]["pseudonym"]) == ("ready", "Sam")
         assert (await communicator.receive_json_from())["type"] == "history"
-        assert not busy.done(), "the socket opened only once the sockets' database thread was free"
+        assert not busy.done(), "the socket opened only once the other thread was free"
     finally:
         released.set()
         await busy
-    await communicator.disconnect(timeout=5)
+        await communicator.disconnect(timeout=5)
+        db_threads.close_connections()
+        db_threads._pool.shutdown()
+        db_threads._pool = monkeypatch_pool
     assert not await database_sync_to_async(Presence.objects.filter(user=member).exists)()
 
 
@@ -154,11 +160,11 @@ async def test_closing_the_chat_in_a_quiet_room_takes_three_statements(channel_l
     communicator = await database_sync_to_async(socket_for)(member, group.slug)
     assert (await communicator.connect())[0]
     assert (await communicator.receive_json_from())["type"] == "ready"
-    await database_sync_to_async(lambda: connection.execute_wrappers.append(note))()
+    await on_every_database_thread(lambda: connection.execute_wrappers.append(note))
     try:
         await communicator.disconnect(timeout=5)
     finally:
-        await database_sync_to_async(lambda: connection.execute_wrappers.remove(note))()
+        await on_every_database_thread(lambda: connection.execute_wrappers.remove(note))
     statements = [sql for sql in seen if not taking_turns(sql)]
     assert len(statements) == 3, "\n".join(statements)
     assert statements[0].startswith("DELETE")

@@ -65,7 +65,8 @@ def test_production_refuses_the_test_suites_fast_password_hasher():
 def minimum_pins() -> dict[str, tuple[int, ...]]:
     pins = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?>=([0-9.]+)", line.strip())
+        # The lowest version each line allows: a minimum (>=) or an exact pin (==).
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?(?:>=|==)([0-9.]+)", line.strip())
         if match:
             pins[match.group(1).lower()] = tuple(int(part) for part in match.group(2).split("."))
     return pins

@@ -1,8 +1,6 @@
-"""A socket opens only on a live session, and keeps only what it uses while it stays open.
-
-The handshake reads the session cookie, the session and the person in one step
-(supportcircle.accounts.socket_auth); these scenes hold it to what Channels' own stack did.
-"""
+"""A socket opens only on a live session (Channels' own session and authentication middleware), and
+open sockets re-check whose session they hold with ``session_owners``, the one function that answers
+it for them: these scenes hold it to the answer Django and Channels give."""
 
 from datetime import timedelta
 
@@ -12,7 +10,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import OperationalError, connection
@@ -21,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.protocol import CloseCode
-from supportcircle.accounts.socket_auth import SessionAuthMiddleware, SignedInPerson, plainly
+from supportcircle.accounts.sessions import session_owners
 from tests.conftest import connected, on_every_database_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,15 +63,11 @@ async def test_a_socket_on_a_logged_out_session_is_refused(channel_layer, group,
     assert await closed_with(socket_with_cookie(session_key, group.slug)) == CloseCode.NOT_LOGGED_IN
 
 
-async def test_a_socket_on_a_session_from_before_a_password_change_is_refused_and_that_session_ended(
-    channel_layer, group, member
-):
+async def test_a_socket_on_a_session_from_before_a_password_change_is_refused(channel_layer, group, member):
     session_key = await database_sync_to_async(signed_in_cookie)(member)
     member.set_password("a-new-calm-password-77")
     await database_sync_to_async(member.save)()
     assert await closed_with(socket_with_cookie(session_key, group.slug)) == CloseCode.NOT_LOGGED_IN
-    # As Channels did: a session whose person no longer matches it is flushed, not left for next time.
-    assert not await database_sync_to_async(Session.objects.filter(session_key=session_key).exists)()
 
 
 async def test_a_socket_for_a_deactivated_person_is_refused(channel_layer, group, member):
@@ -104,56 +97,21 @@ async def test_a_socket_opened_on_a_live_session_is_greeted(channel_layer, group
         assert sam.ready["me"]["pseudonym"] == "Sam"
 
 
-async def scope_seen_by_the_socket(cookie: str | None) -> dict:
-    seen = {}
-
-    async def socket(scope, receive, send):
-        seen.update(scope)
-        await receive()
-        await send({"type": "websocket.close"})
-
-    headers = [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else [])
-    communicator = WebsocketCommunicator(SessionAuthMiddleware(socket), "/ws/", headers=headers)
-    await communicator.connect()
-    await communicator.wait()
-    return seen
-
-
-async def test_an_open_socket_keeps_its_session_by_key_and_the_person_in_brief(member):
-    session_key = await database_sync_to_async(signed_in_cookie)(member)
-    scope = await scope_seen_by_the_socket(f"csrftoken=abc; {settings.SESSION_COOKIE_NAME}={session_key}")
-    person = scope["user"]
-    assert isinstance(person, SignedInPerson)
-    assert (person.pk, person.pseudonym, person.is_active, person.is_authenticated) == (member.pk, "Sam", True, True)
-    assert scope["session"].session_key == session_key
-    # Neither the session's contents nor the User row stay in memory for as long as the socket is open.
-    assert not hasattr(scope["session"], "_session_cache")
-    assert not hasattr(person, "__dict__")
-
-
-async def test_a_socket_without_a_session_cookie_is_anonymous(db):
-    scope = await scope_seen_by_the_socket("csrftoken=abc")
-    assert isinstance(scope["user"], AnonymousUser)
-    assert scope["session"].session_key is None
-
-
 def person_by_channels(session_key: str):
     from channels.auth import get_user
 
     return async_to_sync(get_user)({"session": SessionStore(session_key)})
 
 
-def test_the_plain_read_finds_the_person_channels_finds(member):
+def test_the_owner_of_a_live_session_is_the_person_channels_finds(member):
     session_key = signed_in_cookie(member)
-    by_channels = person_by_channels(session_key)
     with CaptureQueriesContext(connection) as queries:
-        person = plainly(session_key)
-    assert (person.pk, person.pseudonym, person.is_active) == (by_channels.pk, by_channels.pseudonym, True)
-    assert len(queries.captured_queries) == 2  # the session row, the person
+        owners = session_owners([session_key])
+    assert owners == {session_key: person_by_channels(session_key).pk == member.pk and member.pk}
+    assert len(queries.captured_queries) == 2  # the session rows, the people
 
 
-def test_the_plain_read_leaves_every_other_session_to_channels(member, second_member):
-    # Each of these gets Channels' own answer (anonymous, and a flushed session where it flushes).
+def test_sessions_channels_refuses_have_no_owner(member, second_member):
     expired = signed_in_cookie(member)
     Session.objects.filter(session_key=expired).update(expire_date=timezone.now() - timedelta(minutes=1))
     before_password_change = signed_in_cookie(member)
@@ -169,12 +127,35 @@ def test_the_plain_read_leaves_every_other_session_to_channels(member, second_me
         {SESSION_KEY: str(member.pk), BACKEND_SESSION_KEY: "some.other.Backend", HASH_SESSION_KEY: "x"}
     )
     other_backend.create()
-    for key in (expired, before_password_change, deactivated, tampered, other_backend.session_key, "no-such-key"):
-        assert plainly(key) is None, key
+    keys = [expired, before_password_change, deactivated, tampered, other_backend.session_key, "no-such-key"]
+    owners = session_owners(keys)
+    for key in keys:
+        assert owners[key] is None, key
         assert not person_by_channels(key).is_authenticated, key
 
 
-def test_with_another_authentication_backend_every_session_goes_to_channels(member, settings):
+def test_many_sessions_are_answered_in_two_queries(member, second_member, facilitator):
+    keys = [signed_in_cookie(person) for person in (member, second_member, facilitator, member)]
+    with CaptureQueriesContext(connection) as queries:
+        owners = session_owners(keys)
+    assert [owners[key] for key in keys] == [member.pk, second_member.pk, facilitator.pk, member.pk]
+    assert len(queries.captured_queries) == 2
+
+
+def test_a_session_signed_with_a_retired_secret_key_still_has_its_owner(member, settings):
     session_key = signed_in_cookie(member)
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "some.other.Backend"]
-    assert plainly(session_key) is None
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz"
+    assert session_owners([session_key]) == {session_key: member.pk}
+
+
+async def test_a_socket_opens_on_a_session_signed_with_a_retired_secret_key(channel_layer, group, member, settings):
+    """Pages keep such a session (Django honours SECRET_KEY_FALLBACKS), and so does the chat."""
+    session_key = await database_sync_to_async(signed_in_cookie)(member)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz"
+    communicator = socket_with_cookie(session_key, group.slug)
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    await communicator.disconnect()
+    assert await database_sync_to_async(Session.objects.filter(session_key=session_key).exists)()

@@ -1,5 +1,4 @@
-"""Under daphne, a POST body goes to Django as it came: Twisted no longer parses it first (it cost time
-on every login, and a multipart body Twisted could not parse got Twisted's bare 400, never Django's)."""
+"""Logging in through the real login form, served by daphne as in production."""
 
 import http.client
 import re
@@ -21,20 +20,7 @@ def post(server: Daphne, path: str, body: bytes, headers: dict) -> http.client.H
     return response
 
 
-def test_a_multipart_body_twisted_cannot_parse_is_answered_by_django(member):
-    # A multipart form without its boundary (a mangled upload): Django answers, with its own headers.
-    with Daphne() as server:
-        response = post(
-            server,
-            "/accounts/login/",
-            b"--broken\r\nthis is not a multipart body",
-            {"Content-Type": "multipart/form-data", "Origin": "http://127.0.0.1"},
-        )
-    assert response.status == 403  # Django's CSRF refusal: no token came with it
-    assert response.getheader("Content-Security-Policy")  # set by Django's middleware, not by Twisted
-
-
-def test_the_login_form_still_logs_in_through_daphne(member):
+def test_the_login_form_logs_in_through_daphne(member):
     connection_headers = {"Origin": "http://127.0.0.1"}
     with Daphne() as server:
         page = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
