@@ -25,6 +25,7 @@ one message, stored as soon as it arrives; under load the batch grows with the q
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from django.utils.dateparse import parse_datetime
 from groups.models import BoundarySettings, Group, Membership, MembershipState, Role
 from moderation.actions import engine_for
 from moderation.models import TimeOut
+from supportcircle import metrics
 from supportcircle.accounts.models import User
 
 from . import broadcast
@@ -274,6 +276,7 @@ def post_plain_messages(sends: list[PlainSend]) -> list[Outcome]:
                 )
             )
         Message.objects.bulk_create(messages)
+        transaction.on_commit(functools.partial(metrics.MESSAGES_STORED.inc, len(messages)))
         for (index, seat), message in zip(accepted, messages, strict=True):
             wire = message.to_wire(seat.pseudonym)
             if seat.heard_only:

@@ -20,7 +20,7 @@ $BIN/pytest -q "$@"
 if pg_reachable || [ "${CI:-}" = "true" ]; then
   echo "== Database and chat tests on PostgreSQL"
   DATABASE_URL="$PG_URL" $BIN/pytest -q -m "not browser and not system" tests/accounts tests/groups tests/chat \
-    tests/security tests/faults tests/privacy tests/console tests/moderation "$@"
+    tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations "$@"
 else
   echo "PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL run (it is required under CI=true)."
 fi

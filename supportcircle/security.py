@@ -14,6 +14,7 @@ from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse
 
 from chat.protocol import CloseCode
+from supportcircle import metrics
 
 log = logging.getLogger(__name__)
 # Every refusal for who is asking, one WARNING line each, for whoever looks after the site.
@@ -127,7 +128,9 @@ class LayerStalled(ConnectionError):
 class CloseCleanlyOnFailure:
     """ASGI middleware for WebSockets: a failure before the socket is accepted (the session store
     or the database unavailable while authenticating) closes it with 4503, which the client
-    backs off from, instead of an HTTP 500 during the handshake. Authorization fails closed."""
+    backs off from, instead of an HTTP 500 during the handshake. Authorization fails closed.
+
+    It also counts open sockets and the server's close codes (supportcircle.metrics)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -142,8 +145,12 @@ class CloseCleanlyOnFailure:
             return message
 
         async def tracked_send(message):
-            if message["type"] == "websocket.accept":
+            kind = message["type"]
+            if kind == "websocket.accept":
                 state["accepted"] = True
+                metrics.socket_opened()
+            elif kind == "websocket.close":
+                metrics.socket_closed_with(message.get("code", 1000))
             await send(message)
 
         try:
@@ -161,6 +168,10 @@ class CloseCleanlyOnFailure:
                 await receive()
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
+            metrics.socket_closed_with(int(CloseCode.SERVER_RESTARTING))
+        finally:
+            if state["accepted"]:
+                metrics.socket_gone()
 
 
 def remember_the_content_security_policy() -> None:
