@@ -6,6 +6,7 @@ What each header promises, and the test that proves it, is in docs/security.md.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -22,6 +23,13 @@ authz_log = logging.getLogger("supportcircle.authz")
 
 # URL values that are keys in themselves (an invite link, a password-reset link): never logged.
 SECRET_URL_VALUES = ("token", "uidb64")
+# The same links by their shape, for a mangled one that matches no route (an invite link with a
+# piece of a sentence stuck to it still holds the token). deploy/nginx/supportcircle.conf hides
+# the same in nginx's access log.
+SECRET_URL_SHAPES = (
+    (re.compile(r"^(/groups/[^/]+/invite/).+"), r"\1[hidden]/"),
+    (re.compile(r"^(/accounts/reset/)(?!done/?$).+"), r"\1[hidden]/"),
+)
 
 
 def _hidden_path(request: HttpRequest) -> str:
@@ -32,6 +40,9 @@ def _hidden_path(request: HttpRequest) -> str:
         for name in SECRET_URL_VALUES:
             if match.kwargs.get(name):
                 path = path.replace(str(match.kwargs[name]), "[hidden]")
+    else:
+        for shape, hidden in SECRET_URL_SHAPES:
+            path = shape.sub(hidden, path)
     return path
 
 
