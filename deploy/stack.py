@@ -110,6 +110,8 @@ class Stack:
             "REDIS_SENTINEL_MASTER": "supportcircle",
             "PROMETHEUS_MULTIPROC_DIR": str(self.run / "metrics"),
             "BACKUP_DIR": str(self.dir / "backups"),
+            # In the run folder, which nginx's workers can reach whoever owns the checkout.
+            "STATIC_ROOT": str(self.dir / "static"),
             "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
         }
@@ -247,7 +249,7 @@ class Stack:
             "HTTPS_PORT_SUFFIX": f":{self.port('https')}",
             "TLS_CERTIFICATE": str(self.dir / "tls" / "cert.pem"),
             "TLS_CERTIFICATE_KEY": str(self.dir / "tls" / "key.pem"),
-            "STATIC_ROOT": str(ROOT / "staticfiles"),
+            "STATIC_ROOT": str(self.dir / "static"),
             # nginx's workers and PgBouncer give up root (PgBouncer refuses to run as root at all).
             "NGINX_USER": "user www-data;" if root_user else "",
             "PGBOUNCER_USER_LINE": "user = postgres" if root_user else "",
@@ -285,7 +287,7 @@ class Stack:
             closed = [str(folder) for folder in self.dir.parents if not folder.stat().st_mode & 0o001]
             if closed:
                 sys.exit(f"Run as root, PgBouncer and nginx's workers must reach {self.dir}: {closed[0]} is closed.")
-            for path in [self.dir, self.conf, self.log, self.run, self.run / "nginx"]:
+            for path in [self.dir, self.conf, self.log, self.run, self.run / "nginx", self.dir / "static"]:
                 path.chmod(0o755)
             for path in self.conf.iterdir():
                 path.chmod(0o644)

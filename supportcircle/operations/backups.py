@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess  # nosec B404: PostgreSQL's own tools, with arguments we build
+import subprocess  # nosec B404
 from pathlib import Path
 
 import psycopg
@@ -64,6 +64,7 @@ def tool(name: str) -> str:
 
 
 def run(args: list[str], env: dict[str, str]) -> None:
+    """One of PostgreSQL's tools, with arguments built here (never a shell)."""
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if done.returncode != 0:
         raise CommandError(f"{Path(args[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
