@@ -15,7 +15,8 @@ filled in and written to the run folder (.stack/ unless STACK_DIR says otherwise
 Environment: STACK_DIR, STACK_PORT_BASE (a multiple of 100, default 8400: see PORTS),
 STACK_PROCESSES (daphne processes, default one per core), STACK_POSTGRES (the machine's PostgreSQL,
 default postgres://postgres@127.0.0.1:5432), STACK_DATABASE (default supportcircle_stack),
-STACK_DEMO (1, the default: load the demo world; 0: an empty site).
+STACK_DEMO (1, the default: load the demo world; 0: an empty site), and STACK_APP_<NAME> for any
+setting of the app's own (STACK_APP_CHAT_RATE_LIMIT=1000/10 runs it with CHAT_RATE_LIMIT=1000/10).
 It never touches the shared services on 5432 and 6379 beyond creating its own database.
 """
 
@@ -55,6 +56,7 @@ TOOLS = {
 PORTS = {"pgbouncer": 32, "https": 43, "redis-a": 50, "redis-b": 51, "sentinel-1": 60, "sentinel-2": 61}
 PORTS |= {"sentinel-3": 62, "http": 80}
 SENTINEL_DOWN_AFTER_MS = 2000
+APP_PREFIX = "STACK_APP_"
 READY_TIMEOUT = 90
 
 
@@ -114,6 +116,8 @@ class Stack:
             "STATIC_ROOT": str(self.dir / "static"),
             "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
+            # STACK_APP_CHAT_RATE_LIMIT=1000/10 sets CHAT_RATE_LIMIT for the processes (a bench, a test).
+            **{name[len(APP_PREFIX) :]: value for name, value in os.environ.items() if name.startswith(APP_PREFIX)},
         }
 
     def secrets(self) -> dict[str, str]:
