@@ -203,8 +203,9 @@ class Stack:
             if not exists:
                 step(f"database {self.database}")
                 pg.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
-            # Through PgBouncer nothing may depend on a session's settings: the database says UTC itself.
-            pg.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'UTC'").format(sql.Identifier(self.database)))
+            # Through PgBouncer nothing may depend on a session's settings: the database carries them.
+            for setting in ("timezone TO 'UTC'", "statement_timeout TO '5s'"):
+                pg.execute(sql.SQL("ALTER DATABASE {} SET " + setting).format(sql.Identifier(self.database)))
 
     def prepare_app(self) -> None:
         """migrate (straight to PostgreSQL), and collectstatic at the same time; then the demo world."""
