@@ -120,14 +120,12 @@ def database_from_url(url: str) -> dict:
             f"DATABASE_URL has options SupportCircle does not know: {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(LIBPQ_PARAMETERS | POOL_PARAMETERS))})"
         )
-    options: dict = {key: value for key, value in query.items() if key in LIBPQ_PARAMETERS}
-    if "sslmode" in options and options["sslmode"] not in SSLMODES:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL sslmode must be one of {sorted(SSLMODES)}, got {options['sslmode']!r}"
-        )
+    if "sslmode" in query and query["sslmode"] not in SSLMODES:
+        raise ImproperlyConfigured(f"DATABASE_URL sslmode must be one of {sorted(SSLMODES)}, got {query['sslmode']!r}")
     for key in ("connect_timeout", "keepalives", "keepalives_count", "keepalives_idle", "keepalives_interval"):
-        if key in options and not options[key].isdigit():
-            raise ImproperlyConfigured(f"DATABASE_URL {key} must be a whole number, got {options[key]!r}")
+        if key in query and not query[key].isdigit():
+            raise ImproperlyConfigured(f"DATABASE_URL {key} must be a whole number, got {query[key]!r}")
+    options: dict = {key: value for key, value in query.items() if key in LIBPQ_PARAMETERS}
     entry = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")) or "supportcircle",
