@@ -15,7 +15,8 @@ REDIS = {"REDIS_SENTINELS": "127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382"}
 
 
 def check(env: dict[str, str]) -> str:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}}
+    suite_only = {"DEBUG", "DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "FAST_PASSWORD_HASHER"}
+    clean = {k: v for k, v in os.environ.items() if k not in suite_only}
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,

@@ -15,6 +15,7 @@ from supportcircle.settings import database_from_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = {"DATABASE_URL", "REDIS_URL", "REDIS_SENTINELS", "SUPPORTCIRCLE_ENV", "DEBUG", "SECRET_KEY"}
+SERVICE_VARIABLES |= {"FAST_PASSWORD_HASHER"}  # the suite's own, for the servers it starts
 
 
 def settings_in_a_new_process(env: dict[str, str], *names: str) -> subprocess.CompletedProcess:
