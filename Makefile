@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint bench bench-quick clean
+.PHONY: run test test-fast lint bench bench-quick clean stack stack-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,22 @@ run: $(VENV)/.installed
 	@echo "SupportCircle is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b $(HOST) -p $(PORT) supportcircle.asgi:application
 
+# The production shape on this machine, on loopback (docs/operations.md): nginx, daphne x cores,
+# PgBouncer, Redis with Sentinel, the scheduler, under supervisor. Needs Debian's packages:
+# apt-get install nginx-light pgbouncer supervisor redis-server redis-sentinel
+stack: $(VENV)/.installed
+	$(BIN)/python deploy/stack.py start
+
+stack-stop:
+	$(BIN)/python deploy/stack.py stop
+
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r supportcircle groups chat moderation -x tests
 	bash scripts/test.sh
 
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/pytest -q -m "not system and not browser"
+	$(BIN)/pytest -q -n auto --dist loadfile -m "not system and not browser"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from django.utils import timezone
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from moderation import actions as moderation
+from supportcircle import metrics
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -307,6 +308,7 @@ def post_message(
             # Another tab sent the same client id at the same instant and won.
             transaction.set_rollback(True)
             raise ChatRefused(ErrorCode.TRY_AGAIN) from None
+        transaction.on_commit(metrics.MESSAGES_STORED.inc)
         wire = _with_author_boundaries(message.to_wire(membership.user.pseudonym), membership.user)
         if decision.broadcasts:  # a message held for review reaches only its author until approved
             broadcast.on_commit_message(

@@ -23,6 +23,7 @@ from groups import console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames
+from supportcircle import metrics
 from supportcircle.accounts.sessions import SessionGuard
 from supportcircle.db_threads import db
 from supportcircle.security import LayerStalled
@@ -393,6 +394,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         author_id = event.get("author_id")
         if self.boundaries.hides(author_id):
             return
+        metrics.MESSAGES_DELIVERED.inc()
         label = event.get("content_warning") or None
         reason = self.boundaries.collapse_reason(author_id, label)
         withheld_quote = actions.quote_is_withheld(event.get("quoted"), self.boundaries)

@@ -33,6 +33,8 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
+from supportcircle import metrics
+
 from .protocol import CloseCode
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ def bound_daphne_send_buffers(limit: int = DEFAULT_SEND_BUFFER_BYTES) -> bool:
         if self.state == self.STATE_OPEN and _buffered_bytes(self.transport) > limit:
             self._too_slow = True
             log.info("chat socket too slow to read: closing it with %s", int(CloseCode.TOO_SLOW))
+            metrics.socket_closed_with(int(CloseCode.TOO_SLOW))
             # Give the client time to read what it has, then the close frame; then let go.
             self.closeHandshakeTimeout = CLOSE_GRACE_SECONDS
             self.sendClose(code=int(CloseCode.TOO_SLOW))

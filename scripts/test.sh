@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/supportcircle}
+# One worker per core (pytest-xdist); a module's tests stay together on one worker (their servers,
+# stacks and fixtures are made for them).
+PARALLEL=(-n "${TEST_WORKERS:-auto}" --dist loadfile)
 
 pg_reachable() {
   $BIN/python - "$PG_URL" <<'PY' >/dev/null 2>&1
@@ -15,12 +18,12 @@ PY
 }
 
 echo "== Suite on SQLite"
-$BIN/pytest -q "$@"
+$BIN/pytest -q "${PARALLEL[@]}" "$@"
 
 if pg_reachable || [ "${CI:-}" = "true" ]; then
   echo "== Database and chat tests on PostgreSQL"
-  DATABASE_URL="$PG_URL" $BIN/pytest -q -m "not browser and not system" tests/accounts tests/groups tests/chat \
-    tests/security tests/faults tests/privacy tests/console tests/moderation "$@"
+  DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not browser and not system" tests/accounts tests/groups tests/chat \
+    tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations "$@"
 else
   echo "PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL run (it is required under CI=true)."
 fi

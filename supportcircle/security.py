@@ -6,6 +6,7 @@ What each header promises, and the test that proves it, is in docs/security.md.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from chat.protocol import CloseCode
+from supportcircle import metrics
 
 log = logging.getLogger(__name__)
 # Every refusal for who is asking, one WARNING line each, for whoever looks after the site.
@@ -20,6 +22,13 @@ authz_log = logging.getLogger("supportcircle.authz")
 
 # URL values that are keys in themselves (an invite link, a password-reset link): never logged.
 SECRET_URL_VALUES = ("token", "uidb64")
+# The same links by their shape, for a mangled one that matches no route (an invite link with a
+# piece of a sentence stuck to it still holds the token). deploy/nginx/supportcircle.conf hides
+# the same in nginx's access log.
+SECRET_URL_SHAPES = (
+    (re.compile(r"^(/groups/[^/]+/invite/).+"), r"\1[hidden]/"),
+    (re.compile(r"^(/accounts/reset/)(?!done/?$).+"), r"\1[hidden]/"),
+)
 
 
 def _hidden_path(request: HttpRequest) -> str:
@@ -30,6 +39,9 @@ def _hidden_path(request: HttpRequest) -> str:
         for name in SECRET_URL_VALUES:
             if match.kwargs.get(name):
                 path = path.replace(str(match.kwargs[name]), "[hidden]")
+    else:
+        for shape, hidden in SECRET_URL_SHAPES:
+            path = shape.sub(hidden, path)
     return path
 
 
@@ -137,7 +149,9 @@ class LayerStalled(ConnectionError):
 class CloseCleanlyOnFailure:
     """ASGI middleware for WebSockets: a failure before the socket is accepted (the session store
     or the database unavailable while authenticating) closes it with 4503, which the client
-    backs off from, instead of an HTTP 500 during the handshake. Authorization fails closed."""
+    backs off from, instead of an HTTP 500 during the handshake. Authorization fails closed.
+
+    It also counts open sockets and the server's close codes (supportcircle.metrics)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -152,8 +166,12 @@ class CloseCleanlyOnFailure:
             return message
 
         async def tracked_send(message):
-            if message["type"] == "websocket.accept":
+            kind = message["type"]
+            if kind == "websocket.accept":
                 state["accepted"] = True
+                metrics.socket_opened()
+            elif kind == "websocket.close":
+                metrics.socket_closed_with(message.get("code", 1000))
             await send(message)
 
         try:
@@ -171,3 +189,7 @@ class CloseCleanlyOnFailure:
                 await receive()
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
+            metrics.socket_closed_with(int(CloseCode.SERVER_RESTARTING))
+        finally:
+            if state["accepted"]:
+                metrics.socket_gone()

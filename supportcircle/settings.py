@@ -1,15 +1,17 @@
 """SupportCircle settings: one file, read from the environment.
 
 With no environment variables at all you get a working development setup:
-SQLite and the in-memory channel layer. ``REDIS_URL`` switches the channel
-layer to Redis, ``DATABASE_URL`` switches the database to PostgreSQL.
+SQLite and the in-memory channel layer. ``REDIS_URL`` (or ``REDIS_SENTINELS``) switches the
+channel layer to Redis, ``DATABASE_URL`` switches the database to PostgreSQL. Every variable is
+listed in docs/operations.md; a value that cannot be read stops the server with its name.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -52,12 +54,92 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or networks (``127.0.0.1``, ``10.0.0.0/8``, ``::1``)."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, got {item!r}") from None
+    return networks
+
+
+def env_host_ports(name: str) -> list[tuple[str, int]]:
+    """A comma-separated list of ``host:port`` pairs."""
+    pairs = []
+    for item in env_list(name, []):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ImproperlyConfigured(f"{name} must list host:port pairs, got {item!r}")
+        pairs.append((host.strip("[]"), int(port)))
+    return pairs
+
+
+# libpq's connection parameters a DATABASE_URL may carry after ``?``: handed to psycopg as they are.
+LIBPQ_PARAMETERS = {
+    "application_name",
+    "connect_timeout",
+    "keepalives",
+    "keepalives_count",
+    "keepalives_idle",
+    "keepalives_interval",
+    "sslcert",
+    "sslkey",
+    "sslmode",
+    "sslrootcert",
+    "target_session_attrs",
+}
+SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+# Ours: the URL names a PgBouncer in transaction pooling, or asks for Django's psycopg pool.
+POOL_PARAMETERS = {"pgbouncer", "pool", "pool_min_size", "pool_max_size", "pool_timeout"}
+
+
 def database_from_url(url: str) -> dict:
-    """Turn postgres://user:pass@host:port/name into a Django DATABASES entry."""
+    """Turn postgres://user:pass@host:port/name?options into a Django DATABASES entry.
+
+    Options: libpq's (``sslmode=verify-full``, ``connect_timeout=5``, ...), ``pgbouncer=transaction``
+    when the host is a PgBouncer in transaction pooling, or ``pool=true`` (and ``pool_min_size``,
+    ``pool_max_size``, ``pool_timeout``) for Django's own psycopg pool. Anything else is refused, so a
+    typo never quietly drops ``sslmode``.
+    """
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or postgresql://, got {parsed.scheme!r}")
-    return {
+    query = dict(parse_qsl(parsed.query, keep_blank_values=True))
+    unknown = set(query) - LIBPQ_PARAMETERS - POOL_PARAMETERS
+    if unknown:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has options SupportCircle does not know: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(LIBPQ_PARAMETERS | POOL_PARAMETERS))})"
+        )
+    if "sslmode" in query and query["sslmode"] not in SSLMODES:
+        raise ImproperlyConfigured(f"DATABASE_URL sslmode must be one of {sorted(SSLMODES)}, got {query['sslmode']!r}")
+    for key in ("connect_timeout", "keepalives", "keepalives_count", "keepalives_idle", "keepalives_interval"):
+        if key in query and not query[key].isdigit():
+            raise ImproperlyConfigured(f"DATABASE_URL {key} must be a whole number, got {query[key]!r}")
+    # A database that hangs is answered as one that refuses: connecting gives up after a few seconds, a
+    # statement is cancelled by the server after DATABASE_STATEMENT_TIMEOUT_MS (0: never, e.g. for a long
+    # migration), and a connection whose packets go unanswered is dropped by the kernel. The URL's own
+    # options win over these defaults.
+    options: dict = {
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+        "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 5000)}",
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 2,
+        "tcp_user_timeout": env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000),
+    }
+    options.update({key: value for key, value in query.items() if key in LIBPQ_PARAMETERS})
+    entry = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")) or "supportcircle",
         "USER": unquote(parsed.username or ""),
@@ -68,25 +150,37 @@ def database_from_url(url: str) -> dict:
         # (supportcircle/http.py): its thread is made for that request and never used again.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": options,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
-        # A database that hangs is answered as one that refuses: connecting gives up after a few seconds,
-        # a statement is cancelled by the server after DATABASE_STATEMENT_TIMEOUT_MS (0: never, e.g. for
-        # a long migration), and a connection whose packets go unanswered is dropped by the kernel.
-        "OPTIONS": {
-            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
-            "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 5000)}",
-            "keepalives": 1,
-            "keepalives_idle": 10,
-            "keepalives_interval": 5,
-            "keepalives_count": 2,
-            "tcp_user_timeout": env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000),
-        },
     }
+    pgbouncer = query.get("pgbouncer")
+    pool = {key.removeprefix("pool_"): query[key] for key in query if key.startswith("pool_")}
+    wants_pool = query.get("pool", "").lower() in _TRUE or bool(pool)
+    if pgbouncer is not None and pgbouncer != "transaction":
+        raise ImproperlyConfigured(f"DATABASE_URL pgbouncer must be 'transaction', got {pgbouncer!r}")
+    if pgbouncer and wants_pool:
+        raise ImproperlyConfigured("DATABASE_URL: choose PgBouncer (pgbouncer=transaction) or Django's pool, not both")
+    if pgbouncer:
+        # In transaction pooling each transaction may run on a different server connection, so nothing
+        # may outlive a transaction on the server: a server-side cursor (Django's .iterator() keeps a
+        # named cursor open between fetches) or a prepared statement (psycopg prepares a query it has
+        # run five times, then names it on a connection the next transaction may not have).
+        entry["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
+    if wants_pool:
+        try:
+            sizes = {key: float(value) if key == "timeout" else int(value) for key, value in pool.items()}
+        except ValueError:
+            raise ImproperlyConfigured(f"DATABASE_URL pool sizes must be numbers, got {pool}") from None
+        options["pool"] = sizes or True
+        entry["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django refuses persistent ones with it
+    return entry
 
 
 DEBUG = env_bool("DEBUG", False)
-# "development" is what `make run` and the tests use; anything else is production.
-ENVIRONMENT = env_str("SUPPORTCIRCLE_ENV", "development")
+# "development" is what `make run` and the tests use; "production" is everything real. Anything else
+# is refused: a typo (prodution) must never run with development's committed key and open cookies.
+ENVIRONMENT = env_choice("SUPPORTCIRCLE_ENV", "development", ("development", "production"))
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -97,6 +191,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The proxies in front (nginx), by address or network: only a request from one of them may say in
+# X-Forwarded-For whom it came from. Login and sign-up limits count that address
+# (supportcircle.accounts.limits.client_address). Empty: every request is from its peer, even a proxy.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "daphne",
@@ -113,6 +211,7 @@ INSTALLED_APPS = [
     "groups",
     "chat",
     "moderation",
+    "supportcircle.operations",
 ]
 
 MIDDLEWARE = [
@@ -174,7 +273,21 @@ else:
         }
     }
 
+# The channel layer's Redis: one server (REDIS_URL), or the master Sentinel names (REDIS_SENTINELS,
+# "host:port,host:port", and REDIS_SENTINEL_MASTER), which follows a failover to the promoted replica.
+# PostgreSQL itself, when DATABASE_URL names a PgBouncer: `manage.py backup` and `restore` use it, since
+# pg_dump and pg_restore need a session of their own (transaction pooling lends one per transaction).
+DATABASE_DIRECT_URL = env_str("DATABASE_DIRECT_URL")
+if DATABASE_DIRECT_URL:
+    database_from_url(DATABASE_DIRECT_URL)  # read now, so a mistake in it stops the start, not the backup
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
+
 REDIS_URL = env_str("REDIS_URL")
+REDIS_SENTINELS = env_host_ports("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "supportcircle")
+REDIS_PASSWORD = env_str("REDIS_PASSWORD")  # with Sentinel: the master's and replicas' requirepass
+if REDIS_URL and REDIS_SENTINELS:
+    raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both: which Redis should the chat use?")
 # A socket that falls this far behind is closed with 4408 TOO_SLOW and backfills (chat/layers.py):
 # events waiting in its channel-layer inbox, and bytes daphne holds that the client has not read.
 CHAT_SOCKET_INBOX = env_int("CHAT_SOCKET_INBOX", 500)
@@ -186,8 +299,21 @@ DATABASE_THREADS = env_int("DATABASE_THREADS", 8 if DATABASE_URL else 1)
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 CHANNEL_ENCRYPTION_KEY = env_str("CHANNEL_ENCRYPTION_KEY")
-if REDIS_URL:
-    _redis_host: dict = {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
+if REDIS_SENTINELS:
+    # channels-redis asks these Sentinels for the master (channels_redis.utils.create_pool), and asks
+    # again whenever a connection to it fails; the pool keeps its size as with REDIS_URL.
+    _redis_host: dict = {
+        "sentinels": REDIS_SENTINELS,
+        "master_name": REDIS_SENTINEL_MASTER,
+        "max_connections": REDIS_MAX_CONNECTIONS,
+        "socket_connect_timeout": 2,
+        "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+    if REDIS_PASSWORD:
+        _redis_host["password"] = REDIS_PASSWORD
+elif REDIS_URL:
+    _redis_host = {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
+if REDIS_URL or REDIS_SENTINELS:
     _layer_config: dict = {
         "hosts": [_redis_host],
         "prefix": env_str("CHANNEL_PREFIX", "sc"),
@@ -198,7 +324,7 @@ if REDIS_URL:
         _layer_config["symmetric_encryption_keys"] = [CHANNEL_ENCRYPTION_KEY]
     elif IS_PRODUCTION:
         raise ImproperlyConfigured(
-            "CHANNEL_ENCRYPTION_KEY must be set when SUPPORTCIRCLE_ENV=production and REDIS_URL is set."
+            "CHANNEL_ENCRYPTION_KEY must be set when SUPPORTCIRCLE_ENV=production and Redis is used."
         )
     CHANNEL_LAYERS = {
         "default": {
@@ -243,14 +369,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# In production `collectstatic` writes each file under a name holding its hash (app.3f2a9c1e.js) and
+# pages link those names, so nginx may let browsers keep them for a year; it needs `collectstatic`
+# first, which is why development and the tests keep plain names.
+_STATIC_BACKEND = (
+    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    if IS_PRODUCTION
+    else "whitenoise.storage.CompressedStaticFilesStorage"
+    if not DEBUG
+    else "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": _STATIC_BACKEND},
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -315,6 +447,12 @@ if IS_PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Health probes and Prometheus ask a daphne process itself, over plain HTTP on its own machine.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# /metrics answers a request made on this machine straight to a server process, or one that brings
+# "Authorization: Bearer <METRICS_TOKEN>" (supportcircle/metrics.py). Unset: only the first.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # Crisis resources shown at once to a member whose message reads as crisis.
 # A deployment points these at its own region; the default is international.
@@ -333,15 +471,20 @@ CRISIS_RESOURCES = [
     },
 ]
 
+# "json": one JSON object a line (time, level, logger, message, exception), for a log collector.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "supportcircle.logs.JSONFormatter"},
+    },
     "filters": {
         "hide_secret_url_values": {"()": "supportcircle.security.HideSecretURLValues"},
         "refusals_without_traceback": {"()": "supportcircle.security.RefusalsWithoutTraceback"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Every answer of 400 and above is logged with its path: never an invite or reset link's secret.

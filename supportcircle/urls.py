@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from supportcircle import metrics
 from supportcircle.accounts import views as account_views
+from supportcircle.operations import views as operations_views
 
 urlpatterns = [
+    # For load balancers, process managers and Prometheus (docs/operations.md, Watching).
+    path("healthz", operations_views.healthz, name="healthz"),
+    path("readyz", operations_views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Before Django's own auth URLs: our login view locks out repeated failures.
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

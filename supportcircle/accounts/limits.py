@@ -6,6 +6,7 @@ Counted in the database, so they hold across server processes and restarts.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,7 +55,31 @@ def digest(*parts: str) -> str:
 
 
 def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The address the request came from, as login and sign-up limits count it.
+
+    The peer's own address, unless the peer is one of ``settings.TRUSTED_PROXIES`` (nginx): then the
+    nearest address in its X-Forwarded-For that is not a trusted proxy, read from the right, since
+    whatever stands left of what the proxies added is whatever the client chose to send. Without
+    this every person behind the proxy would share the proxy's one address (and one limit); with it
+    for any peer, anyone could name a new address on each try and never be limited.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    trusted = settings.TRUSTED_PROXIES
+    if not trusted or not _is_among(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_among(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _is_among(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def wait_for(kind: str, key: str, limit: Limit) -> int:

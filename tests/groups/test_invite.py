@@ -72,3 +72,18 @@ def test_the_invite_links_token_never_reaches_the_log(client, invite_group, outs
         f"Not Found: /groups/{invite_group.slug}/invite/[hidden]/",
     ]
     assert invite_group.invite_token not in caplog.text
+
+
+def test_a_mangled_invite_or_reset_link_that_finds_no_page_is_logged_without_its_secret(
+    client, invite_group, outsider, caplog
+):
+    client.force_login(outsider)
+    token = invite_group.invite_token
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.get(f"/groups/{invite_group.slug}/invite/{token}/and-some-words/").status_code == 404
+        assert client.get(f"/accounts/reset/{token}/").status_code == 404
+    lines = [record.getMessage() for record in caplog.records if record.name == "django.request"]
+    assert lines == [
+        f"Not Found: /groups/{invite_group.slug}/invite/[hidden]/",
+        "Not Found: /accounts/reset/[hidden]/",
+    ]

@@ -83,6 +83,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "moderation:my_reports": signed_in("ok"),  # one's own reports
     # Alex's message in Sam and Alex's conversation: only Sam may report it; nobody else learns it exists.
     "moderation:report_direct_message": signed_in("missing", member="ok"),
+    # For probes and Prometheus. /metrics answers these visitors because the test client is on this
+    # machine, straight; from anywhere else it is missing (tests/operations/test_metrics.py).
+    "healthz": everyone("ok"),
+    "readyz": everyone("ok"),
+    "metrics": everyone("ok"),
 }
 
 

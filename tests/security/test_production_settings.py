@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "SUPPORTCIRCLE_ENV": "production",
     "SECRET_KEY": "p8Kq2vR7zT1xW4nY6bC3mF9hJ5sL0dG8aE2uI7oP4kN1wQ6rV3yB9tZ5cX8jH2gS",
     "ALLOWED_HOSTS": "circle.example.org",
+    "DATABASE_URL": "postgres://supportcircle@127.0.0.1:5432/supportcircle",
     "REDIS_URL": "redis://127.0.0.1:6379/14",
     "CHANNEL_ENCRYPTION_KEY": "another-long-random-key-used-only-to-encrypt-channel-payloads-0042",
 }

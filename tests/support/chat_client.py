@@ -22,11 +22,20 @@ PERMANENT_CLOSE_CODES = {4401, 4403, 4404, 4409, 4410}
 
 
 class ChatClient:
-    def __init__(self, url: Callable[[], str], headers: dict[str, str], *, ping_every: float = 0.3) -> None:
+    def __init__(
+        self,
+        url: Callable[[], str],
+        headers: dict[str, str],
+        *,
+        ping_every: float = 0.3,
+        connect_options: dict | None = None,
+    ) -> None:
         self.url = url
         self.headers = headers
         self.ping_every = ping_every
+        self.connect_options = connect_options or {}  # e.g. ssl= for wss:// to a self-signed certificate
         self.transcript: dict[int, dict] = {}
+        self.arrived_at: dict[int, float] = {}  # seq: when this client first held it
         self.contiguous = 0
         self.outbox: dict[str, str] = {}
         self.acked: dict[str, int] = {}
@@ -90,6 +99,7 @@ class ChatClient:
 
     def _hold(self, message: dict) -> None:
         self.transcript.setdefault(message["seq"], message)
+        self.arrived_at.setdefault(message["seq"], time.monotonic())
         self._advance()
 
     def _advance(self) -> None:
@@ -150,7 +160,9 @@ class ChatClient:
             url = f"{self.url()}?last_seq={self.contiguous}"
             pinger = None
             try:
-                async with websockets.connect(url, additional_headers=self.headers, open_timeout=5) as ws:
+                async with websockets.connect(
+                    url, additional_headers=self.headers, open_timeout=5, **self.connect_options
+                ) as ws:
                     self.ws = ws
                     self.connections += 1
                     self.backfill_pending = False
