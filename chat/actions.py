@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from moderation import actions as moderation
+from moderation.models import TimeOut
 from supportcircle import metrics
+from supportcircle.accounts.sessions import session_belongs_to
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -201,19 +207,28 @@ def _check_room_rules(membership: Membership, room: RoomState) -> None:
         raise ChatRefused(ErrorCode.NOT_YOUR_TURN)
 
 
-def _check_pace(membership: Membership, room: RoomState) -> None:
-    """Slow mode (members only) and the rate limit (everyone), from stored message times."""
-    slow = 0 if membership.role == Role.FACILITATOR else room.slow_mode_seconds
+def _rate_limit() -> RateLimit:
     # settings.CHAT_RATE_LIMIT = (messages, seconds) overrides the protocol's default, e.g. for bulk tests.
-    limit = RateLimit(*getattr(settings, "CHAT_RATE_LIMIT", ()))
-    now = timezone.now()
-    recent = list(
-        Message.objects.filter(
-            group_id=membership.group_id, author_id=membership.user_id, created_at__gte=now - limit.lookback(slow)
+    return RateLimit(*getattr(settings, "CHAT_RATE_LIMIT", ()))
+
+
+def _check_pace(seat: Membership, room: RoomState, now) -> None:
+    """Slow mode (members only) and the rate limit (everyone), from stored message times.
+
+    The seat (:func:`_seat`) says when the author last posted and how many of their messages are in the
+    rate limit's window: below the limit only the newest matters (slow mode), so their times are read
+    one by one only when the author is at the limit."""
+    slow = 0 if seat.role == Role.FACILITATOR else room.slow_mode_seconds
+    limit = _rate_limit()
+    recent = [seat.last_posted_at] if seat.last_posted_at else []
+    if seat.posted_in_window >= limit.messages:
+        recent = list(
+            Message.objects.filter(
+                group_id=seat.group_id, author_id=seat.user_id, created_at__gte=now - limit.lookback(slow)
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[: limit.messages]
         )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: limit.messages]
-    )
     wait = wait_before_posting(recent, now, slow_mode_seconds=slow, limit=limit)
     if wait is not None:
         raise ChatRefused(wait.code, retry_after=wait.retry_after)
@@ -235,6 +250,79 @@ class Withheld:
     frame: dict
 
 
+def _seat(user_id: int, group_id: int, *, client_id: str, session_key: str | None, now) -> Membership | None:
+    """Everything posting needs to know about the author's place in the group, in one query: the
+    membership with the group, its room and the author's boundaries; a time-out; a message already
+    stored with this client id (a resend); when they last posted and how many times in the rate
+    limit's window; and, for a socket, its session's data."""
+    mine = Message.objects.filter(group_id=OuterRef("group_id"), author_id=OuterRef("user_id"))
+    window_start = now - timedelta(seconds=_rate_limit().window_seconds)
+    annotations = {
+        "time_out_until": Subquery(
+            TimeOut.objects.filter(group_id=OuterRef("group_id"), user_id=OuterRef("user_id"), until__gt=now)
+            .order_by("-until")
+            .values("until")[:1]
+        ),
+        "resent_seq": Subquery(mine.filter(client_id=client_id).values("seq")[:1]),
+        "last_posted_at": Subquery(mine.order_by("-created_at").values("created_at")[:1]),
+        "posted_in_window": Coalesce(
+            Subquery(mine.filter(created_at__gt=window_start).values("author_id").annotate(n=Count("id")).values("n")),
+            0,
+        ),
+        "session_data": Subquery(
+            Session.objects.filter(session_key=session_key or "", expire_date__gt=now).values("session_data")[:1]
+        ),
+    }
+    return (
+        Membership.objects.select_related("group__room_state", "user__boundary_settings")
+        .annotate(**annotations)
+        .filter(user_id=user_id, group_id=group_id)
+        .first()
+    )
+
+
+def _store(message: Message) -> Message:
+    """Number and store a new message. With PostgreSQL in one statement, whatever else the transaction
+    holds: the database may be a network hop away, and every statement is a round trip."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            message.seq = _next_seq(message.group_id)
+            message.save(force_insert=True)
+        return message
+    # Raw SQL: the ORM cannot take the counter (UPDATE ... RETURNING) and insert the row in one
+    # statement. Each column and value is the model's own (its fields, their defaults, their adapters).
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    values = {field.name: field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields}
+    columns = ", ".join(_quoted_column(field) for field in fields)
+    picks = ", ".join("taken.last_seq" if field.name == "seq" else "%s" for field in fields)
+    sql = (
+        f"WITH taken AS (UPDATE {_quoted(Group)} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq) "  # noqa: S608  # nosec B608
+        f"INSERT INTO {_quoted(Message)} ({columns}) SELECT {picks} FROM taken RETURNING id, seq"
+    )
+    params = [message.group_id, *(values[field.name] for field in fields if field.name != "seq")]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        message.pk, message.seq = cursor.fetchone()
+    message._state.adding, message._state.db = False, connection.alias
+    return message
+
+
+def _quoted_column(field) -> str:
+    return connection.ops.quote_name(field.column)
+
+
+def _already_posted(seat: Membership, client_id: str) -> Posted:
+    existing = (
+        Message.objects.select_related("reply_to__author")
+        .filter(group_id=seat.group_id, author_id=seat.user_id, client_id=client_id)
+        .first()
+    )
+    if existing is None:  # removed since (an account deletion): nothing to acknowledge as stored
+        raise ChatRefused(ErrorCode.TRY_AGAIN)
+    wire = _with_author_boundaries(existing.to_wire(seat.user.pseudonym), seat.user)
+    return Posted(existing, wire, duplicate=True)
+
+
 def post_message(
     user_id: int,
     group_id: int,
@@ -244,82 +332,84 @@ def post_message(
     reply_to: int | None = None,
     content_warning: str | None = None,
     post_anyway: bool = False,
+    session_key: str | None = None,
 ) -> Posted | Withheld:
     """Store a member's message with the group's next sequence number, then broadcast it.
 
     A resend with the same client id returns the stored message and stores nothing
     new, so a member whose connection dropped mid-send never posts twice. The
     room's pause, listening circle, slow mode and the rate limit are enforced here,
-    and the refusal says when the member can post again.
+    and the refusal says when the member can post again. A socket's send names its
+    session (``session_key``): one that no longer signs this person in closes the socket.
+
+    A plain message costs two statements: the seat (:func:`_seat`) and the store (:func:`_store`).
     """
     if content_warning and content_warning not in ContentLabel.values:
         raise ChatRefused(ErrorCode.INVALID_FIELD, detail="content_warning")
-    with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id, with_room=True)
-        if membership.state == MembershipState.PAUSED:
-            raise ChatRefused(ErrorCode.TAKING_A_BREAK)
-        if membership.state != MembershipState.ACTIVE:
-            raise ChatRefused(ErrorCode.NOT_ALLOWED)
-        if not membership.has_current_agreements and membership.role != Role.FACILITATOR:
-            raise ChatRefused(ErrorCode.AGREEMENTS_CHANGED)
-        existing = (
-            Message.objects.select_related("reply_to__author")
-            .filter(group_id=group_id, author_id=user_id, client_id=client_id)
-            .first()
-        )
-        if existing is not None:
-            wire = _with_author_boundaries(existing.to_wire(membership.user.pseudonym), membership.user)
-            return Posted(existing, wire, duplicate=True)
-        room = room_of(membership.group)
-        try:
-            _check_room_rules(membership, room)
-            _check_pace(membership, room)
-        except ChatRefused:
-            # Someone writing crisis language is never told to wait: a pause, a listening circle,
-            # slow mode or the rate limit give way, and moderation answers with resources at once.
-            if not moderation.is_crisis(membership.group, body):
-                raise
-        original = _replied_message(group_id, reply_to)
-        decision = moderation.review_outgoing(
-            membership,
-            body,
-            client_id=client_id,
-            reply_to=original,
-            post_anyway=post_anyway,
-            content_warning=content_warning,
-        )
-        if decision.withheld is not None:
-            return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why
-        seq = _next_seq(group_id)
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    group_id=group_id,
-                    seq=seq,
+    now = timezone.now()
+    seat = _seat(user_id, group_id, client_id=client_id, session_key=session_key, now=now)
+    if session_key is not None and not session_belongs_to(seat and seat.session_data, seat and seat.user):
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    refusal = refusal_for(seat.state if seat else None)
+    if refusal is not None:
+        raise ChatAccessDenied(refusal)
+    if seat.state == MembershipState.PAUSED:
+        raise ChatRefused(ErrorCode.TAKING_A_BREAK)
+    if seat.state != MembershipState.ACTIVE:
+        raise ChatRefused(ErrorCode.NOT_ALLOWED)
+    if not seat.has_current_agreements and seat.role != Role.FACILITATOR:
+        raise ChatRefused(ErrorCode.AGREEMENTS_CHANGED)
+    if seat.resent_seq is not None:
+        return _already_posted(seat, client_id)
+    room = room_of(seat.group)
+    try:
+        _check_room_rules(seat, room)
+        _check_pace(seat, room, now)
+    except ChatRefused:
+        # Someone writing crisis language is never told to wait: a pause, a listening circle,
+        # slow mode or the rate limit give way, and moderation answers with resources at once.
+        if not moderation.is_crisis(seat.group, body):
+            raise
+    original = _replied_message(group_id, reply_to)
+    decision = moderation.review_outgoing(
+        seat,
+        body,
+        client_id=client_id,
+        reply_to=original,
+        post_anyway=post_anyway,
+        content_warning=content_warning,
+        time_out_until=seat.time_out_until,
+    )
+    if decision.withheld is not None:
+        return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why
+    message = Message(
+        group_id=group_id,
+        author_id=user_id,
+        client_id=client_id,
+        body=body,
+        reply_to=original,
+        content_warning=content_warning or decision.content_warning,
+        state=decision.state,
+        categories=list(decision.categories),
+    )
+    try:
+        with transaction.atomic(durable=False) if decision.has_consequences else nullcontext():
+            _store(message)
+            wire = _with_author_boundaries(message.to_wire(seat.user.pseudonym), seat.user)
+            transaction.on_commit(metrics.MESSAGES_STORED.inc)
+            if decision.broadcasts:  # a message held for review reaches only its author until approved
+                broadcast.on_commit_message(
+                    group_id,
+                    seq=message.seq,
                     author_id=user_id,
-                    client_id=client_id,
-                    body=body,
-                    reply_to=original,
-                    content_warning=content_warning or decision.content_warning,
-                    state=decision.state,
-                    categories=list(decision.categories),
+                    frame=dumps({"type": "message", "message": wire}),
+                    content_warning=message.content_warning,
+                    quoted=quoted_for_fanout(wire),
                 )
-        except IntegrityError:
-            # Another tab sent the same client id at the same instant and won.
-            transaction.set_rollback(True)
-            raise ChatRefused(ErrorCode.TRY_AGAIN) from None
-        transaction.on_commit(metrics.MESSAGES_STORED.inc)
-        wire = _with_author_boundaries(message.to_wire(membership.user.pseudonym), membership.user)
-        if decision.broadcasts:  # a message held for review reaches only its author until approved
-            broadcast.on_commit_message(
-                group_id,
-                seq=seq,
-                author_id=user_id,
-                frame=dumps({"type": "message", "message": wire}),
-                content_warning=message.content_warning,
-                quoted=quoted_for_fanout(wire),
-            )
-        moderation.record_decision(decision, message, membership)
+            moderation.record_decision(decision, message, seat)
+    except IntegrityError:
+        # Another tab sent the same client id at the same instant and won.
+        return _already_posted(seat, client_id)
     return Posted(message, wire, duplicate=False)
 
 

@@ -303,9 +303,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send_frame(problem.to_frame())
             return
         try:
-            # Channels read the session once, at the handshake: re-read it so a
-            # logout, password change or deactivation holds on every frame.
-            if not await self.guard.still_valid():
+            # Channels read the session once, at the handshake: re-read it so a logout, password
+            # change or deactivation holds on every frame. (A send reads it with its seat: post_message.)
+            if not isinstance(frame, SendFrame) and not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             if isinstance(frame, SendFrame):
                 await self.on_send(frame)
@@ -342,6 +342,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 posted = await db(actions.post_message)(
                     self.access.user_id,
                     self.access.group_id,
+                    session_key=self.guard.session_key,
                     client_id=frame.client_id,
                     body=frame.body,
                     reply_to=frame.reply_to,

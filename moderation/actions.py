@@ -202,8 +202,17 @@ class Decision:
     def broadcasts(self) -> bool:
         return self.state != MessageState.HELD
 
+    @property
+    def has_consequences(self) -> bool:
+        """Whether storing the message writes more than the message (``record_decision``): an audit row,
+        an alert, a queue item; then they are stored together, in one transaction."""
+        return self.action != Action.ALLOW and self.cited is not None
+
 
 ALLOWED = Decision(Action.ALLOW)
+
+
+_UNREAD = object()
 
 
 def review_outgoing(
@@ -214,24 +223,28 @@ def review_outgoing(
     reply_to: Message | None = None,
     post_anyway: bool = False,
     content_warning: str | None = None,
+    time_out_until=_UNREAD,
 ) -> Decision:
     """Check a message against the group's rule sets before it is stored.
 
     A member on a time-out is told until when. A nudge or a block comes back as a private frame
     (``Decision.withheld``) and nothing is posted; everything else says how to store the message.
-    One query (the time-out) for a message that touches no agreement.
+    No query for a message that touches no agreement when the caller has read the time-out
+    (``time_out_until``, None for none) with the membership; one otherwise.
     """
     group = membership.group
-    time_out = active_time_out(membership.user_id, group.pk)
-    if time_out is not None and not is_crisis(group, body):  # crisis is answered, time-out or not
-        seconds = max(1, int((time_out.until - timezone.now()).total_seconds()))
+    if time_out_until is _UNREAD:
+        time_out = active_time_out(membership.user_id, group.pk)
+        time_out_until = time_out.until if time_out else None
+    if time_out_until is not None and not is_crisis(group, body):  # crisis is answered, time-out or not
+        seconds = max(1, int((time_out_until - timezone.now()).total_seconds()))
         raise ChatRefused(
             ErrorCode.TIMED_OUT,
             message=(
-                f"A facilitator has asked you to pause posting until {time_out.until:%H:%M} UTC. "
+                f"A facilitator has asked you to pause posting until {time_out_until:%H:%M} UTC. "
                 "You can keep reading, and your words are still in the box."
             ),
-            until=time_out.until.isoformat(),
+            until=time_out_until.isoformat(),
             retry_after=seconds,
         )
     engine = engine_for(group.rulesets)
@@ -312,7 +325,7 @@ def review_edit(membership: Membership, message: Message, body: str) -> Decision
 
 def record_decision(decision: Decision, message: Message, membership: Membership) -> None:
     """After a reviewed message is stored: the audit row, and who is told (after commit)."""
-    if decision.action == Action.ALLOW or decision.cited is None:
+    if not decision.has_consequences:
         return
     group_id, author = message.group_id, membership.user
     audit = {"target_id": author.pk, "message": message, "cited": decision.cited}

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user, get_user_model
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -67,17 +68,39 @@ def session_people(session_keys) -> dict:
         return {key: found.get(owner) for key, owner in owners.items()}
     live = Session.objects.filter(session_key__in=wanted, expire_date__gt=timezone.now())
     data = {key: store().decode(encoded) for key, encoded in live.values_list("session_key", "session_data")}
-    ids = {User._meta.pk.to_python(values[SESSION_KEY]) for values in data.values() if values.get(SESSION_KEY)}
+    ids = {_person_id(values) for values in data.values()} - {None}
     found = {person.pk: person for person in User.objects.filter(pk__in=ids, is_active=True)}
     for key, values in data.items():
-        person = found.get(User._meta.pk.to_python(values[SESSION_KEY])) if values.get(SESSION_KEY) else None
-        if person is None or values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
-            continue
-        stored = values.get(HASH_SESSION_KEY) or ""
-        expected = [person.get_session_auth_hash(), *person.get_session_auth_fallback_hash()]
-        if stored and any(constant_time_compare(stored, hashed) for hashed in expected):
+        person = found.get(_person_id(values))
+        if person is not None and _signed_in_as(values, person):
             people[key] = person
     return people
+
+
+def session_belongs_to(session_data: str | None, person) -> bool:
+    """Whether a live session's stored data (as read with the person, in the same query as other things)
+    still signs in this active person: the same decision as :func:`session_owners`."""
+    if session_data is None or person is None or not person.is_active:
+        return False
+    values = import_module(DB_SESSIONS).SessionStore().decode(session_data)
+    return _person_id(values) == person.pk and _signed_in_as(values, person)
+
+
+def _person_id(values: dict):
+    try:
+        return get_user_model()._meta.pk.to_python(values[SESSION_KEY])
+    except (KeyError, ValueError, TypeError, ValidationError):
+        return None
+
+
+def _signed_in_as(values: dict, person) -> bool:
+    """As Django's ``get_user``: one of our backends, and the session auth hash of the person's password
+    (or of a ``SECRET_KEY_FALLBACKS`` key)."""
+    if values.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    stored = values.get(HASH_SESSION_KEY) or ""
+    expected = [person.get_session_auth_hash(), *person.get_session_auth_fallback_hash()]
+    return bool(stored) and any(constant_time_compare(stored, hashed) for hashed in expected)
 
 
 def _owner_by_django(session) -> int | None:
