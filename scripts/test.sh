@@ -18,11 +18,11 @@ PY
 }
 
 echo "== Suite on SQLite"
-$BIN/pytest -q "${PARALLEL[@]}" "$@"
+$BIN/pytest -q "${PARALLEL[@]}" -m "not postgresql_only" "$@"
 
 if pg_reachable || [ "${CI:-}" = "true" ]; then
   echo "== Database and chat tests on PostgreSQL"
-  DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not browser and not system" tests/accounts tests/groups tests/chat \
+  DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not browser and not system and not sqlite_only" tests/accounts tests/groups tests/chat \
     tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations "$@"
 else
   echo "PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL run (it is required under CI=true)."

@@ -345,10 +345,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "groups:directory"
 LOGOUT_REDIRECT_URL = "groups:directory"
 
+# Django's Argon2 on one core at a time per login, so logins never starve the event loop
+# (supportcircle/accounts/hashers.py); PBKDF2 checks any older password until its person logs in.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "supportcircle.accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+PASSWORD_HASHING_AT_ONCE = env_int("PASSWORD_HASHING_AT_ONCE", 0)
 # Only for the test suite, which makes hundreds of people (Argon2 costs about 0.1 s of CPU a hash):
 # new passwords are hashed with MD5, and Argon2 still checks any it made. Refused in production.
 if env_bool("FAST_PASSWORD_HASHER", False):

@@ -33,7 +33,7 @@ PASSWORD = "a-calm-test-password-42"
 # with MD5 (settings.py's FAST_PASSWORD_HASHER, refused in production), and the servers it starts do
 # too. A test about hashing itself asks for Argon2 with ``settings.PASSWORD_HASHERS``.
 os.environ["FAST_PASSWORD_HASHER"] = "true"
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "supportcircle.accounts.hashers.Argon2PasswordHasher"]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI") == "true"
 

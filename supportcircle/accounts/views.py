@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from functools import lru_cache
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render, resolve_url
-from django.urls import get_script_prefix, get_urlconf
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from groups.actions import groups_they_alone_facilitate
@@ -28,12 +24,6 @@ class LoginView(auth_views.LoginView):
 
     authentication_form = LoginForm
 
-    def get_default_redirect_url(self) -> str:
-        """Django's, with ``LOGIN_REDIRECT_URL`` reversed once rather than on every login (36 µs)."""
-        if self.next_page:
-            return super().get_default_redirect_url()
-        return _resolved(settings.LOGIN_REDIRECT_URL, get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
-
     def form_invalid(self, form: LoginForm) -> HttpResponse:
         response = super().form_invalid(form)
         for error in form.errors.as_data().get(NON_FIELD_ERRORS, []):
@@ -41,12 +31,6 @@ class LoginView(auth_views.LoginView):
                 response.status_code = 429
                 response["Retry-After"] = str(error.params["retry_after"])
         return response
-
-
-@lru_cache(maxsize=16)
-def _resolved(to, script_prefix: str, urlconf, root_urlconf: str) -> str:
-    """``resolve_url(to)``, kept for the URL configuration and prefix it was resolved under."""
-    return resolve_url(to)
 
 
 @require_http_methods(["GET", "POST"])

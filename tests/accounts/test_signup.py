@@ -55,5 +55,5 @@ def test_a_wrong_password_gets_a_form_error_not_a_crash(client, member):
 
 
 def test_passwords_are_hashed_with_argon2(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # production's
+    settings.PASSWORD_HASHERS = ["supportcircle.accounts.hashers.Argon2PasswordHasher"]  # production's
     assert make_person("Morgan").password.startswith("argon2")

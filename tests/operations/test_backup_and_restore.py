@@ -16,8 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (scripts/test.sh)")
+    assert connection.vendor == "postgresql", "selected only in the PostgreSQL pass (scripts/test.sh)"
     return connection.settings_dict
 
 
@@ -33,6 +32,7 @@ def server(db: dict) -> dict:
     return {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"] or "postgres"}
 
 
+@pytest.mark.postgresql_only
 def test_a_backup_restores_into_a_fresh_database_with_people_groups_and_messages(
     on_postgresql, fresh_name, group, member, second_member, tmp_path
 ):
@@ -54,12 +54,14 @@ def test_a_backup_restores_into_a_fresh_database_with_people_groups_and_messages
     assert migrations > 0  # the restored copy knows which migrations it has: `migrate` picks up from there
 
 
+@pytest.mark.postgresql_only
 def test_restore_never_writes_over_the_database_the_site_uses(on_postgresql, tmp_path):
     path = back_up(database(), tmp_path / "nightly.dump")
     with pytest.raises(CommandError, match="is the database the site uses"):
         call_command("restore", str(path), into=on_postgresql["NAME"])
 
 
+@pytest.mark.postgresql_only
 def test_a_backup_that_could_not_be_made_leaves_no_file_behind(on_postgresql, tmp_path):
     url = f"postgres://{server(on_postgresql)['user']}@127.0.0.1:1/nowhere?connect_timeout=2"
     with pytest.raises(CommandError, match="pg_dump failed"):
@@ -67,8 +69,8 @@ def test_a_backup_that_could_not_be_made_leaves_no_file_behind(on_postgresql, tm
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_only
 def test_on_sqlite_the_backup_says_what_to_do_instead():
-    if connection.vendor != "sqlite":
-        pytest.skip("runs in the SQLite pass")
+    assert connection.vendor == "sqlite", "selected only in the SQLite pass (scripts/test.sh)"
     with pytest.raises(CommandError, match="copy its file .* while the server is stopped"):
         call_command("backup")

@@ -61,11 +61,11 @@ async def test_the_servers_close_codes_are_counted_by_code(channel_layer, group,
     assert value("supportcircle_socket_closes_total", code="4409") == ended + 1
 
 
+@pytest.mark.postgresql_only
 def test_sql_statements_are_counted_on_postgresql(member):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (scripts/test.sh)")
+    assert connection.vendor == "postgresql", "selected only in the PostgreSQL pass (scripts/test.sh)"
     before = value("supportcircle_db_statements_total")
     Membership.objects.filter(user=member).count()
     Membership.objects.filter(user=member).exists()

@@ -95,15 +95,14 @@ def test_a_database_option_that_cannot_be_read_is_refused_by_name(query, complai
         database_from_url(f"postgres://sc@db/supportcircle?{query}")
 
 
-@pytest.mark.postgres
+@pytest.mark.postgresql_only
 def test_a_pgbouncer_url_connects_and_leaves_no_prepared_statement_on_the_server(django_db_blocker):
     """Against PostgreSQL itself (PgBouncer's part is the system test's): psycopg takes the options, and
     a statement run often is never prepared, so the next transaction may run on any server connection."""
     from django.db import connection
     from django.db.utils import ConnectionHandler
 
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (scripts/test.sh)")
+    assert connection.vendor == "postgresql", "selected only in the PostgreSQL pass (scripts/test.sh)"
     with django_db_blocker.unblock():
         db = connection.settings_dict
         url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"

@@ -54,7 +54,7 @@ def test_production_refuses_to_start_in_debug_mode():
 
 def test_passwords_are_hashed_with_argon2_first():
     result = manage("shell", "-c", "from django.conf import settings; print(settings.PASSWORD_HASHERS[0])", env={})
-    assert result.stdout.splitlines()[-1] == "django.contrib.auth.hashers.Argon2PasswordHasher", result.stderr
+    assert result.stdout.splitlines()[-1] == "supportcircle.accounts.hashers.Argon2PasswordHasher", result.stderr
 
 
 def test_production_refuses_the_test_suites_fast_password_hasher():
