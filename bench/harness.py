@@ -30,7 +30,7 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # Each target's time, in seconds; a phase that no longer fits is skipped and says so.
         self.budget_seconds = (
-            {"P": 330, "D": 200, "B": 60, "R": 45} if quick else {"P": 1500, "D": 900, "B": 300, "R": 200}
+            {"P": 330, "D": 240, "B": 100, "R": 80} if quick else {"P": 1500, "D": 900, "B": 360, "R": 240}
         )
         self.human_sockets = 200 if quick else 1_000
         # P and D run the full minute; B and R settle within seconds and have no HTTP part, so a third.

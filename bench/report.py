@@ -58,7 +58,9 @@ def _pair(results: dict, kind: str, first: tuple, second: tuple) -> str | None:
 
 def _idle_kb(results: dict, kind: str, index: int):
     points = _get(results, kind, "idle_memory", "points") or []
-    return points[index]["kb_per_socket"] if len(points) > index else None
+    if len(points) <= index or points[index].get("cut_short"):
+        return None
+    return points[index]["kb_per_socket"]
 
 
 def summarize(results: dict) -> list[dict]:
@@ -88,14 +90,12 @@ def summarize(results: dict) -> list[dict]:
     )
     b_best = _get(results, "B", "saturation", "highest_good_deliveries_per_s")
     rows.append(
-        _row(
+        _rate_row(
             results,
             "highest good rate",
             ">= 1.5x B, none lost past it",
-            ("saturation", "highest_good_deliveries_per_s"),
+            ("saturation",),
             lambda v, r: bool(b_best) and v >= 1.5 * b_best and _get(r, "P", "saturation", "lost_past_saturation") == 0,
-            "deliveries/s",
-            lower_is_better=False,
         )
     )
     rows.append(_row(results, "big room p99", "<= 150 ms", ("big_room", "p99_ms"), lambda v, r: v <= 150, "ms"))
@@ -172,14 +172,12 @@ def summarize(results: dict) -> list[dict]:
     )
     local_best = _get(results, "P", "saturation", "highest_good_deliveries_per_s")
     rows.append(
-        _row(
+        _rate_row(
             results,
             "PostgreSQL 1 ms away: highest good rate",
             ">= 0.5x on localhost",
-            ("remote_db", "1ms", "saturation", "highest_good_deliveries_per_s"),
+            ("remote_db", "1ms", "saturation"),
             lambda v, r: bool(local_best) and v >= 0.5 * local_best,
-            "deliveries/s",
-            lower_is_better=False,
         )
     )
     rows.append(
@@ -231,13 +229,26 @@ def summarize(results: dict) -> list[dict]:
     return rows
 
 
+def _rate_row(results: dict, name: str, goal: str, ramp: tuple, met) -> dict:
+    """A ramp's highest good rate; a ramp whose first step was already too much shows "< that step"."""
+    row = _row(results, name, goal, ramp + ("highest_good_deliveries_per_s",), met, "deliveries/s", False)
+    for kind in KINDS:
+        steps = _get(results, kind, *ramp, "steps") or []
+        if row[kind] == 0 and steps:
+            row[kind] = f"< {steps[0]['target_deliveries_per_s']:,}"
+    if row["P"] is not None and not isinstance(row["P"], int | float):
+        row["met"] = False
+    row["P_to_B"], row["P_to_R"] = _ratio(row["P"], row["B"]), _ratio(row["P"], row["R"])
+    return row
+
+
 def _zero(value, results) -> bool:
     return value == 0
 
 
 def _idle_sockets(results: dict) -> str:
     points = _get(results, "P", "idle_memory", "points") or _get(results, "B", "idle_memory", "points") or []
-    return f"{points[1]['sockets']:,}" if len(points) > 1 else "10,000"
+    return f"{points[1].get('wanted', points[1]['sockets']):,}" if len(points) > 1 else "10,000"
 
 
 def _moderation_row(results: dict) -> dict:

@@ -318,8 +318,10 @@ async def idle_memory(ctx: Context, gen: load.Generator) -> tuple[dict, list[loa
         more = home_clients(ctx, gen, count - len(clients), first_group=len(clients) // plan.recipe.group_size)
         t0 = time.monotonic()
         errors = []
+        cut_short = False
         for start in range(0, len(more), 500):  # in chunks, so a slow server ends the scenario in time
             if time.monotonic() + 5 > ctx.deadline:
+                cut_short = True
                 break
             errors += await load.open_clients(more[start : start + 500], SETUP_CONCURRENCY)
         seconds = time.monotonic() - t0
@@ -330,6 +332,9 @@ async def idle_memory(ctx: Context, gen: load.Generator) -> tuple[dict, list[loa
         points.append(
             {
                 "sockets": alive,
+                "wanted": count,
+                # The time budget ran out before all were open: this point is not the count it is for.
+                "cut_short": cut_short,
                 "server_rss_mb": round(rss / 1024, 1),
                 "kb_per_socket": round((rss - base) / max(alive, 1), 1),
                 "connect_seconds": round(seconds, 2),

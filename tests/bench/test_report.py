@@ -69,3 +69,12 @@ def test_login_storm_shows_the_logins_beside_the_chatters_and_judges_the_chatter
 def test_crowd_statements_show_presence_beside_the_rechecks():
     results = _run(P={"crowd": {"presence_statements_per_s": 120.0, "recheck_statements_per_s": 773.3}})
     assert _row(results, "crowd DB statements")["P"] == "120.0 / 773.3"
+
+
+def test_a_ramp_too_much_from_its_first_step_shows_below_that_step():
+    ramp = {"highest_good_deliveries_per_s": 0, "steps": [{"target_deliveries_per_s": 1000}]}
+    row = _row(
+        _run(P={"saturation": ramp}, B={"saturation": {"highest_good_deliveries_per_s": 1980.0}}), "highest good"
+    )
+    assert row["P"] == "< 1,000"
+    assert row["met"] is False
