@@ -225,7 +225,8 @@ def summarize(results: dict) -> list[dict]:
         )
     )
     rows.append(_moderation_row(results))
-    rows.append(_second_opinion_row(results))
+    if (results.get("second_opinion") or {}).get("p99_ms") is not None:
+        rows.append(_second_opinion_row(results))  # once bench/bench_second_opinion.py is there
     return rows
 
 
@@ -324,7 +325,13 @@ def table(results: dict, markdown: bool = False) -> str:
     if any(r["marks"] for r in rows):
         marks += " ‡ extrapolated to 5,000 at the pace measured with fewer."
     notes.append(marks)
-    speed = machine_speed(results)
+    meta = results.get("meta") or {}
+    stamp = (
+        f"Measured {meta['when']} ({meta['mode']} run, {meta['cpus']} CPUs, {meta['seconds']:.0f} s)."
+        if {"when", "mode", "cpus", "seconds"} <= meta.keys()
+        else ""
+    )
+    speed = " ".join(part for part in (stamp, machine_speed(results)) if part)
     if speed:
         notes.append(speed)
     if markdown:
@@ -409,14 +416,12 @@ def plot(results: dict, path: Path) -> Path:
 
 
 def into_readme(results: dict, readme: Path) -> None:
-    """Put the table (and when it was measured) between the README's bench-table markers."""
+    """Put the table (with when it was measured) between the README's bench-table markers."""
     start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
     text = readme.read_text()
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    meta = results["meta"]
-    stamp = f"Measured {meta['when']} ({meta['mode']} run, {meta['cpus']} CPUs, {meta['seconds']:.0f} s)."
-    readme.write_text(f"{head}{start}\n{stamp}\n\n{table(results, markdown=True)}\n{end}{tail}")
+    readme.write_text(f"{head}{start}\n{table(results, markdown=True)}\n{end}{tail}")
 
 
 if __name__ == "__main__":
