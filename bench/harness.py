@@ -123,8 +123,9 @@ class Context:
         return self.world["home_slugs"][group] if self.is_app else f"home-{group}"
 
     def db_counts(self) -> dict | None:
-        if not self.is_app:
-            return None
+        """The server's statement counts so far (None without bench/asgi_p.py's counter: B, R, BENCH_PLAIN_APP)."""
+        if not self.is_app or os.environ.get("BENCH_PLAIN_APP"):
+            return None  # SIGUSR1 would end a process that has no handler for it
         return servers.read_counters(self.proc, self.counters_path)
 
     def backing_pids(self) -> list[int]:

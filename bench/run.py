@@ -285,7 +285,9 @@ def meta(plan: Plan, app_envs: dict, kinds: list[str]) -> dict:
         "columns": {
             kind: {
                 "what": servers.COLUMN_OF[kind],
-                "daphne": "daphne -v 0 -b 127.0.0.1 -p PORT bench.asgi_p:application "
+                "daphne": "daphne -v 0 -b 127.0.0.1 -p PORT supportcircle.asgi:application"
+                if os.environ.get("BENCH_PLAIN_APP")
+                else "daphne -v 0 -b 127.0.0.1 -p PORT bench.asgi_p:application "
                 "(supportcircle.asgi:application and a statement counter)",
                 "environment": {k: v for k, v in app_envs[kind].items() if k in shown},
                 "secret_values": "SECRET_KEY (bench/.data/secret-key) and, for P, CHANNEL_ENCRYPTION_KEY",
