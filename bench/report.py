@@ -393,7 +393,7 @@ def plot(results: dict, path: Path) -> Path:
             )
         right.plot(offered, [s["delivered_per_s"] for s in steps], style, color=colour, marker="o", label=label)
     left.axhline(250, color="grey", linewidth=0.8)
-    left.text(left.get_xlim()[0] if left.lines else 1000, 260, "250 ms: saturation", color="grey", fontsize=8)
+    left.text(0.01, 260, "250 ms: saturation", color="grey", fontsize=8, transform=left.get_yaxis_transform())
     for axis, ylabel, title in (
         (left, "end-to-end latency (ms)", "Latency (p50 thin, p99 thick) against offered load"),
         (right, "delivered/s", "Delivered rate against offered load"),
