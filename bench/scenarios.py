@@ -573,7 +573,7 @@ async def remote_db(ctx: Context) -> dict:
     history alongside) and the saturation ramp, for each round trip in the plan."""
     plan = ctx.plan
     direct = ctx.app_env["DATABASE_URL"]
-    upstream = direct.split("@", 1)[1].split("/", 1)[0]
+    upstream = servers.address(direct)
     out: dict = {}
     for asked in plan.db_round_trips_ms:
         key = f"{asked:g}ms"
@@ -581,7 +581,7 @@ async def remote_db(ctx: Context) -> dict:
             out[key] = {"skipped": "the run's time budget was spent before this round trip"}
             continue
         proxy, added = _start_proxy(asked, upstream, direct)
-        proxied = direct.replace(upstream, f"127.0.0.1:{proxy.port}", 1)
+        proxied = servers.with_address(direct, f"127.0.0.1:{proxy.port}")
         ctx.helpers = (proxy.pid,)
         try:
             ctx.restart({**ctx.app_env, "DATABASE_URL": proxied})
@@ -607,8 +607,8 @@ def _start_proxy(asked: float, upstream: str, direct: str) -> tuple[servers.Proc
     ask = asked
     for attempt in range(2):
         proxy = servers.start_db_proxy(ask, upstream)
-        proxied = direct.replace(upstream, f"127.0.0.1:{proxy.port}", 1)
-        added = db_proxy.measure_round_trip(direct, proxied)
+        proxied = servers.with_address(direct, f"127.0.0.1:{proxy.port}")
+        added = db_proxy.measure_round_trip(servers.for_libpq(direct), servers.for_libpq(proxied))
         over = added["added_round_trip_ms"] - asked
         if over <= 0.1 * asked or attempt == 1:
             break

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import redis
 
@@ -156,6 +157,11 @@ APP_VARIABLES = {
     "CHAT_RATE_LIMIT",
     "DATABASE_TRIPS_INLINE",
     "CHAT_OPENING_THREADS",
+    "DATABASE_THREADS",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_PASSWORD",
+    "LOG_FORMAT",
 }
 
 
@@ -186,21 +192,55 @@ def start_target(kind: str, redis_url: str, app_env: dict[str, str] | None, coun
     return Process(f"target-{kind}", pinned(SERVER_CORE, argv), env, port)
 
 
+# A DATABASE_URL may carry SupportCircle's own options (supportcircle/settings.py: ``pool=true``,
+# ``pgbouncer=transaction``) beside libpq's; the harness's own connections pass libpq's only.
+APP_DATABASE_OPTIONS = {"pool", "pool_min_size", "pool_max_size", "pool_timeout", "pgbouncer"}
+
+
+def database_name(url: str) -> str:
+    return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def with_database(url: str, name: str) -> str:
+    """The same URL (address, options) naming another database."""
+    return urlsplit(url)._replace(path="/" + name).geturl()
+
+
+def with_address(url: str, host_port: str) -> str:
+    """The same URL (database, options) at another ``host:port``."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    return parts._replace(netloc=f"{credentials}@{host_port}" if credentials else host_port).geturl()
+
+
+def address(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 5432}"
+
+
+def for_libpq(url: str) -> str:
+    """``url`` without SupportCircle's own options, as psycopg (libpq) takes it."""
+    parts = urlsplit(url)
+    kept = [(key, value) for key, value in parse_qsl(parts.query) if key not in APP_DATABASE_OPTIONS]
+    return parts._replace(query=urlencode(kept)).geturl()
+
+
 def postgres_backends(database_url: str) -> list[int]:
     """The process ids of PostgreSQL's backends serving ``database_url``'s database now."""
     import psycopg
 
-    base, name = database_url.rsplit("/", 1)
     try:
-        with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=3) as conn:
-            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+        with psycopg.connect(for_libpq(with_database(database_url, "postgres")), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database_name(database_url)]
+            ).fetchall()
     except psycopg.Error:
         return []
     return [pid for (pid,) in rows]
 
 
 def start_db_proxy(round_trip_ms: float, upstream: str) -> Process:
-    """bench/db_proxy.py on the load generator's core: PostgreSQL ``round_trip_ms`` away."""
+    """bench/db_proxy.py on the load generator's core: PostgreSQL (``host:port``) ``round_trip_ms`` away."""
     port = free_port()
     argv = [sys.executable, str(ROOT / "bench" / "db_proxy.py"), "--listen", str(port)]
     argv += ["--upstream", upstream, "--round-trip-ms", str(round_trip_ms)]

@@ -73,21 +73,20 @@ def database_for(column: str, *, postgres_url: str, quick: bool) -> str:
     The quick and the full world live apart, so neither rebuilds the other.
     """
     if column == "production":
-        return postgres_url + ("_quick" if quick else "")
+        from bench.servers import database_name, with_database
+
+        return with_database(postgres_url, database_name(postgres_url) + ("_quick" if quick else ""))
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return str(DATA_DIR / ("bench-quick.sqlite3" if quick else "bench.sqlite3"))
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by ``url`` if it is not there yet."""
-    _ensure_postgres_database(url)
 
 
 def _ensure_postgres_database(url: str) -> None:
     import psycopg
 
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as conn:
+    from bench.servers import database_name, for_libpq, with_database
+
+    name = database_name(url)
+    with psycopg.connect(for_libpq(with_database(url, "postgres")), autocommit=True, connect_timeout=5) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
