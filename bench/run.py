@@ -6,7 +6,9 @@ bare Channels (B) and a raw websockets server (R).
 - P, the headline: ``daphne supportcircle.asgi:application`` with the real settings module and
   environment variables only (bench/servers.app_environment): SUPPORTCIRCLE_ENV=production,
   PostgreSQL (BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/
-  supportcircle_bench), channels-redis's pub/sub layer on a private redis-server, encrypted
+  supportcircle_bench; the URL's options, such as ?pool=true&pool_max_size=40 for Django's
+  connection pool, go to the server as they are, and the quick world's database is NAME_quick),
+  channels-redis's pub/sub layer on a private redis-server, encrypted
   channel payloads, Argon2 password hashing. Pages are asked for as a TLS proxy hands them on
   (X-Forwarded-Proto: https). Bench-only: CHAT_RATE_LIMIT=10000/10, so 1,000 sockets can stand in
   for many more people in the saturation ramp, and LOG_LEVEL=WARNING.
