@@ -46,11 +46,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# P on PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/supportcircle_bench;
+# its options reach the server, e.g. ?pool=true&pool_max_size=40 for Django's pool, as production pools
+# its connections), beside D on SQLite, B and R. BENCH_ARGS="--targets P,B,R" leaves out the development column.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-quick: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,43 +1,38 @@
-"""The P target: supportcircle.asgi.application unchanged, plus a database statement counter.
+"""P and D as served in the bench: ``supportcircle.asgi.application`` unchanged, plus a statement counter.
 
-The counter wraps every SQL statement (Django's execute_wrapper) and is written to
-BENCH_COUNTERS_PATH when the process gets SIGUSR1, so the harness can report database
-operations per message on SQLite as well as PostgreSQL.
+Nothing here changes a setting: the settings module is whatever DJANGO_SETTINGS_MODULE says
+(``supportcircle.settings``, as ``supportcircle/asgi.py`` defaults to). When BENCH_COUNTERS_PATH is
+set, every SQL statement is counted (Django's execute_wrapper, on each new connection) by the
+first table it names (bench/statements.py), and SIGUSR1 makes the process write the counts to
+that file, so the harness can report statements per message, and per second by table, on
+PostgreSQL and SQLite alike. Counting costs a microsecond or two per statement.
 """
 
 import json
 import os
 import signal
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+from bench.statements import StatementCounter
+from supportcircle.asgi import application  # noqa: F401  (what daphne serves)
 
-from django.db.backends.signals import connection_created  # noqa: E402
-
-from supportcircle.asgi import application  # noqa: E402,F401
-
-COUNTS = {"statements": 0, "connections": 0}
-
-
-def _count(execute, sql, params, many, context):
-    COUNTS["statements"] += 1
-    return execute(sql, params, many, context)
+COUNTERS_PATH = os.environ.get("BENCH_COUNTERS_PATH", "")
+COUNTER = StatementCounter()
 
 
 def _install_counter(sender, connection, **kwargs):
-    COUNTS["connections"] += 1
-    if _count not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_count)
-
-
-connection_created.connect(_install_counter)
+    COUNTER.counts["connections"] += 1
+    if COUNTER not in connection.execute_wrappers:
+        connection.execute_wrappers.append(COUNTER)
 
 
 def _dump_counts(signum, frame):
-    path = os.environ.get("BENCH_COUNTERS_PATH")
-    if path:
-        with open(path + ".tmp", "w") as out:
-            json.dump(COUNTS, out)
-        os.replace(path + ".tmp", path)
+    with open(COUNTERS_PATH + ".tmp", "w") as out:
+        json.dump(COUNTER.counts, out)
+    os.replace(COUNTERS_PATH + ".tmp", COUNTERS_PATH)
 
 
-signal.signal(signal.SIGUSR1, _dump_counts)
+if COUNTERS_PATH:
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_install_counter)
+    signal.signal(signal.SIGUSR1, _dump_counts)

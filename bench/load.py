@@ -5,15 +5,17 @@ Every message carries its schedule stamp at the start of its body:
 arrival time minus *scheduled* send time, so a load generator that falls behind shows up
 as latency instead of hiding it (no coordinated omission).
 
-P clients behave like static/js/chat.js: they track the highest gap-free ``seq``, send
-``backfill`` when a higher one arrives, resend a ``send`` after ``try_again`` with the same
-``client_id``, and ask with ``ping`` at the end; a message that arrives late by backfill
-counts as delivered (and its lateness counts in the latency figures).
+P and D clients (SupportCircle, production and development column) behave like static/js/chat.js:
+they track the highest gap-free ``seq``, send ``backfill`` when a higher one arrives, resend a
+``send`` after ``try_again`` with the same ``client_id``, and ask with ``ping`` at the end; a
+message that arrives late by backfill counts as delivered (and its lateness counts in the
+latency figures). The crowd also pings every 20 s, as chat.js does, and times the pongs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import random
@@ -65,6 +67,9 @@ class Step:
     # Each message sent (its number, room) and, for a step that lost any, who missed which.
     sent_log: list[tuple[int, str]] = field(default_factory=list)
     missing: list[dict] = field(default_factory=list)
+    # Round trips of the pings a schedule sent (the crowd's), from when each should have left.
+    pong_latencies: list[float] = field(default_factory=list)
+    pings: int = 0
 
     def summary(self, duration: float) -> dict:
         lat = self.latencies
@@ -92,11 +97,27 @@ class Step:
             "resends": self.resends,
             "reconnects": self.reconnects,
             "errors": dict(self.errors),
+            **(
+                {
+                    "pings": self.pings,
+                    "pongs": len(self.pong_latencies),
+                    "pong_p50_ms": _ms(percentile(self.pong_latencies, 50)),
+                    "pong_p99_ms": _ms(percentile(self.pong_latencies, 99)),
+                }
+                if self.pings
+                else {}
+            ),
             **({"missing_examples": self.missing[:10]} if self.missing else {}),
         }
 
 
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 2)
+
+
 class Target:
+    """A server under load: P or D (SupportCircle, production or development column), B or R."""
+
     def __init__(self, kind: str, port: int, sessions: list[str] | None = None) -> None:
         self.kind = kind
         self.port = port
@@ -104,7 +125,17 @@ class Target:
 
     @property
     def is_p(self) -> bool:
+        """SupportCircle itself (either column): it speaks the documented protocol."""
+        return self.kind in ("P", "D")
+
+    @property
+    def secure(self) -> bool:
+        """Production sits behind a TLS proxy: pages come as https (X-Forwarded-Proto), as a browser's would."""
         return self.kind == "P"
+
+    @property
+    def origin(self) -> str:
+        return f"{'https' if self.secure else 'http'}://127.0.0.1:{self.port}"
 
     def url(self, room: str) -> str:
         if self.is_p:
@@ -114,7 +145,7 @@ class Target:
     def headers(self, member: int, session: str | None = None) -> dict[str, str]:
         if not self.is_p:
             return {}
-        return {"Cookie": f"sessionid={session or self.sessions[member]}", "Origin": f"http://127.0.0.1:{self.port}"}
+        return {"Cookie": f"sessionid={session or self.sessions[member]}", "Origin": self.origin}
 
 
 class Generator:
@@ -192,6 +223,8 @@ class Client:
         self.closing = False  # closed by the harness: never reconnect
         self.reconnects = 0
         self.awaiting_pongs = 0
+        # When each unanswered ping should have left (None: a catch-up ping, not timed); pongs come in order.
+        self.ping_times: collections.deque = collections.deque()
         # What this socket asked and heard about catching up (reported for a recipient that missed a message).
         self.trace = {"pings": 0, "pongs": [], "backfills": [], "histories": [], "live_seqs": []}
 
@@ -236,6 +269,7 @@ class Client:
             self.gone = True
             self.close_code = self.ws.close_code
             self.closed_at = time.monotonic()
+        self.ping_times.clear()  # a new socket answers only its own pings
         if self.gen.target.is_p and not self.closing and self.close_code not in PERMANENT_CLOSE:
             await self.reconnect()
 
@@ -296,6 +330,10 @@ class Client:
                 self.on_error({"code": "acked_as_another_message"})
         elif kind == "pong":
             self.awaiting_pongs = max(self.awaiting_pongs - 1, 0)
+            scheduled = self.ping_times.popleft() if self.ping_times else None
+            step = self.gen.step
+            if scheduled is not None and step is not None and not step.closed:
+                step.pong_latencies.append(now - scheduled)
             self.trace["pongs"] = (self.trace["pongs"] + [(frame["latest_seq"], self.contiguous, self.backfilling)])[
                 -4:
             ]
@@ -371,10 +409,12 @@ class Client:
             self.pending[client_id] = (text, 0)
         await self.ws.send(text)
 
-    async def ping(self) -> None:
+    async def ping(self, scheduled: float | None = None) -> None:
+        """Ask for the group's latest seq, as chat.js does every 20 s; ``scheduled``: time the round trip."""
         if self.gen.target.is_p and not self.gone:
             self.trace["pings"] += 1
             self.awaiting_pongs += 1
+            self.ping_times.append(scheduled)
             await self._send_quietly('{"type":"ping"}')
 
     @property
@@ -414,30 +454,70 @@ async def run_schedule(
     rate: float,
     duration: float,
     body_tail: str = BODY_TAIL,
+    until: asyncio.Event | None = None,
 ) -> Step:
-    """Open-loop load: message k goes out at t0 + k/rate from senders[k % len(senders)]."""
+    """Open-loop load: message k goes out at t0 + k/rate from senders[k % len(senders)].
+
+    It stops after ``duration`` seconds, or earlier once ``until`` is set.
+    """
     step = gen.step
     total = int(rate * duration)
     t0 = time.monotonic() + 0.05
     for k in range(total):
+        if until is not None and until.is_set():
+            break
         scheduled = t0 + k / rate
         delay = scheduled - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         elif k % 32 == 0:
             await asyncio.sleep(0)  # behind schedule: still let receivers run
-        client = senders[k % len(senders)]
-        if client.gone:
-            step.send_failures += 1
-            continue
-        step.expected += gen.counted_in(client.room)
-        step.sent += 1
-        n = gen.next_n()
-        step.sent_log.append((n, client.room))
-        try:
-            await client.post(step, n, scheduled, body_tail)
-        except ConnectionClosed:
-            step.send_failures += 1
+        await _post_on_time(gen, step, senders[k % len(senders)], scheduled, body_tail)
+    return step
+
+
+async def _post_on_time(gen: Generator, step: Step, client: Client, scheduled: float, body_tail: str) -> None:
+    """One message from ``client``, stamped with when it should have left, counted for every recipient."""
+    if client.gone:
+        step.send_failures += 1
+        return
+    step.expected += gen.counted_in(client.room)
+    step.sent += 1
+    n = gen.next_n()
+    step.sent_log.append((n, client.room))
+    try:
+        await client.post(step, n, scheduled, body_tail)
+    except ConnectionClosed:
+        step.send_failures += 1
+
+
+async def run_crowd(
+    gen: Generator, clients: list[Client], *, duration: float, ping_every: float, post_every: float
+) -> Step:
+    """Everyone at once, as chat.js is used: each client pings every ``ping_every`` seconds and posts
+    every ``post_every`` seconds, each at its own random phase, open-loop (from when it should happen)."""
+    step = gen.step
+    rng = random.Random(20)
+    t0 = time.monotonic() + 0.05
+    events: list[tuple[float, int, Client]] = []  # (when, 0 ping / 1 post, who)
+    for client in clients:
+        for every, what in ((ping_every, 0), (post_every, 1)):
+            at = rng.uniform(0, every)
+            while at < duration:
+                events.append((t0 + at, what, client))
+                at += every
+    events.sort(key=lambda event: (event[0], event[1]))
+    for index, (scheduled, what, client) in enumerate(events):
+        delay = scheduled - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif index % 32 == 0:
+            await asyncio.sleep(0)  # behind schedule: still let receivers run
+        if what == 1:
+            await _post_on_time(gen, step, client, scheduled, BODY_TAIL)
+        elif not client.gone:
+            step.pings += 1
+            await client.ping(scheduled)
     return step
 
 
@@ -470,10 +550,15 @@ async def drain(gen: Generator, step: Step, *, timeout: float, catch_up: bool = 
 # Plain HTTP on asyncio streams (login and history pages) --------------------------------
 
 
-async def http(port: int, method: str, path: str, *, headers: dict | None = None, body: bytes = b"") -> tuple:
+async def http(
+    port: int, method: str, path: str, *, headers: dict | None = None, body: bytes = b"", secure: bool = False
+) -> tuple:
+    """One request on a fresh connection; ``secure``: as it reaches a server behind a TLS proxy."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+        if secure:
+            lines.append("X-Forwarded-Proto: https")
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if body:
             lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
@@ -494,26 +579,38 @@ async def http(port: int, method: str, path: str, *, headers: dict | None = None
     return status, cookies, content
 
 
-async def csrf_pair(port: int) -> tuple[str, str]:
+async def csrf_pair(target: Target) -> tuple[str, str]:
     """A csrftoken cookie and the form token that goes with it, from the real login page."""
-    status, cookies, content = await http(port, "GET", "/accounts/login/")
+    status, cookies, content = await http(target.port, "GET", "/accounts/login/", secure=target.secure)
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', content)
     if status != 200 or not match or "csrftoken" not in cookies:
         raise RuntimeError(f"login page did not offer a CSRF token (HTTP {status})")
     return cookies["csrftoken"], match.group(1).decode()
 
 
-async def log_in(port: int, pseudonym: str, password: str, csrf: tuple[str, str]) -> str:
+async def log_in(target: Target, pseudonym: str, password: str, csrf: tuple[str, str]) -> str:
     """Log in through the real login form; return the new session key."""
     cookie, token = csrf
     form = f"username={quote(pseudonym)}&password={quote(password)}&csrfmiddlewaretoken={quote(token)}"
     status, cookies, _ = await http(
-        port,
+        target.port,
         "POST",
         "/accounts/login/",
-        headers={"Cookie": f"csrftoken={cookie}", "Origin": f"http://127.0.0.1:{port}"},
+        headers={"Cookie": f"csrftoken={cookie}", "Origin": target.origin},
         body=form.encode(),
+        secure=target.secure,
     )
     if status != 302 or "sessionid" not in cookies:
         raise RuntimeError(f"login for {pseudonym} failed (HTTP {status})")
     return cookies["sessionid"]
+
+
+async def chat_page(target: Target, room: str, session: str) -> int:
+    """Open the group's chat page as a signed-in member; return the seq its socket starts from."""
+    status, _, content = await http(
+        target.port, "GET", f"/groups/{room}/chat/", headers={"Cookie": f"sessionid={session}"}, secure=target.secure
+    )
+    match = re.search(rb'data-last-seq="(\d+)"', content)
+    if status != 200 or not match:
+        raise RuntimeError(f"the chat page of {room} did not open (HTTP {status})")
+    return int(match.group(1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -14,6 +15,17 @@ def process_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def cpu_seconds_of(pids) -> dict[int, float]:
+    """CPU seconds of each process still there (one that has gone is left out)."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = process_cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return out
 
 
 def process_rss_kb(pid: int) -> int:
@@ -38,11 +50,19 @@ def core_times(core: int) -> tuple[int, int]:
 
 @dataclass
 class Window:
-    """CPU use of the server process, the load generator and both cores over one measured step."""
+    """CPU use of the server process, the load generator and both cores over one measured step.
+
+    ``backing`` names the processes that serve the server (its redis-server, its PostgreSQL
+    backends): their CPU is added up beside the server's own, for those there from start to end.
+    ``helpers`` run on the load generator's core without being the load generator (the database
+    proxy): their CPU is not counted in that core's busy figure.
+    """
 
     server_pid: int
     loadgen_core: int
     server_core: int
+    backing: Callable[[], list[int]] = list
+    helpers: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         self.start()
@@ -53,16 +73,23 @@ class Window:
         self.loadgen_cpu0 = process_cpu_seconds(os.getpid())
         self.core0 = core_times(self.loadgen_core)
         self.score0 = core_times(self.server_core)
+        self.backing0 = cpu_seconds_of(self.backing())
+        self.helpers0 = sum(cpu_seconds_of(self.helpers).values())
 
     def stop(self) -> dict:
         elapsed = max(time.monotonic() - self.t0, 1e-9)
         busy, total = core_times(self.loadgen_core)
         sbusy, stotal = core_times(self.server_core)
+        backing1 = cpu_seconds_of(self.backing0)
+        helpers_jiffies = (sum(cpu_seconds_of(self.helpers).values()) - self.helpers0) * TICKS
         return {
             "elapsed_s": elapsed,
             "server_cpu_s": process_cpu_seconds(self.server_pid) - self.server_cpu0,
+            "backing_cpu_s": sum(backing1[pid] - self.backing0[pid] for pid in backing1),
             "loadgen_cpu_s": process_cpu_seconds(os.getpid()) - self.loadgen_cpu0,
-            "loadgen_core_busy_pct": 100.0 * (busy - self.core0[0]) / max(total - self.core0[1], 1),
+            "loadgen_core_busy_pct": 100.0
+            * max(busy - self.core0[0] - helpers_jiffies, 0)
+            / max(total - self.core0[1], 1),
             "server_core_busy_pct": 100.0 * (sbusy - self.score0[0]) / max(stotal - self.score0[1], 1),
             "server_rss_kb": process_rss_kb(self.server_pid),
         }

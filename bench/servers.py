@@ -6,6 +6,7 @@ pinned to SERVER_CORE and the load generator to LOADGEN_CORE with taskset.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import shutil
@@ -14,12 +15,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import redis
 
 from tests.support.servers import free_port, wait_for_port  # the system tests' helpers, shared
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 SERVER_CORE = 0
 LOADGEN_CORE = 1
 FD_LIMIT = 20_000
@@ -41,8 +44,11 @@ class Process:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
         self.name = name
         self.port = port
-        self.log_path = ROOT / "bench" / "results" / f"{name}.log.tmp"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.log_path = RESULTS / f"{name}.log.tmp"
+        # Appended to: a target restarted (idle memory, the database proxy) keeps its earlier log.
+        self.log = open(self.log_path, "a")  # noqa: SIM115 (closed in stop)
+        self.log.write(f"--- {time.strftime('%H:%M:%S')} {' '.join(argv)}\n")
+        self.log.flush()
         self.popen = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=raise_fd_limit
         )
@@ -92,24 +98,90 @@ def reset_redis(url: str) -> None:
 
 
 def daphne_argv(app: str, port: int) -> list[str]:
-    # -v 0: no access log line per connection, for P and B alike.
+    # -v 0: no access log line per connection, for P, D and B alike (behind a proxy, it logs there).
     return [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
 
 
-def start_target(kind: str, redis_url: str, db_env: dict[str, str], counters_path: Path) -> Process:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_PATH", "REDIS_URL"}}
-    env["PYTHONUNBUFFERED"] = "1"
-    if kind == "P":
-        env.update(db_env)
+# SupportCircle's two configurations. Everything is an environment variable that
+# supportcircle/settings.py reads, as an operator would set it; nothing else differs from `make run`.
+PRODUCTION = "production"  # P: PostgreSQL, channels-redis's pub/sub layer, SUPPORTCIRCLE_ENV=production
+DEVELOPMENT = "development"  # D: SQLite, the in-memory layer, the settings' development defaults
+COLUMN_OF = {"P": PRODUCTION, "D": DEVELOPMENT}
+# The one bench-only knob: the saturation ramp makes 1,000 sockets stand in for many more people, so
+# each bench member posts faster than the per-member limit allows (the limit is still checked on every send).
+BENCH_RATE_LIMIT = "10000/10"
+
+
+def app_environment(column: str, *, database: str, secret_key: str, redis_url: str | None) -> dict[str, str]:
+    """The environment a P or D server (and the process that builds its world) runs with.
+
+    ``database`` is a postgres:// URL for production and a file path for development.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
+    env.update(
+        DJANGO_SETTINGS_MODULE="supportcircle.settings",
+        SECRET_KEY=secret_key,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        CHAT_RATE_LIMIT=BENCH_RATE_LIMIT,
+        PYTHONUNBUFFERED="1",
+    )
+    if column == PRODUCTION:
+        if not redis_url:
+            raise ValueError("the production column needs a Redis URL")
         env.update(
-            DJANGO_SETTINGS_MODULE="bench.settings",
+            SUPPORTCIRCLE_ENV="production",
+            DATABASE_URL=database,
             REDIS_URL=redis_url,
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            BENCH_COUNTERS_PATH=str(counters_path),
-            LOG_LEVEL="WARNING",
+            # Required in production with Redis: chat payloads cross Redis encrypted.
+            CHANNEL_ENCRYPTION_KEY=hashlib.sha256(f"channels {secret_key}".encode()).hexdigest(),
         )
-        argv = daphne_argv("bench.asgi_p:application", port)
+    elif column == DEVELOPMENT:
+        env.update(SUPPORTCIRCLE_ENV="development", SQLITE_PATH=database)
+    else:
+        raise ValueError(column)
+    return env
+
+
+# Variables of the shell that would change what P or D measures; each server gets exactly the above.
+APP_VARIABLES = {
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "SQLITE_PATH",
+    "REDIS_URL",
+    "SUPPORTCIRCLE_ENV",
+    "DEBUG",
+    "SECRET_KEY",
+    "CHANNEL_ENCRYPTION_KEY",
+    "FAST_PASSWORD_HASHER",
+    "CHAT_RATE_LIMIT",
+    "DATABASE_TRIPS_INLINE",
+    "CHAT_OPENING_THREADS",
+    "DATABASE_THREADS",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_PASSWORD",
+    "LOG_FORMAT",
+}
+
+
+def start_target(kind: str, redis_url: str, app_env: dict[str, str] | None, counters_path: Path) -> Process:
+    """Start P or D (``app_env`` from app_environment), B or R on a free port, pinned to the server core.
+
+    P and D are ``daphne supportcircle.asgi:application`` wrapped by bench/asgi_p.py, which only adds
+    a statement counter; with BENCH_PLAIN_APP=1 daphne serves supportcircle.asgi:application itself
+    (and no statements are counted).
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
+    env["PYTHONUNBUFFERED"] = "1"
+    if kind in COLUMN_OF:
+        env = dict(app_env or {})
+        if os.environ.get("BENCH_PLAIN_APP"):
+            argv = daphne_argv("supportcircle.asgi:application", port)
+        else:
+            env["BENCH_COUNTERS_PATH"] = str(counters_path)
+            argv = daphne_argv("bench.asgi_p:application", port)
     elif kind == "B":
         env["BENCH_REDIS_URL"] = redis_url
         argv = daphne_argv("bench.targets.bare_channels:application", port)
@@ -118,6 +190,61 @@ def start_target(kind: str, redis_url: str, db_env: dict[str, str], counters_pat
     else:
         raise ValueError(kind)
     return Process(f"target-{kind}", pinned(SERVER_CORE, argv), env, port)
+
+
+# A DATABASE_URL may carry SupportCircle's own options (supportcircle/settings.py: ``pool=true``,
+# ``pgbouncer=transaction``) beside libpq's; the harness's own connections pass libpq's only.
+APP_DATABASE_OPTIONS = {"pool", "pool_min_size", "pool_max_size", "pool_timeout", "pgbouncer"}
+
+
+def database_name(url: str) -> str:
+    return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def with_database(url: str, name: str) -> str:
+    """The same URL (address, options) naming another database."""
+    return urlsplit(url)._replace(path="/" + name).geturl()
+
+
+def with_address(url: str, host_port: str) -> str:
+    """The same URL (database, options) at another ``host:port``."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    return parts._replace(netloc=f"{credentials}@{host_port}" if credentials else host_port).geturl()
+
+
+def address(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 5432}"
+
+
+def for_libpq(url: str) -> str:
+    """``url`` without SupportCircle's own options, as psycopg (libpq) takes it."""
+    parts = urlsplit(url)
+    kept = [(key, value) for key, value in parse_qsl(parts.query) if key not in APP_DATABASE_OPTIONS]
+    return parts._replace(query=urlencode(kept)).geturl()
+
+
+def postgres_backends(database_url: str) -> list[int]:
+    """The process ids of PostgreSQL's backends serving ``database_url``'s database now."""
+    import psycopg
+
+    try:
+        with psycopg.connect(for_libpq(with_database(database_url, "postgres")), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database_name(database_url)]
+            ).fetchall()
+    except psycopg.Error:
+        return []
+    return [pid for (pid,) in rows]
+
+
+def start_db_proxy(round_trip_ms: float, upstream: str) -> Process:
+    """bench/db_proxy.py on the load generator's core: PostgreSQL (``host:port``) ``round_trip_ms`` away."""
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "bench" / "db_proxy.py"), "--listen", str(port)]
+    argv += ["--upstream", upstream, "--round-trip-ms", str(round_trip_ms)]
+    return Process(f"db-proxy-{round_trip_ms:g}ms", pinned(LOADGEN_CORE, argv), dict(os.environ), port)
 
 
 def start_profiler(process: Process, name: str) -> subprocess.Popen | None:
@@ -129,7 +256,7 @@ def start_profiler(process: Process, name: str) -> subprocess.Popen | None:
     spy = Path(sys.executable).parent / "py-spy"
     if os.environ.get("BENCH_PROFILE") != process.name.removeprefix("target-") or not spy.exists():
         return None
-    out = ROOT / "bench" / "results" / f"profile-{process.name}-{name}.txt.tmp"
+    out = RESULTS / f"profile-{process.name}-{name}.txt.tmp"
     argv = [str(spy), "record", "--nonblocking", "--gil", "-r", "200", "-f", "raw", "-o", str(out)]
     argv += ["--pid", str(process.pid)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,27 +1,42 @@
-"""The P target's world, built through the real code and kept between runs.
+"""The world P and D serve, built through the real code and kept between runs.
 
 Members are created with ``User.objects.create_user`` and seated with
 ``groups.actions.create_group`` / ``join_group`` (the same functions the sign-up and
-join pages call). Their login sessions are made with Django's session store, exactly
-as ``django.contrib.auth.login`` writes them; the connect storm logs in through the real
-login page instead. The two history groups are filled with ``bulk_create`` (a million
-messages through ``post_message`` would take the whole time budget); the history
-reads measured against them are the real code.
+join pages call). Every member's password is the same Argon2 hash, made once with the
+settings' own first hasher (``make_password``): checking it at login costs exactly what any
+member's login costs, without spending 100 ms of CPU on each of 10,000 members here. Each
+member already has a login session, made with Django's session store exactly as
+``django.contrib.auth.login`` writes one (members who come back to the chat page); the login
+storm logs in through the real login form. The two history groups are filled with
+``bulk_create`` (a million messages through ``post_message`` would take the whole time
+budget); the history reads measured against them are the real code.
 
 The world is kept in the bench database and reused while its recipe is unchanged; each reuse
 first clears what earlier runs left (``_tidy``), so every run starts from the same world.
+
+Run as a script by bench/run.py, in the environment of the server it is for
+(bench/servers.app_environment), so the settings, the database and SECRET_KEY are the server's:
+
+    python bench/world.py [--quick] [--costs]
+
+It prints the path of the world's description (JSON), and with ``--costs`` measures P's hot paths
+in this process (bench/costs.py) into that description.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / ".data"
-PASSWORD = "bench-password-not-secret"
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "bench" / ".data"
+PASSWORD = "bench-password-not-secret"  # noqa: S105  (the bench's made-up members only)
 
 
 @dataclass(frozen=True)
@@ -31,7 +46,7 @@ class Recipe:
     big_room: int  # members (the first ones) also seated in one big group
     history_small: int
     history_large: int
-    version: int = 2
+    version: int = 3  # 3: passwords hashed with the settings' hasher (Argon2), not the bench's MD5
 
     @property
     def home_groups(self) -> int:
@@ -42,32 +57,36 @@ FULL = Recipe(members=10_000, group_size=10, big_room=500, history_small=1_000, 
 QUICK = Recipe(members=2_000, group_size=10, big_room=100, history_small=1_000, history_large=100_000)
 
 
-def configure_django(database_url: str | None, *, quick: bool = False) -> dict[str, str]:
-    """Point this process (and return the env that points the P server) at the bench database.
+def secret_key() -> str:
+    """The bench servers' SECRET_KEY, made once and kept beside the worlds whose sessions it signs."""
+    path = DATA_DIR / "secret-key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
-    The quick and the full world live in separate databases, so neither rebuilds the other.
+
+def database_for(column: str, *, postgres_url: str, quick: bool) -> str:
+    """Where a column's world lives: a PostgreSQL database (production) or a SQLite file (development).
+
+    The quick and the full world live apart, so neither rebuilds the other.
     """
-    if database_url:
-        database_url += "_quick" if quick else ""
-        _ensure_postgres_database(database_url)
-        env = {"DATABASE_URL": database_url}
-    else:
-        DATA_DIR.mkdir(exist_ok=True)
-        env = {"SQLITE_PATH": str(DATA_DIR / ("bench-quick.sqlite3" if quick else "bench.sqlite3"))}
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import django
+    if column == "production":
+        from bench.servers import database_name, with_database
 
-    django.setup()
-    return env
+        return with_database(postgres_url, database_name(postgres_url) + ("_quick" if quick else ""))
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return str(DATA_DIR / ("bench-quick.sqlite3" if quick else "bench.sqlite3"))
 
 
 def _ensure_postgres_database(url: str) -> None:
     import psycopg
 
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as conn:
+    from bench.servers import database_name, for_libpq, with_database
+
+    name = database_name(url)
+    with psycopg.connect(for_libpq(with_database(url, "postgres")), autocommit=True, connect_timeout=5) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -96,9 +115,11 @@ def build(recipe: Recipe, log=print) -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     marker = DATA_DIR / f"world-{_db_identity()}.json"
     wanted = asdict(recipe)
+    signer = _secret_fingerprint()
     if marker.exists():
         saved = json.loads(marker.read_text())
-        if saved.get("recipe") == wanted and _still_there(saved):
+        # The sessions are signed with SECRET_KEY: a world made under another key has none that work.
+        if saved.get("recipe") == wanted and saved.get("secret_fingerprint") == signer and _still_there(saved):
             log(f"  reusing the bench world ({recipe.members:,} members)")
             left = _tidy(saved)
             log(f"  cleared what earlier runs left: {left['messages']:,} messages, {left['sessions']:,} sessions")
@@ -106,10 +127,19 @@ def build(recipe: Recipe, log=print) -> dict:
     started = time.monotonic()
     world = _create(recipe, log)
     world["recipe"] = wanted
+    world["secret_fingerprint"] = signer
     world["build_seconds"] = round(time.monotonic() - started, 1)
     DATA_DIR.mkdir(exist_ok=True)
     marker.write_text(json.dumps(world))
     return world
+
+
+def _secret_fingerprint() -> str:
+    import hashlib
+
+    from django.conf import settings
+
+    return hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:16]
 
 
 def _db_identity() -> str:
@@ -159,6 +189,7 @@ def _tidy(saved: dict) -> dict[str, int]:
 
 def _create(recipe: Recipe, log) -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
@@ -169,10 +200,11 @@ def _create(recipe: Recipe, log) -> dict:
     from groups.models import Group
     from supportcircle.accounts.models import User
 
-    log(f"  building the bench world: {recipe.members:,} members (kept in {DATA_DIR} for the next run)")
+    log(f"  building the bench world: {recipe.members:,} members (kept in the bench database for the next run)")
     # A fresh world: remove the previous bench groups and members.
     Group.objects.filter(slug__startswith="bench-").delete()
     User.objects.filter(pseudonym__startswith="bench-").delete()
+    password = make_password(PASSWORD)  # the settings' first hasher: Argon2, as in production
     facilitator = User.objects.create_user("bench-facilitator", PASSWORD)
     agreements = ["What is shared here stays here.", "We listen with curiosity, not judgment."]
 
@@ -188,7 +220,10 @@ def _create(recipe: Recipe, log) -> dict:
     members = []
     t0 = time.monotonic()
     for index in range(recipe.members):
-        members.append(User.objects.create_user(member_name(index), PASSWORD))
+        members.append(User.objects.create_user(member_name(index)))  # no password yet: no hashing
+    User.objects.filter(pseudonym__startswith="bench-").update(password=password)
+    for user in members:
+        user.password = password  # the session hash below is derived from it
     log(f"  {len(members):,} members created in {time.monotonic() - t0:.1f}s")
     t0 = time.monotonic()
     for g in range(recipe.home_groups):
@@ -237,6 +272,7 @@ def _create(recipe: Recipe, log) -> dict:
         "members": [member_name(i) for i in range(recipe.members)],
         "sessions": sessions,
         "password": PASSWORD,
+        "password_hasher": password.split("$", 1)[0],
     }
 
 
@@ -257,3 +293,36 @@ def _fill_history(group, author, size: int, Message) -> None:
                 batch_size=2_000,
             )
     Group.objects.filter(pk=group.pk).update(last_seq=size)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the smaller world of make bench-quick")
+    parser.add_argument("--costs", action="store_true", help="also measure P's hot paths (bench/costs.py)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if os.environ.get("DATABASE_URL"):
+        _ensure_postgres_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    recipe = QUICK if args.quick else FULL
+    world = build(recipe, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if os.environ.get("SUPPORTCIRCLE_ENV") == "production":
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)  # as an operator deploys
+    marker = DATA_DIR / f"world-{_db_identity()}.json"
+    if args.costs:
+        from bench import costs
+
+        print("  the hot paths' cost, called directly (bench/costs.py)", file=sys.stderr, flush=True)
+        world = {**world, "costs": costs.measure(world, args.quick)}
+        marker = marker.with_suffix(".costs.json.tmp")
+        marker.write_text(json.dumps(world))
+    print(marker)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
