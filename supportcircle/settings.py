@@ -102,6 +102,11 @@ SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 POOL_PARAMETERS = {"pgbouncer", "pool", "pool_min_size", "pool_max_size", "pool_timeout"}
 
 
+# Django's psycopg pool, per process: the sockets' database threads (DATABASE_THREADS, 8 by default with
+# PostgreSQL), Channels' own database thread, and page views in progress.
+DEFAULT_POOL_MAX = 20
+
+
 def database_from_url(url: str) -> dict:
     """Turn postgres://user:pass@host:port/name?options into a Django DATABASES entry.
 
@@ -155,10 +160,15 @@ def database_from_url(url: str) -> dict:
     }
     pgbouncer = query.get("pgbouncer")
     pool = {key.removeprefix("pool_"): query[key] for key in query if key.startswith("pool_")}
-    wants_pool = query.get("pool", "").lower() in _TRUE or bool(pool)
+    # Django's psycopg pool unless the URL names a PgBouncer or says pool=false: without either, every
+    # page view in progress holds a connection of its own, and a crowd arriving at once runs PostgreSQL
+    # out of connections ("too many clients", measured in the bench's connect storm).
+    refuses_pool = query.get("pool", "").lower() in _FALSE - {""}
+    wants_pool = not pgbouncer and not refuses_pool
+    pool = {"min_size": "2", "max_size": str(DEFAULT_POOL_MAX), "timeout": "10", **pool}
     if pgbouncer is not None and pgbouncer != "transaction":
         raise ImproperlyConfigured(f"DATABASE_URL pgbouncer must be 'transaction', got {pgbouncer!r}")
-    if pgbouncer and wants_pool:
+    if pgbouncer and (query.get("pool", "").lower() in _TRUE or any(key.startswith("pool_") for key in query)):
         raise ImproperlyConfigured("DATABASE_URL: choose PgBouncer (pgbouncer=transaction) or Django's pool, not both")
     if pgbouncer:
         # In transaction pooling each transaction may run on a different server connection, so nothing

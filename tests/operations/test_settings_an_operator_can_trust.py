@@ -76,7 +76,17 @@ def test_djangos_own_pool_is_asked_for_with_its_sizes_and_without_persistent_con
     entry = database_from_url("postgres://sc@db/supportcircle?pool_min_size=2&pool_max_size=8&pool_timeout=5")
     assert entry["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8, "timeout": 5.0}
     assert entry["CONN_MAX_AGE"] == 0
-    assert database_from_url("postgres://sc@db/supportcircle?pool=true")["OPTIONS"]["pool"] is True
+
+
+def test_a_plain_url_gets_djangos_pool_and_pool_false_turns_it_off():
+    """Without a pool every page view in progress holds a connection, and a crowd runs PostgreSQL out of them."""
+    assert database_from_url("postgres://sc@db/supportcircle")["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 20,
+        "timeout": 10.0,
+    }
+    unpooled = database_from_url("postgres://sc@db/supportcircle?pool=false")
+    assert "pool" not in unpooled["OPTIONS"] and unpooled["CONN_MAX_AGE"] > 0
 
 
 @pytest.mark.parametrize(
