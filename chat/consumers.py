@@ -28,7 +28,7 @@ from supportcircle.accounts.sessions import SessionGuard
 from supportcircle.db_threads import db
 from supportcircle.security import LayerStalled
 
-from . import actions, layer_watch, opening, recheck
+from . import actions, layer_watch, opening, presence, recheck
 from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .failures import FailureLog
@@ -239,6 +239,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         layer_watch.watch()
         moderation_frames.warm_engine(self.access.rulesets)
         self.arrived = True  # from here on the goodbye runs however the consumer ends (it is idempotent)
+        presence.keeper().arrived(self.channel_name)
         greeting = await db(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
         self.boundaries = greeting.boundaries
         self.presence_at = greeting.here_at
@@ -284,6 +285,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             log.info("channel layer unavailable while closing a socket (%s)", type(problem).__name__)
 
     async def disconnect(self, code: int) -> None:
+        if self.channel_name:
+            presence.keeper().left(self.channel_name)
         try:
             if self.access is not None and self.accepted:
                 arrived, self.arrived = self.arrived, False
@@ -304,8 +307,11 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         try:
             # Channels read the session once, at the handshake: re-read it so a logout, password
-            # change or deactivation holds on every frame. (A send reads it with its seat: post_message.)
-            if not isinstance(frame, SendFrame) and not await self.guard.still_valid():
+            # change or deactivation holds on every frame. A send reads it with its seat (post_message);
+            # a ping, which only asks for the newest seq, every few seconds, with the deliveries.
+            if isinstance(frame, PingFrame):
+                await self.recheck_when_due()
+            elif not isinstance(frame, SendFrame) and not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             if isinstance(frame, SendFrame):
                 await self.on_send(frame)
@@ -385,8 +391,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         await self.send_frame(history)
 
     async def on_ping(self) -> None:
+        # One query. The socket stays counted as here now without writing anything (chat.presence).
         latest = await db(actions.latest_seq)(self.access.user_id, self.access.group_id)
-        await self.still_here()
         await self.send_frame({"type": "pong", "latest_seq": latest})
 
     # Channel layer events -------------------------------------------------
@@ -509,13 +515,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         """
         if self.ended:
             return False
-        if not self.guard.due():
-            return True
         try:
-            # Batched with every other socket due now: three queries for all of them (chat/recheck.py).
-            refusal = await recheck.still_allowed(self.guard, self.access.group_id)
-            if refusal is not None:
-                raise ChatAccessDenied(refusal)
+            await self.recheck_when_due()
         except ChatAccessDenied as denied:
             log.info("chat delivery refused: %s (user %s)", denied.code.name, self.access.user_id)
             await self.end(denied.code)
@@ -524,6 +525,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             # Fail closed: deliver nothing we cannot authorize; the client backfills later.
             return False
         return True
+
+    async def recheck_when_due(self) -> None:
+        """Re-check the session and membership if the last check is a few seconds old (batched with every
+        other socket due now: three queries for all of them, chat/recheck.py). Raises ChatAccessDenied."""
+        if self.guard.due():
+            refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+            if refusal is not None:
+                raise ChatAccessDenied(refusal)
 
     async def end(self, code: CloseCode) -> None:
         self.ended = True

@@ -58,9 +58,6 @@ class ConversationHandlers:
             self.arrived = False
             await call(room.depart)(self.access.group_id, self.channel_name)
 
-    async def still_here(self) -> None:
-        await call(room.still_here)(self.channel_name)
-
     # Client frames -----------------------------------------------------------
 
     async def on_conversation_frame(self, frame) -> None:

@@ -165,7 +165,9 @@ def database_from_url(url: str) -> dict:
     # out of connections ("too many clients", measured in the bench's connect storm).
     refuses_pool = query.get("pool", "").lower() in _FALSE - {""}
     wants_pool = not pgbouncer and not refuses_pool
-    pool = {"min_size": "2", "max_size": str(DEFAULT_POOL_MAX), "timeout": "10", **pool}
+    # A page or socket waits for a pooled connection no longer than for a new one: a database that is
+    # down is answered as down (a 503 page, 4503, try_again) within the connect timeout, not later.
+    pool = {"min_size": "2", "max_size": str(DEFAULT_POOL_MAX), "timeout": str(options["connect_timeout"]), **pool}
     if pgbouncer is not None and pgbouncer != "transaction":
         raise ImproperlyConfigured(f"DATABASE_URL pgbouncer must be 'transaction', got {pgbouncer!r}")
     if pgbouncer and (query.get("pool", "").lower() in _TRUE or any(key.startswith("pool_") for key in query)):

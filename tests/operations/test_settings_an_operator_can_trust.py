@@ -83,7 +83,7 @@ def test_a_plain_url_gets_djangos_pool_and_pool_false_turns_it_off():
     assert database_from_url("postgres://sc@db/supportcircle")["OPTIONS"]["pool"] == {
         "min_size": 2,
         "max_size": 20,
-        "timeout": 10.0,
+        "timeout": 3.0,  # the connect timeout: a database that is down is answered as down as soon
     }
     unpooled = database_from_url("postgres://sc@db/supportcircle?pool=false")
     assert "pool" not in unpooled["OPTIONS"] and unpooled["CONN_MAX_AGE"] > 0

@@ -14,6 +14,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from chat.actions import post_message
+from chat.models import Message
 from chat.protocol import CloseCode
 from groups.models import Membership, MembershipState
 from supportcircle.accounts import sessions
@@ -91,9 +92,30 @@ async def test_deactivating_an_account_closes_its_sockets_within_a_second(channe
         assert await socket.closed_with(timeout=1) == CloseCode.NOT_LOGGED_IN
 
 
-async def test_a_session_ended_without_any_signal_is_refused_on_the_next_frame(channel_layer, group, member):
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "send", "client_id": "after-logout", "body": "Is this still me?"},
+        {"type": "backfill", "after_seq": 0},
+        {"type": "read", "seq": 0},
+    ],
+    ids=lambda frame: frame["type"],
+)
+async def test_a_session_ended_without_any_signal_is_refused_on_the_next_frame(channel_layer, group, member, frame):
     async with connected(member, group.slug) as socket:
         # As if the logout's signal were lost: the session row just disappears.
+        await database_sync_to_async(Session.objects.all().delete)()
+        await socket.send(frame)
+        assert await socket.closed_with() == CloseCode.NOT_LOGGED_IN
+    assert not await database_sync_to_async(Message.objects.filter(client_id="after-logout").exists)()
+
+
+async def test_a_ping_after_a_session_ended_without_any_signal_is_refused_at_its_next_recheck(
+    channel_layer, group, member, monkeypatch
+):
+    """A ping only asks for the newest seq: it re-checks every few seconds, as deliveries do."""
+    monkeypatch.setattr(sessions, "RECHECK_SECONDS", 0)
+    async with connected(member, group.slug) as socket:
         await database_sync_to_async(Session.objects.all().delete)()
         await socket.send({"type": "ping"})
         assert await socket.closed_with() == CloseCode.NOT_LOGGED_IN
