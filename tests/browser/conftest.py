@@ -6,6 +6,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,6 +34,9 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # ORM calls made while Playwright's event loop runs get connections of their own (Django keys them
+        # by context): closed here, or PostgreSQL refuses to drop the test database at the end of the run.
+        connections.close_all()
 
 
 def page_for(browser, server, user, path: str, before_open=None):
