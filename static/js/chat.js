@@ -37,6 +37,10 @@
   var pingTimer = null;
   var stopped = false;
   var outbox = loadOutbox();
+  // Frames the server refused with try_again, each waiting its retry_after: "send:<client_id>",
+  // "backfill", "ping". One timer per refused frame, never one per refusal for the whole outbox.
+  var retryTimers = {};
+  var retryNoteShown = false;
 
   function loadOutbox() {
     try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; }
@@ -53,6 +57,7 @@
   function showError(text) {
     errorEl.textContent = text;
     errorEl.hidden = !text;
+    retryNoteShown = false;
   }
 
   function timeLabel(iso) {
@@ -213,6 +218,8 @@
     send({ type: "backfill", after_seq: contiguous });
   }
 
+  function ping() { send({ type: "ping" }); }
+
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(frame));
@@ -238,16 +245,85 @@
     list.append(li);
   }
 
-  function flushOutbox() {
+  function sendItem(item) {
     // An item may carry more than its words (post_anyway after a moderation nudge).
-    outbox.forEach(function (item) { send(Object.assign({ type: "send" }, item)); });
+    return send(Object.assign({ type: "send" }, item));
+  }
+
+  // After (re)connecting: every unacknowledged send once, with its own client_id (stored once).
+  function resendOutbox() {
+    outbox.forEach(function (item) { cancelRetry("send:" + item.client_id); sendItem(item); });
+  }
+
+  function outboxItem(clientId) {
+    return outbox.find(function (item) { return item.client_id === clientId; });
   }
 
   function dropFromOutbox(clientId) {
+    cancelRetry("send:" + clientId);
     outbox = outbox.filter(function (item) { return item.client_id !== clientId; });
     saveOutbox();
     var pending = list.querySelector('li.pending[data-client-id="' + cssEscape(clientId) + '"]');
     if (pending) pending.remove();
+  }
+
+  function saveDraft() {
+    try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
+  }
+
+  // Retrying what the server refused for now (try_again, docs/protocol.md) ------------------------
+
+  function retryLater(key, seconds, retry) {
+    clearTimeout(retryTimers[key]);
+    retryTimers[key] = setTimeout(function () { delete retryTimers[key]; retry(); }, seconds * 1000);
+  }
+  function cancelRetry(key) {
+    clearTimeout(retryTimers[key]);
+    delete retryTimers[key];
+  }
+  function cancelAllRetries() {
+    Object.keys(retryTimers).forEach(cancelRetry);
+  }
+
+  // The frame the server could not carry out just now is sent again once, after retry_after: a send
+  // by its client_id (if still unacknowledged), a backfill or ping as it would be asked now. Typing
+  // and read markers are momentary, and the next keystroke or message sends another.
+  function retryRefused(f, type) {
+    var wait = f.retry_after || 2;
+    if (type === "send") {
+      if (!outboxItem(f.ref)) return;
+      retryLater("send:" + f.ref, wait, function () {
+        var item = outboxItem(f.ref);
+        if (item) sendItem(item);
+      });
+      showError(f.message);
+      retryNoteShown = true;  // cleared once every waiting send is stored
+    } else if (type === "backfill") {
+      retryLater("backfill", wait, requestBackfill);
+    } else if (type === "ping") {
+      retryLater("ping", wait, ping);
+    } else if (type !== "typing" && type !== "read") {
+      showError("We couldn't do that just now, so nothing changed. Please try again in a moment.");
+    }
+  }
+
+  // Frames the page sends by itself: a refusal of one is not the person's to hear about.
+  var BACKGROUND_FRAMES = { backfill: true, ping: true, typing: true, read: true };
+
+  function refused(f) {
+    var type = f.frame || (f.ref ? "send" : "");
+    // Whatever answered it, a backfill is no longer on its way: the next gap may ask again.
+    if (type === "backfill") backfillPending = false;
+    if (f.code === "try_again") {
+      retryRefused(f, type);
+    } else if (!BACKGROUND_FRAMES[type]) {
+      if (f.ref) {
+        var item = outboxItem(f.ref);
+        if (item && textarea && !textarea.value) textarea.value = item.body;
+        dropFromOutbox(f.ref);
+      }
+      showError(f.message);
+    }
   }
 
   var handlers = {
@@ -256,7 +332,7 @@
       setStatus("Connected");
       showError("");
       if (form) form.hidden = !f.can_post;
-      flushOutbox();
+      resendOutbox();
     },
     notice: function (f) {
       showNotice(f);
@@ -264,6 +340,7 @@
     },
     history: function (f) {
       backfillPending = false;
+      cancelRetry("backfill");
       // Catching up is not news: screen readers wait until the list settles.
       list.setAttribute("aria-busy", "true");
       var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -284,6 +361,7 @@
     },
     ack: function (f) {
       dropFromOutbox(f.client_id);
+      if (retryNoteShown && !outbox.length) showError("");  // the "we'll send it again" note is over
       renderMessage(f.message);
       advanceContiguous();
       if (f.message.seq > contiguous) requestBackfill();
@@ -292,21 +370,10 @@
       if (seen.has(f.message.seq)) renderMessage(f.message);
     },
     pong: function (f) {
+      cancelRetry("ping");
       if (f.latest_seq > contiguous) requestBackfill();
     },
-    error: function (f) {
-      if (f.code === "try_again") {
-        setTimeout(flushOutbox, (f.retry_after || 2) * 1000);
-        showError(f.message);
-        return;
-      }
-      if (f.ref) {
-        var item = outbox.find(function (i) { return i.client_id === f.ref; });
-        if (item && textarea && !textarea.value) textarea.value = item.body;
-        dropFromOutbox(f.ref);
-      }
-      showError(f.message);
-    }
+    error: refused
   };
 
   function connect() {
@@ -316,6 +383,7 @@
     var from = Math.max(0, contiguous - REFRESH_WINDOW);
     socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + from);
     backfillPending = false;
+    cancelAllRetries();  // what waits to be retried is asked afresh once the new socket is ready
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -324,7 +392,7 @@
     };
     socket.onopen = function () {
       clearInterval(pingTimer);
-      pingTimer = setInterval(function () { send({ type: "ping" }); }, 20000);
+      pingTimer = setInterval(ping, 20000);
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
@@ -353,9 +421,7 @@
 
   if (form && textarea) {
     textarea.value = localStorage.getItem(draftKey) || "";
-    textarea.addEventListener("input", function () {
-      try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
-    });
+    textarea.addEventListener("input", saveDraft);
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -375,7 +441,7 @@
       textarea.value = "";
       localStorage.removeItem(draftKey);
       showError("");
-      send(Object.assign({ type: "send" }, item));
+      sendItem(item);
     });
     outbox.forEach(renderPending);
   }
@@ -413,7 +479,7 @@
       outbox.push(item);
       saveOutbox();
       renderPending(item);
-      send(Object.assign({ type: "send" }, item));
+      sendItem(item);
     }
   };
 
