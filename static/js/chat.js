@@ -271,6 +271,16 @@
     try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
   }
 
+  // A send the server did not store: its words go back in the box (after anything typed since, so
+  // nothing is lost however many come back), for the person to change or send again.
+  function giveBack(clientId) {
+    var item = outboxItem(clientId);
+    dropFromOutbox(clientId);
+    if (!item || !textarea || textarea.value.indexOf(item.body) !== -1) return;
+    textarea.value = textarea.value ? textarea.value + "\n\n" + item.body : item.body;
+    saveDraft();
+  }
+
   // Retrying what the server refused for now (try_again, docs/protocol.md) ------------------------
 
   function retryLater(key, seconds, retry) {
@@ -317,11 +327,9 @@
     if (f.code === "try_again") {
       retryRefused(f, type);
     } else if (!BACKGROUND_FRAMES[type]) {
-      if (f.ref) {
-        var item = outboxItem(f.ref);
-        if (item && textarea && !textarea.value) textarea.value = item.body;
-        dropFromOutbox(f.ref);
-      }
+      // Anything else (server_error, rate_limited, too_long...) is not sent again by itself: the
+      // words go back in the box, and the person hears why.
+      if (f.ref) giveBack(f.ref);
       showError(f.message);
     }
   }
