@@ -220,6 +220,19 @@
 
   function ping() { send({ type: "ping" }); }
 
+  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
+  // database restored from a backup, a failover). What it no longer has goes, and we count from its
+  // number again, so what it sends next under those numbers is shown and gaps are asked for.
+  function resyncTo(latest) {
+    list.querySelectorAll("li[data-seq]").forEach(function (li) {
+      if (Number(li.dataset.seq) > latest) li.remove();
+    });
+    Array.from(seen).forEach(function (seq) {
+      if (seq > latest) { seen.delete(seq); delete messages[seq]; }
+    });
+    contiguous = latest;
+  }
+
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(frame));
@@ -340,6 +353,7 @@
       setStatus("Connected");
       showError("");
       if (form) form.hidden = !f.can_post;
+      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
       resendOutbox();
     },
     notice: function (f) {
@@ -349,6 +363,8 @@
     history: function (f) {
       backfillPending = false;
       cancelRetry("backfill");
+      // The server's newest is below what we hold: count from its number (see resyncTo).
+      if (!f.more && f.through_seq < contiguous) resyncTo(f.through_seq);
       // Catching up is not news: screen readers wait until the list settles.
       list.setAttribute("aria-busy", "true");
       var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -379,6 +395,7 @@
     },
     pong: function (f) {
       cancelRetry("ping");
+      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
       if (f.latest_seq > contiguous) requestBackfill();
     },
     error: refused

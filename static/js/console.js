@@ -113,6 +113,17 @@
   }
   function ping() { transmit({ type: "ping" }); }
 
+  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
+  // database restored from a backup, a failover). What it no longer has goes, and we count from its
+  // number again, so what it sends next under those numbers is shown and gaps are asked for.
+  function resyncTo(latest) {
+    messagesEl.querySelectorAll("li[data-seq]").forEach(function (li) {
+      if (Number(li.dataset.seq) > latest) li.remove();
+    });
+    Array.from(state.seen).forEach(function (seq) { if (seq > latest) state.seen.delete(seq); });
+    state.contiguous = latest;
+  }
+
   // Retrying what the server refused for now (try_again) -------------------------------------------
 
   function retryLater(key, seconds, retry) {
@@ -427,11 +438,14 @@
       renderRoster(f.here || []);
       if (f.room) renderRoom(f.room);
       renderRound(f.round);
+      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
       sendPending();
     },
     history: function (f) {
       backfillPending = false;
       cancelRetry("backfill");
+      // The server's newest is below what we hold: count from its number (see resyncTo).
+      if (!f.more && f.through_seq < state.contiguous) resyncTo(f.through_seq);
       f.messages.forEach(renderMessage);
       // The server covered everything through through_seq, including what it withheld from us.
       if (f.through_seq > state.contiguous) state.contiguous = f.through_seq;
@@ -454,6 +468,7 @@
     notice: function (f) { showError(""); showNotice(f.message); },
     pong: function (f) {
       cancelRetry("ping");
+      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
       if (f.latest_seq > state.contiguous) requestBackfill();
     },
     error: refused
