@@ -37,6 +37,10 @@
   var pingTimer = null;
   var stopped = false;
   var outbox = loadOutbox();
+  // Frames the server refused with try_again, each waiting its retry_after: "send:<client_id>",
+  // "backfill", "ping". One timer per refused frame, never one per refusal for the whole outbox.
+  var retryTimers = {};
+  var retryNoteShown = false;
 
   function loadOutbox() {
     try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; }
@@ -53,6 +57,7 @@
   function showError(text) {
     errorEl.textContent = text;
     errorEl.hidden = !text;
+    retryNoteShown = false;
   }
 
   function timeLabel(iso) {
@@ -213,6 +218,21 @@
     send({ type: "backfill", after_seq: contiguous });
   }
 
+  function ping() { send({ type: "ping" }); }
+
+  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
+  // database restored from a backup, a failover). What it no longer has goes, and we count from its
+  // number again, so what it sends next under those numbers is shown and gaps are asked for.
+  function resyncTo(latest) {
+    list.querySelectorAll("li[data-seq]").forEach(function (li) {
+      if (Number(li.dataset.seq) > latest) li.remove();
+    });
+    Array.from(seen).forEach(function (seq) {
+      if (seq > latest) { seen.delete(seq); delete messages[seq]; }
+    });
+    contiguous = latest;
+  }
+
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(frame));
@@ -238,16 +258,93 @@
     list.append(li);
   }
 
-  function flushOutbox() {
+  function sendItem(item) {
     // An item may carry more than its words (post_anyway after a moderation nudge).
-    outbox.forEach(function (item) { send(Object.assign({ type: "send" }, item)); });
+    return send(Object.assign({ type: "send" }, item));
+  }
+
+  // After (re)connecting: every unacknowledged send once, with its own client_id (stored once).
+  function resendOutbox() {
+    outbox.forEach(function (item) { cancelRetry("send:" + item.client_id); sendItem(item); });
+  }
+
+  function outboxItem(clientId) {
+    return outbox.find(function (item) { return item.client_id === clientId; });
   }
 
   function dropFromOutbox(clientId) {
+    cancelRetry("send:" + clientId);
     outbox = outbox.filter(function (item) { return item.client_id !== clientId; });
     saveOutbox();
     var pending = list.querySelector('li.pending[data-client-id="' + cssEscape(clientId) + '"]');
     if (pending) pending.remove();
+  }
+
+  function saveDraft() {
+    try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
+  }
+
+  // A send the server did not store: its words go back in the box (after anything typed since, so
+  // nothing is lost however many come back), for the person to change or send again.
+  function giveBack(clientId) {
+    var item = outboxItem(clientId);
+    dropFromOutbox(clientId);
+    if (!item || !textarea || textarea.value.indexOf(item.body) !== -1) return;
+    textarea.value = textarea.value ? textarea.value + "\n\n" + item.body : item.body;
+    saveDraft();
+  }
+
+  // Retrying what the server refused for now (try_again, docs/protocol.md) ------------------------
+
+  function retryLater(key, seconds, retry) {
+    clearTimeout(retryTimers[key]);
+    retryTimers[key] = setTimeout(function () { delete retryTimers[key]; retry(); }, seconds * 1000);
+  }
+  function cancelRetry(key) {
+    clearTimeout(retryTimers[key]);
+    delete retryTimers[key];
+  }
+  function cancelAllRetries() {
+    Object.keys(retryTimers).forEach(cancelRetry);
+  }
+
+  // The frame the server could not carry out just now is sent again once, after retry_after: a send
+  // by its client_id (if still unacknowledged), a backfill or ping as it would be asked now. Typing
+  // and read markers are momentary, and the next keystroke or message sends another.
+  function retryRefused(f, type) {
+    var wait = f.retry_after || 2;
+    if (type === "send") {
+      if (!outboxItem(f.ref)) return;
+      retryLater("send:" + f.ref, wait, function () {
+        var item = outboxItem(f.ref);
+        if (item) sendItem(item);
+      });
+      showError(f.message);
+      retryNoteShown = true;  // cleared once every waiting send is stored
+    } else if (type === "backfill") {
+      retryLater("backfill", wait, requestBackfill);
+    } else if (type === "ping") {
+      retryLater("ping", wait, ping);
+    } else if (type !== "typing" && type !== "read") {
+      showError("We couldn't do that just now, so nothing changed. Please try again in a moment.");
+    }
+  }
+
+  // Frames the page sends by itself: a refusal of one is not the person's to hear about.
+  var BACKGROUND_FRAMES = { backfill: true, ping: true, typing: true, read: true };
+
+  function refused(f) {
+    var type = f.frame || (f.ref ? "send" : "");
+    // Whatever answered it, a backfill is no longer on its way: the next gap may ask again.
+    if (type === "backfill") backfillPending = false;
+    if (f.code === "try_again") {
+      retryRefused(f, type);
+    } else if (!BACKGROUND_FRAMES[type]) {
+      // Anything else (server_error, rate_limited, too_long...) is not sent again by itself: the
+      // words go back in the box, and the person hears why.
+      if (f.ref) giveBack(f.ref);
+      showError(f.message);
+    }
   }
 
   var handlers = {
@@ -256,7 +353,8 @@
       setStatus("Connected");
       showError("");
       if (form) form.hidden = !f.can_post;
-      flushOutbox();
+      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
+      resendOutbox();
     },
     notice: function (f) {
       showNotice(f);
@@ -264,6 +362,9 @@
     },
     history: function (f) {
       backfillPending = false;
+      cancelRetry("backfill");
+      // The server's newest is below what we hold: count from its number (see resyncTo).
+      if (!f.more && f.through_seq < contiguous) resyncTo(f.through_seq);
       // Catching up is not news: screen readers wait until the list settles.
       list.setAttribute("aria-busy", "true");
       var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -284,6 +385,7 @@
     },
     ack: function (f) {
       dropFromOutbox(f.client_id);
+      if (retryNoteShown && !outbox.length) showError("");  // the "we'll send it again" note is over
       renderMessage(f.message);
       advanceContiguous();
       if (f.message.seq > contiguous) requestBackfill();
@@ -292,21 +394,11 @@
       if (seen.has(f.message.seq)) renderMessage(f.message);
     },
     pong: function (f) {
+      cancelRetry("ping");
+      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
       if (f.latest_seq > contiguous) requestBackfill();
     },
-    error: function (f) {
-      if (f.code === "try_again") {
-        setTimeout(flushOutbox, (f.retry_after || 2) * 1000);
-        showError(f.message);
-        return;
-      }
-      if (f.ref) {
-        var item = outbox.find(function (i) { return i.client_id === f.ref; });
-        if (item && textarea && !textarea.value) textarea.value = item.body;
-        dropFromOutbox(f.ref);
-      }
-      showError(f.message);
-    }
+    error: refused
   };
 
   function connect() {
@@ -316,6 +408,7 @@
     var from = Math.max(0, contiguous - REFRESH_WINDOW);
     socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + from);
     backfillPending = false;
+    cancelAllRetries();  // what waits to be retried is asked afresh once the new socket is ready
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -324,7 +417,7 @@
     };
     socket.onopen = function () {
       clearInterval(pingTimer);
-      pingTimer = setInterval(function () { send({ type: "ping" }); }, 20000);
+      pingTimer = setInterval(ping, 20000);
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
@@ -353,9 +446,7 @@
 
   if (form && textarea) {
     textarea.value = localStorage.getItem(draftKey) || "";
-    textarea.addEventListener("input", function () {
-      try { localStorage.setItem(draftKey, textarea.value); } catch (e) { /* ignore */ }
-    });
+    textarea.addEventListener("input", saveDraft);
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -375,7 +466,7 @@
       textarea.value = "";
       localStorage.removeItem(draftKey);
       showError("");
-      send(Object.assign({ type: "send" }, item));
+      sendItem(item);
     });
     outbox.forEach(renderPending);
   }
@@ -413,7 +504,7 @@
       outbox.push(item);
       saveOutbox();
       renderPending(item);
-      send(Object.assign({ type: "send" }, item));
+      sendItem(item);
     }
   };
 

@@ -32,8 +32,10 @@
   var radarTimer = null;
   var breatheTimer = null;
   var radarSoon = null;
-  var retryTimer = null;
   var backfillPending = false;
+  // Frames the server refused with try_again, each waiting its retry_after: "send", "backfill",
+  // "ping". One timer per refused frame (docs/protocol.md).
+  var retryTimers = {};
   // The facilitator's message on its way: its words stay in the box until the server has stored it.
   var pendingSend = null;
   var state = { session: null, room: null, round: null, queue: {}, seen: new Set(), contiguous: 0 };
@@ -109,6 +111,32 @@
     // Still above the gap-free run: something before it never arrived, so ask for it.
     if (seq > state.contiguous) requestBackfill();
   }
+  function ping() { transmit({ type: "ping" }); }
+
+  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
+  // database restored from a backup, a failover). What it no longer has goes, and we count from its
+  // number again, so what it sends next under those numbers is shown and gaps are asked for.
+  function resyncTo(latest) {
+    messagesEl.querySelectorAll("li[data-seq]").forEach(function (li) {
+      if (Number(li.dataset.seq) > latest) li.remove();
+    });
+    Array.from(state.seen).forEach(function (seq) { if (seq > latest) state.seen.delete(seq); });
+    state.contiguous = latest;
+  }
+
+  // Retrying what the server refused for now (try_again) -------------------------------------------
+
+  function retryLater(key, seconds, retry) {
+    clearTimeout(retryTimers[key]);
+    retryTimers[key] = setTimeout(function () { delete retryTimers[key]; retry(); }, seconds * 1000);
+  }
+  function cancelRetry(key) {
+    clearTimeout(retryTimers[key]);
+    delete retryTimers[key];
+  }
+  function cancelAllRetries() {
+    Object.keys(retryTimers).forEach(cancelRetry);
+  }
 
   // Saying something ---------------------------------------------------------------------------
 
@@ -124,20 +152,22 @@
     var box = $("console-body");
     if (box.value === pendingSend.body) box.value = "";
     pendingSend = null;
-    clearTimeout(retryTimer);
+    cancelRetry("send");
     sendingEl.textContent = "";
     showError("");  // a "try again" about it is over
   }
   function notSent(f) {
     showError(f.message);
     if (f.code === "try_again") {
-      // The same client_id again: the server stores it once, however many times it is asked.
+      // The same client_id again, once: the server stores it once, however many times it is asked.
       sendingEl.textContent = "Trying again in a moment…";
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(sendPending, (f.retry_after || 2) * 1000);
+      retryLater("send", f.retry_after || 2, sendPending);
       return;
     }
-    pendingSend = null;  // not sent; the words are still in the box to change or send again
+    // Not sent (server_error, rate_limited...), and not sent again by itself: the words are still in
+    // the box to change or send again.
+    pendingSend = null;
+    cancelRetry("send");
     sendingEl.textContent = "";
   }
 
@@ -408,10 +438,14 @@
       renderRoster(f.here || []);
       if (f.room) renderRoom(f.room);
       renderRound(f.round);
+      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
       sendPending();
     },
     history: function (f) {
       backfillPending = false;
+      cancelRetry("backfill");
+      // The server's newest is below what we hold: count from its number (see resyncTo).
+      if (!f.more && f.through_seq < state.contiguous) resyncTo(f.through_seq);
       f.messages.forEach(renderMessage);
       // The server covered everything through through_seq, including what it withheld from us.
       if (f.through_seq > state.contiguous) state.contiguous = f.through_seq;
@@ -432,18 +466,41 @@
     breathe: function (f) { renderBreathe(f.breathe); },
     radar: function (f) { renderRadar(f.members); },
     notice: function (f) { showError(""); showNotice(f.message); },
-    pong: function (f) { if (f.latest_seq > state.contiguous) requestBackfill(); },
-    error: function (f) {
-      if (f.ref && pendingSend && f.ref === pendingSend.client_id) notSent(f);
-      else showError(f.message);
-    }
+    pong: function (f) {
+      cancelRetry("ping");
+      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
+      if (f.latest_seq > state.contiguous) requestBackfill();
+    },
+    error: refused
   };
+
+  // The frame the server could not carry out just now is sent again once, after retry_after; the
+  // console's own background frames (backfill, ping, radar) quietly, the facilitator's controls not
+  // by themselves: they hear that nothing changed and may press again.
+  var BACKGROUND_FRAMES = { backfill: true, ping: true, radar: true, typing: true, read: true };
+  function refused(f) {
+    var type = f.frame || (f.ref ? "send" : "");
+    // Whatever answered it, a backfill is no longer on its way: the next gap may ask again.
+    if (type === "backfill") backfillPending = false;
+    if (type === "send" && f.ref) {
+      if (pendingSend && f.ref === pendingSend.client_id) notSent(f);  // else about one stored since
+    } else if (f.code === "try_again" && type === "backfill") {
+      retryLater("backfill", f.retry_after || 2, requestBackfill);
+    } else if (f.code === "try_again" && type === "ping") {
+      retryLater("ping", f.retry_after || 2, ping);
+    } else if (f.code === "try_again" && !BACKGROUND_FRAMES[type]) {
+      showError("We couldn't do that just now, so nothing changed. Please try again in a moment.");
+    } else if (!BACKGROUND_FRAMES[type]) {
+      showError(f.message);
+    }
+  }
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var query = state.contiguous ? "?last_seq=" + state.contiguous : "";
     socket = new WebSocket(scheme + location.host + root.dataset.wsPath + query);
     backfillPending = false;
+    cancelAllRetries();  // what waits to be retried is asked afresh once the new socket is ready
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -452,7 +509,7 @@
     };
     socket.onopen = function () {
       clearInterval(pingTimer);
-      pingTimer = setInterval(function () { send({ type: "ping" }); }, 20000);
+      pingTimer = setInterval(ping, 20000);
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);

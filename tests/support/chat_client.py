@@ -2,7 +2,8 @@
 
 It keeps the highest gap-free ``seq``, reconnects with backoff and
 ``?last_seq=``, resends every unacknowledged ``send`` with its original
-``client_id``, pings and backfills on any sign of a gap. Fault tests drive
+``client_id`` (and a refused one, or a refused backfill, once after ``retry_after``),
+pings and backfills on any sign of a gap. Fault tests drive
 servers through it and then compare transcripts.
 """
 
@@ -139,6 +140,11 @@ class ChatClient:
                 await self._backfill()
         elif kind == "error":
             self.errors.append(frame)
+            if frame.get("frame") == "backfill":
+                # No longer on its way: asked again after a refusal, and by the next gap otherwise.
+                self.backfill_pending = False
+                if frame["code"] == "try_again":
+                    asyncio.create_task(self._backfill_later(frame.get("retry_after", 1)))
             if frame["code"] == "try_again" and frame.get("ref") in self.outbox:
                 client_id = frame["ref"]
 
@@ -148,6 +154,10 @@ class ChatClient:
                         await self._send({"type": "send", "client_id": client_id, "body": self.outbox[client_id]})
 
                 asyncio.create_task(resend())
+
+    async def _backfill_later(self, retry_after: float) -> None:
+        await asyncio.sleep(min(retry_after, 0.5))
+        await self._backfill()
 
     async def _pinger(self) -> None:
         while True:
