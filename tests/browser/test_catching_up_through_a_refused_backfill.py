@@ -29,7 +29,8 @@ from tests.support.outages import on_postgresql
 from tests.support.redis_server import RedisServer
 from tests.support.servers import Daphne
 
-# PostgreSQL only (selected in its pass, scripts/test.sh): sQLite never makes a reader wait (WAL): only PostgreSQL refuses a backfill while answering a ping.
+# PostgreSQL only (selected in its pass, scripts/test.sh):
+# sQLite never makes a reader wait (WAL): only PostgreSQL refuses a backfill while answering a ping.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.system,

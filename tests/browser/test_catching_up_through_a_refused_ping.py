@@ -28,7 +28,8 @@ from tests.support.outages import DatabaseOutage, on_postgresql
 from tests.support.redis_server import RedisServer
 from tests.support.servers import Daphne
 
-# PostgreSQL only (selected in its pass, scripts/test.sh): sQLite is a file on the server's own disk: one process cannot lose it while another keeps it.
+# PostgreSQL only (selected in its pass, scripts/test.sh):
+# sQLite is a file on the server's own disk: one process cannot lose it while another keeps it.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.system,
