@@ -22,7 +22,11 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOKENIZER_FILE = Path(__file__).resolve().parent / "model" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 DIMENSIONS = 384
-FEATURES = 2 * DIMENSIONS  # mean and max pooling, side by side
+# The hidden states read: after the third of the six layers, and after the last. The middle layer
+# keeps more of the words themselves, the last more of the meaning; probes on both find more of
+# the wording the phrase engine misses than the last layer alone (docs/moderation.md).
+LAYERS = (3, 6)
+FEATURES = 2 * DIMENSIONS * len(LAYERS)  # mean and max pooling of each layer, side by side
 # all-MiniLM-L6-v2 was trained on up to 256 word pieces; a longer message is cut there (about 180
 # words), which also bounds the time one message can take.
 MAX_TOKENS = 256
@@ -63,7 +67,7 @@ class Encoder:
         tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer = tokenizer
 
-        rewritten = int8_arithmetic(data)
+        rewritten = int8_arithmetic(data, layers=LAYERS)
         del data
         options = onnxruntime.SessionOptions()
         # One thread: the second opinion shares a 2-core server with the chat; it is never in a hurry.
@@ -74,6 +78,7 @@ class Encoder:
         options.enable_cpu_mem_arena = False
         self._session = onnxruntime.InferenceSession(rewritten.model, options, providers=["CPUExecutionProvider"])
         self.int8_matmuls = rewritten.int8_matmuls
+        self._outputs = list(rewritten.layer_outputs)
         self.source = str(path)
 
     @cached_property
@@ -84,9 +89,9 @@ class Encoder:
         return len(self._tokenizer.encode(text).ids)
 
     def features(self, texts: list[str]) -> np.ndarray:
-        """One row per text: the mean of the last layer over the message's word pieces (as the model
-        was trained to be used) and their per-dimension maximum (one strong phrase in a long message
-        still shows), each scaled to length 1, side by side."""
+        """One row per text: for each layer read, the mean of its hidden states over the message's
+        word pieces (as the model was trained to be used) and their per-dimension maximum (one
+        strong phrase in a long message still shows), each scaled to length 1, side by side."""
         if not texts:
             return np.zeros((0, FEATURES), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(texts)
@@ -99,13 +104,15 @@ class Encoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        layers = self._session.run(self._outputs, feed)
         rows = np.zeros((len(encodings), FEATURES), dtype=np.float32)
         for row, encoding in enumerate(encodings):
-            states = hidden[row, : len(encoding.ids)]
-            words = states[1:-1] if len(states) > 2 else states  # without [CLS] and [SEP]
-            rows[row, :DIMENSIONS] = _unit(states.mean(axis=0))
-            rows[row, DIMENSIONS:] = _unit(words.max(axis=0))
+            for index, hidden in enumerate(layers):
+                states = hidden[row, : len(encoding.ids)]
+                words = states[1:-1] if len(states) > 2 else states  # without [CLS] and [SEP]
+                at = 2 * DIMENSIONS * index
+                rows[row, at : at + DIMENSIONS] = _unit(states.mean(axis=0))
+                rows[row, at + DIMENSIONS : at + 2 * DIMENSIONS] = _unit(words.max(axis=0))
         return rows
 
 

@@ -59,11 +59,17 @@ def _message_classes():
             ("domain", 7, field.TYPE_STRING, optional, None),
         ],
     )
+    # ``type`` is a TypeProto; kept as its encoded bytes (the wire format is the same), to copy.
+    message(
+        "ValueInfoProto",
+        [("name", 1, field.TYPE_STRING, optional, None), ("type", 2, field.TYPE_BYTES, optional, None)],
+    )
     message(
         "GraphProto",
         [
             ("node", 1, field.TYPE_MESSAGE, repeated, "NodeProto"),
             ("initializer", 5, field.TYPE_MESSAGE, repeated, "TensorProto"),
+            ("output", 12, field.TYPE_MESSAGE, repeated, "ValueInfoProto"),
         ],
     )
     message(
@@ -88,13 +94,16 @@ class Rewritten:
     model: bytes
     int8_matmuls: int  # MatMuls now computed in int8
     int8_tables: int  # embedding tables now gathered as int8
+    layer_outputs: tuple[str, ...] = ()  # graph outputs added for the layers asked for, in that order
 
 
-def int8_arithmetic(model_bytes: bytes) -> Rewritten:
-    """The same model with its dequantize-then-float patterns replaced by int8 kernels."""
+def int8_arithmetic(model_bytes: bytes, *, layers: tuple[int, ...] = ()) -> Rewritten:
+    """The same model with its dequantize-then-float patterns replaced by int8 kernels, and the
+    hidden states after each of ``layers`` (1 = the first transformer layer) as extra outputs."""
     model = _ModelProto()
     model.ParseFromString(model_bytes)
     graph = model.graph
+    layer_outputs = _expose_layers(graph, layers)
     producer = {output: node for node in graph.node for output in node.output}
     consumers: dict[str, list] = {}
     for node in graph.node:
@@ -150,7 +159,7 @@ def int8_arithmetic(model_bytes: bytes) -> Rewritten:
             moved[id(user)] = [gather_scales, cast, mul]
             tables += 1
 
-    if not matmuls and not tables:
+    if not matmuls and not tables and not layer_outputs:
         return Rewritten(model_bytes, 0, 0)
     order = []
     for node in graph.node:
@@ -166,4 +175,23 @@ def int8_arithmetic(model_bytes: bytes) -> Rewritten:
     graph.node.extend(copies)
     if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
         model.opset_import.add(domain="com.microsoft", version=1)
-    return Rewritten(model.SerializeToString(), matmuls, tables)
+    return Rewritten(model.SerializeToString(), matmuls, tables, layer_outputs)
+
+
+def _expose_layers(graph, layers: tuple[int, ...]) -> tuple[str, ...]:
+    """A BERT encoder has one LayerNormalization after its embeddings and two per layer (after
+    attention, then after the feed-forward block): layer k's output is the (2k)th after the first."""
+    if not layers:
+        return ()
+    norms = [node.output[0] for node in graph.node if node.op_type == "LayerNormalization"]
+    if len(norms) % 2 != 1 or not graph.output:
+        raise ValueError("This is not the BERT-shaped encoder whose layers can be read out.")
+    names = []
+    for layer in layers:
+        if not 1 <= layer <= len(norms) // 2:
+            raise ValueError(f"The encoder has {len(norms) // 2} layers; there is no layer {layer}.")
+        name = norms[2 * layer]
+        if not any(output.name == name for output in graph.output):
+            graph.output.add(name=name, type=graph.output[0].type)  # same type: (batch, sequence, 384) float
+        names.append(name)
+    return tuple(names)

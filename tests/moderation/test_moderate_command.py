@@ -73,7 +73,7 @@ def test_it_keeps_emoji_and_accents_as_written():
 
 
 def test_a_crisis_without_keywords_gets_the_card_for_its_kind_from_the_second_opinion():
-    text = "he's drunk and smashing plates, i've locked myself in the bathroom with the kids"
+    text = "he's hitting mum again and i'm scared he's coming upstairs next"
     (engine_only,) = moderate(text + "\n", engine_only=True)
     assert engine_only["categories"] == [] and engine_only["action"] == "allow"
     (result,) = moderate(text + "\n")

@@ -80,7 +80,7 @@ def test_it_scores_a_file_with_both_stages_and_prints_the_crisis_and_clean_figur
         [
             {"text": "i want to die", "categories": ["crisis"], "crisis_kind": "suicide"},
             {
-                "text": "he's drunk and smashing plates, i've locked myself in the bathroom with the kids",
+                "text": "he's hitting mum again and i'm scared he's coming upstairs next",
                 "categories": ["crisis"],
                 "crisis_kind": "danger_at_home",
             },

@@ -41,7 +41,7 @@ def test_int8_arithmetic_keeps_the_packaged_models_meaning(second_opinion):
         ids = np.array([encoder._tokenizer.encode(text).ids])
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         shipped = as_shipped.run(None, feed)[0][0].mean(axis=0)
-        ours = encoder.features([text])[0, :384]
+        ours = encoder.features([text])[0, 768:1152]  # the last layer's mean (after the third layer's two)
         cosine = float(shipped @ ours / np.linalg.norm(shipped))
         assert cosine > 0.98, text
 
@@ -51,7 +51,7 @@ def test_int8_arithmetic_keeps_the_packaged_models_meaning(second_opinion):
     [
         ("i've given my cat to my sister and written my goodbyes, i won't be here tomorrow", "suicide"),
         ("my heart keeps skipping and i nearly fainted on the stairs, haven't eaten since monday", "medical"),
-        ("he's drunk and smashing plates, i've locked myself in the bathroom with the kids", "danger_at_home"),
+        ("he's hitting mum again and i'm scared he's coming upstairs next", "danger_at_home"),
     ],
 )
 def test_clear_danger_without_a_keyword_brings_the_card_for_its_kind(second_opinion, text, kind):
