@@ -6,8 +6,9 @@
 
 ``submit`` only puts the job on a bounded queue and returns a ``concurrent.futures.Future``. When the
 queue is full the job is shed: ``submit`` returns None at once, the ``shed`` counter goes up, and one
-log line says shedding began (and one more when it ends), never a line per message. Delivery of the
-message itself never waits for any of this.
+log line says shedding began; one more says it ended once nothing was shed for ``quiet_seconds``
+(so a queue that hovers at full does not write a line per message). Delivery of the message itself
+never waits for any of this.
 
 The callback, if given, runs on the worker thread with the finished future; a caller on an event
 loop hands the result back with ``loop.call_soon_threadsafe``. The work function defaults to the
@@ -32,6 +33,8 @@ log = logging.getLogger("supportcircle.second_opinion")
 # 16 messages of typical length are about 0.3 s of one core.
 DEFAULT_QUEUE = 16
 DEFAULT_THREADS = 1
+# An overload episode ends when nothing was shed for this long; until then it is one log line.
+QUIET_SECONDS = 5.0
 _LATENCY_SAMPLES = 1000
 
 
@@ -93,6 +96,7 @@ class SecondOpinionWorker:
         threads: int = DEFAULT_THREADS,
         max_queue: int = DEFAULT_QUEUE,
         warm_up: Callable[[], None] | None = _load_model,
+        quiet_seconds: float = QUIET_SECONDS,
         name: str = "second-opinion",
     ) -> None:
         if threads < 1 or max_queue < 1:
@@ -105,6 +109,9 @@ class SecondOpinionWorker:
         self._started = False
         self._closed = False
         self._metrics = WorkerMetrics()
+        self._quiet_seconds = quiet_seconds
+        self._last_shed = 0.0
+        self._shed_at_start = 0  # the shed counter when this overload episode began
         self.ready = threading.Event()  # set once the model is loaded (or there is nothing to load)
 
     # The caller's side -------------------------------------------------------------------
@@ -137,9 +144,12 @@ class SecondOpinionWorker:
         with self._lock:
             self._metrics.submitted += 1
             self._metrics.queued = self._queue.qsize()
-            if self._metrics.shedding:
+            if self._metrics.shedding and time.monotonic() - self._last_shed >= self._quiet_seconds:
                 self._metrics.shedding = False
-                log.warning("second opinion: the queue has room again after %d shed jobs", self._metrics.shed)
+                log.warning(
+                    "second opinion: the queue has room again after %d shed jobs",
+                    self._metrics.shed - self._shed_at_start,
+                )
         return future
 
     def metrics(self) -> dict[str, Any]:
@@ -162,9 +172,11 @@ class SecondOpinionWorker:
 
     def _shed(self) -> None:
         with self._lock:
+            self._last_shed = time.monotonic()
             self._metrics.shed += 1
             if not self._metrics.shedding:
                 self._metrics.shedding = True
+                self._shed_at_start = self._metrics.shed - 1
                 log.warning(
                     "second opinion: queue full (%d waiting), shedding new messages until it drains; "
                     "they post as usual with the phrase engine's decision alone",
