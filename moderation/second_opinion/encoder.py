@@ -22,10 +22,10 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOKENIZER_FILE = Path(__file__).resolve().parent / "model" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 DIMENSIONS = 384
-# The hidden states read: after the third of the six layers, and after the last. The middle layer
-# keeps more of the words themselves, the last more of the meaning; probes on both find more of
-# the wording the phrase engine misses than the last layer alone (docs/moderation.md).
-LAYERS = (3, 6)
+# The hidden states read: after each of the six layers but the first. Middle layers keep more of
+# the words themselves, the last more of the meaning; probes on all of them find more of the
+# wording the phrase engine misses than the last layer alone (docs/moderation.md, "Choices").
+LAYERS = (2, 3, 4, 5, 6)
 FEATURES = 2 * DIMENSIONS * len(LAYERS)  # mean and max pooling of each layer, side by side
 # all-MiniLM-L6-v2 was trained on up to 256 word pieces; a longer message is cut there (about 180
 # words), which also bounds the time one message can take.

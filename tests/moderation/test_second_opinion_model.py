@@ -11,7 +11,7 @@ import pytest
 
 import moderation.second_opinion as second_opinion_package
 from moderation.second_opinion import CONFIDENT, get_second_opinion
-from moderation.second_opinion.encoder import MODEL_SHA256, model_file
+from moderation.second_opinion.encoder import DIMENSIONS, LAYERS, MODEL_SHA256, model_file
 
 PACKAGE_DIR = Path(second_opinion_package.__file__).parent
 REPO = PACKAGE_DIR.parents[1]
@@ -41,7 +41,8 @@ def test_int8_arithmetic_keeps_the_packaged_models_meaning(second_opinion):
         ids = np.array([encoder._tokenizer.encode(text).ids])
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         shipped = as_shipped.run(None, feed)[0][0].mean(axis=0)
-        ours = encoder.features([text])[0, 768:1152]  # the last layer's mean (after the third layer's two)
+        last = 2 * DIMENSIONS * (len(LAYERS) - 1)  # the last layer's mean comes after the other layers' two
+        ours = encoder.features([text])[0, last : last + DIMENSIONS]
         cosine = float(shipped @ ours / np.linalg.norm(shipped))
         assert cosine > 0.98, text
 
