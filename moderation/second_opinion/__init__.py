@@ -76,7 +76,7 @@ _LOCK = threading.Lock()
 
 
 def get_second_opinion() -> SecondOpinion:
-    """The process's one second opinion, loaded on first use (about a second, 60 MB)."""
+    """The process's one second opinion, loaded on first use (about a second; about 130 MB with its libraries)."""
     global _SECOND_OPINION
     if _SECOND_OPINION is None:
         with _LOCK:

