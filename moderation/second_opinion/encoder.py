@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import unicodedata
 from functools import cached_property
 from pathlib import Path
 
@@ -28,9 +29,11 @@ DIMENSIONS = 384
 # wording the phrase engine misses than the last layer alone (docs/moderation.md, "Choices").
 LAYERS = (2, 3, 4, 5, 6)
 FEATURES = 2 * DIMENSIONS * len(LAYERS)  # mean and max pooling of each layer, side by side
-# all-MiniLM-L6-v2 was trained on up to 256 word pieces; a longer message is cut there (about 180
-# words), which also bounds the time one message can take.
+# all-MiniLM-L6-v2 was trained on up to 256 word pieces; a longer message (about 180 words and up)
+# is read as its first HEAD_TOKENS and its last ones, since what matters most in a long message is
+# often at its end ("...and I took all my pills an hour ago"). It also bounds the time one takes.
 MAX_TOKENS = 256
+HEAD_TOKENS = 128
 
 
 class ModelUnavailable(RuntimeError):
@@ -65,7 +68,7 @@ class Encoder:
             raise ModelUnavailable(f"{TOKENIZER_FILE} has changed; it must be the model's own tokenizer.")
         tokenizer = Tokenizer.from_str(tokenizer_data.decode("utf-8"))
         tokenizer.no_padding()  # the file pads to 128; padding would count in the mean
-        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.no_truncation()  # cut in _ids instead: the head and the tail
         self._tokenizer = tokenizer
 
         rewritten = int8_arithmetic(data, layers=LAYERS)
@@ -87,7 +90,16 @@ class Encoder:
         return frozenset(item.name for item in self._session.get_inputs())
 
     def token_count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text).ids)
+        return len(self._ids([text])[0])
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        rows = []
+        for encoding in self._tokenizer.encode_batch([spell_symbols(text) for text in texts]):
+            ids = encoding.ids  # [CLS] ... [SEP]
+            if len(ids) > MAX_TOKENS:
+                ids = ids[:HEAD_TOKENS] + ids[len(ids) - (MAX_TOKENS - HEAD_TOKENS) :]
+            rows.append(ids)
+        return rows
 
     def features(self, texts: list[str]) -> np.ndarray:
         """One row per text: for each layer read, the mean of its hidden states over the message's
@@ -95,13 +107,13 @@ class Encoder:
         strong phrase in a long message still shows), each scaled to length 1, side by side."""
         if not texts:
             return np.zeros((0, FEATURES), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts)
-        width = max(len(encoding.ids) for encoding in encodings)
+        encodings = self._ids(texts)
+        width = max(len(encoding) for encoding in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
+            ids[row, : len(encoding)] = encoding
+            mask[row, : len(encoding)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -109,12 +121,30 @@ class Encoder:
         rows = np.zeros((len(encodings), FEATURES), dtype=np.float32)
         for row, encoding in enumerate(encodings):
             for index, hidden in enumerate(layers):
-                states = hidden[row, : len(encoding.ids)]
+                states = hidden[row, : len(encoding)]
                 words = states[1:-1] if len(states) > 2 else states  # without [CLS] and [SEP]
                 at = 2 * DIMENSIONS * index
                 rows[row, at : at + DIMENSIONS] = _unit(states.mean(axis=0))
                 rows[row, at + DIMENSIONS : at + 2 * DIMENSIONS] = _unit(words.max(axis=0))
         return rows
+
+
+def spell_symbols(text: str) -> str:
+    """Emoji and other symbols in words ("🙄" -> " face with rolling eyes "), as the model reads them.
+
+    The model's vocabulary has no emoji: each would be the same unknown token, so an eye-roll and a
+    heart would read alike, and a row of hearts like sarcasm. Their Unicode names carry the meaning.
+    """
+    if text.isascii():
+        return text
+    spelled = []
+    for char in text:
+        if unicodedata.category(char) == "So":
+            name = unicodedata.name(char, "")
+            spelled.append(f" {name.lower()} " if name else " ")
+        else:
+            spelled.append(char)
+    return "".join(spelled)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

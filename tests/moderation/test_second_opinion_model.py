@@ -11,7 +11,7 @@ import pytest
 
 import moderation.second_opinion as second_opinion_package
 from moderation.second_opinion import CONFIDENT, get_second_opinion
-from moderation.second_opinion.encoder import DIMENSIONS, LAYERS, MODEL_SHA256, model_file
+from moderation.second_opinion.encoder import DIMENSIONS, LAYERS, MODEL_SHA256, model_file, spell_symbols
 
 PACKAGE_DIR = Path(second_opinion_package.__file__).parent
 REPO = PACKAGE_DIR.parents[1]
@@ -75,7 +75,13 @@ def test_clear_breaches_of_an_agreement_are_found(second_opinion, text, category
 
 @pytest.mark.parametrize(
     "text",
-    ["had a lovely walk with my dog today", "this commute is killing me lol", "thank you all for listening 💛"],
+    [
+        "had a lovely walk with my dog today",
+        "this commute is killing me lol",
+        "thank you all for listening 💛",
+        "💛💛💛",
+        "sending hugs 🤗🙏",
+    ],
 )
 def test_everyday_messages_are_left_alone(second_opinion, text):
     opinion = second_opinion.review(text)
@@ -106,3 +112,18 @@ def test_the_second_opinion_imports_nothing_from_django():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_emoji_are_read_by_name_so_a_heart_is_not_an_eye_roll():
+    assert spell_symbols("so brave 🙄") == "so brave  face with rolling eyes "
+    assert spell_symbols("plain words stay as they are") == "plain words stay as they are"
+
+
+def test_a_long_message_is_read_to_its_end(second_opinion):
+    update = " ".join(["work was long and the bus was late again and i forgot half the shopping"] * 30)
+    ending = "i took all my sleeping tablets an hour ago"
+    encoder = second_opinion.encoder
+    (ids,) = encoder._ids([f"{update} and {ending}"])
+    (ending_ids,) = encoder._ids([ending])
+    assert len(ids) == 256
+    assert ids[-len(ending_ids) + 1 :] == ending_ids[1:]  # its last words, then [SEP], are read
