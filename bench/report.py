@@ -195,25 +195,22 @@ def summarize(results: dict) -> list[dict]:
             None if not p99_by_rules else (_ratio(p99_by_rules.get(1000), p99_by_rules.get(10)) or 9) <= 1.5,
         ),
     ):
-        rows.append(_p_only_row(label, value, goal, "µs" if "typical" in label else "", met))
+        rows.append(
+            {
+                "scenario": label,
+                "goal": goal,
+                "unit": "µs" if "typical" in label else "",
+                "P": value,
+                "B": None,
+                "R": None,
+                "P_to_B": None,
+                "P_to_R": None,
+                "lower_is_better": True,
+                "met": met,
+            }
+        )
     rows.extend(_second_opinion_rows(results.get("second_opinion") or {}))
     return rows
-
-
-def _p_only_row(label: str, value, goal: str, unit: str, met) -> dict:
-    """A row measured on P alone (no B or R to compare with)."""
-    return {
-        "scenario": label,
-        "goal": goal,
-        "unit": unit,
-        "P": value,
-        "B": None,
-        "R": None,
-        "P_to_B": None,
-        "P_to_R": None,
-        "lower_is_better": True,
-        "met": met,
-    }
 
 
 def _second_opinion_rows(second: dict) -> list[dict]:
@@ -230,7 +227,20 @@ def _second_opinion_rows(second: dict) -> list[dict]:
     ):
         if value is not None and goal != "-":
             met = value <= (2000 if unit == "ms" else 150) and not at_ten.get("shed")
-        rows.append(_p_only_row(label, value, goal, unit, met))
+        rows.append(
+            {
+                "scenario": label,
+                "goal": goal,
+                "unit": unit,
+                "P": value,
+                "B": None,
+                "R": None,
+                "P_to_B": None,
+                "P_to_R": None,
+                "lower_is_better": True,
+                "met": met,
+            }
+        )
     return rows
 
 
