@@ -209,38 +209,6 @@ def summarize(results: dict) -> list[dict]:
                 "met": met,
             }
         )
-    rows.extend(_second_opinion_rows(results.get("second_opinion") or {}))
-    return rows
-
-
-def _second_opinion_rows(second: dict) -> list[dict]:
-    """bench/bench_second_opinion.py: latency at 10 messages a second into one server, and memory."""
-    if not second:
-        return []
-    at_ten = next((s for s in second.get("scenarios", []) if s.get("rate_per_s") == 10), {})
-    memory = second.get("memory", {})
-    rows = []
-    for label, value, goal, unit, met in (
-        ("9 second opinion p99 at 10 msg/s", at_ten.get("p99_ms"), "<= 2,000 ms", "ms", None),
-        ("9 second opinion CPU per message", at_ten.get("cpu_ms_per_message"), "-", "ms", None),
-        ("9 second opinion RSS per process", memory.get("model_cost_mb"), "<= 150 MB", "MB", None),
-    ):
-        if value is not None and goal != "-":
-            met = value <= (2000 if unit == "ms" else 150) and not at_ten.get("shed")
-        rows.append(
-            {
-                "scenario": label,
-                "goal": goal,
-                "unit": unit,
-                "P": value,
-                "B": None,
-                "R": None,
-                "P_to_B": None,
-                "P_to_R": None,
-                "lower_is_better": True,
-                "met": met,
-            }
-        )
     return rows
 
 

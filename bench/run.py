@@ -626,24 +626,11 @@ def run_moderation(quick: bool) -> dict:
     return json.loads(path.read_text())
 
 
-def run_second_opinion(quick: bool) -> dict:
-    """The second opinion's latency, CPU and memory (bench/bench_second_opinion.py), on the server's core."""
-    script = ROOT / "bench" / "bench_second_opinion.py"
-    argv = servers.pinned(
-        servers.SERVER_CORE, [sys.executable, str(script)] + (["--quick", "--rates", "2,10"] if quick else [])
-    )
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    path = RESULTS / "second_opinion.json"
-    if done.returncode != 0 or not path.exists():
-        return {"error": (done.stderr or done.stdout)[-500:]}
-    return json.loads(path.read_text())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smaller run that fits in two minutes")
     parser.add_argument("--targets", default="P,B,R")
-    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS + ("moderation", "second_opinion", "costs")))
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS + ("moderation", "costs")))
     parser.add_argument("--output", default="", help="results file (default latest.json, or quick.json)")
     args = parser.parse_args()
     plan = Plan(args.quick)
@@ -673,10 +660,9 @@ def main() -> int:
 
             print("  P: cost of the hot paths, called directly", flush=True)
             results["p_costs"] = costs.measure(world_info, plan.quick)
-        # What is left of the ten (or two) minutes after building the world, less the moderation and
-        # second-opinion benches (about 10 + 25 s quick, 25 + 100 s full).
+        # What is left of the ten (or two) minutes after building the world, less the moderation bench.
         total = 100 if plan.quick else 590
-        plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (35 if plan.quick else 125))
+        plan.budget_seconds = max(45.0, total - (time.monotonic() - started) - (10 if plan.quick else 25))
         speed = results["meta"]["machine_speed"]
         for kind in kinds:
             speed[f"before_{kind}"] = calibrate.on_core(servers.SERVER_CORE)
@@ -696,9 +682,6 @@ def main() -> int:
     if "moderation" in wanted:
         print("  moderation engine (bench/bench_moderation.py)", flush=True)
         results["moderation"] = run_moderation(args.quick)
-    if "second_opinion" in wanted:
-        print("  second opinion (bench/bench_second_opinion.py)", flush=True)
-        results["second_opinion"] = run_second_opinion(args.quick)
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
 
     from bench import report
