@@ -80,11 +80,14 @@ DEFAULT_ACTIONS: Mapping[str, Action] = MappingProxyType(
 
 # Higher wins when a message breaks more than one agreement. Crisis is handled before this
 # ordering is consulted (see Engine.action_for): a crisis message always posts.
+# A nudge outranks a collapse: an agreement that asks the writer first ("no numbers" nudges)
+# is never silently replaced by a content warning that only readers see. The collapse still
+# applies if the writer posts anyway (Engine.content_warning_for).
 ACTION_SEVERITY: Mapping[Action, int] = MappingProxyType(
     {
         Action.ALLOW: 0,
-        Action.NUDGE: 1,
-        Action.COLLAPSE: 2,
+        Action.COLLAPSE: 1,
+        Action.NUDGE: 2,
         Action.ALERT: 3,
         Action.HOLD: 4,
         Action.BLOCK: 5,
@@ -762,6 +765,20 @@ class Engine:
             action = action_of("crisis")
             return action if action in CRISIS_ACTIONS else Action.RESOURCES
         return max((action_of(category) for category in verdict.categories), key=ACTION_SEVERITY.__getitem__)
+
+    def content_warning_for(self, verdict: Verdict, actions: Mapping[str, Action] | None = None) -> str | None:
+        """The content warning a message should carry when it posts, whatever its one action is.
+
+        A message may ask for a nudge (say, "no numbers") and a collapse ("no diet talk") at once:
+        the nudge comes first, and if the writer posts anyway the collapse still applies. None when
+        no category of the message collapses in this group.
+        """
+        chosen = DEFAULT_ACTIONS if actions is None else actions
+        for category in verdict.categories:
+            if Action(chosen.get(category, DEFAULT_ACTIONS[category])) == Action.COLLAPSE:
+                home = _CATEGORY_HOME[category]
+                return home.content_warning or category
+        return None
 
 
 def _share_subtrees(node: dict[str, Any], seen: dict[tuple, Any]) -> dict[str, Any]:

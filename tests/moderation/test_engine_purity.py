@@ -92,7 +92,9 @@ def test_the_most_severe_action_wins_when_a_message_breaks_several_agreements():
     verdict = engine.check("i'm on keto, dm me")
     assert verdict.categories == ("contact", "diet")
     assert engine.action_for(verdict) == Action.HOLD
-    assert engine.action_for(verdict, {"contact": Action.NUDGE}) == Action.COLLAPSE
+    # A nudge asks the writer first; the diet collapse is never a silent stand-in for it.
+    assert engine.action_for(verdict, {"contact": Action.NUDGE}) == Action.NUDGE
+    assert engine.content_warning_for(verdict, {"contact": Action.NUDGE}) == "food"
     assert engine.action_for(verdict, {"diet": "block"}) == Action.BLOCK
 
 

@@ -72,3 +72,41 @@ def test_it_names_the_line_of_a_bad_label(tmp_path):
     data.write_text('{"text": "hi", "categories": ["rude"]}\n')
     with pytest.raises(CommandError, match="bad.jsonl:1 has unknown categories: rude"):
         call_command("moderation_report", data=data, stdout=io.StringIO())
+
+
+def test_it_scores_a_file_with_both_stages_and_prints_the_crisis_and_clean_figures(tmp_path):
+    data = write_examples(
+        tmp_path / "sealed.jsonl",
+        [
+            {"text": "i want to die", "categories": ["crisis"], "crisis_kind": "suicide"},
+            {
+                "text": "he's hitting mum again and i'm scared he's coming upstairs next",
+                "categories": ["crisis"],
+                "crisis_kind": "danger_at_home",
+            },
+            {"text": "you should just eat more", "categories": ["advice"]},
+            {"text": "had a lovely walk with my dog today", "categories": []},
+            {"text": "this commute is killing me lol", "categories": [], "hard_negative": True},
+        ],
+    )
+    out = io.StringIO()
+    call_command("moderation_report", data=data, second_opinion=True, stdout=out)
+    printed = out.getvalue()
+    assert "crisis reached (card or alert): 1.000 of 2" in printed
+    assert "crisis with the card:           1.000" in printed
+    assert "clean messages acted on:        0.000 of 2" in printed
+    assert "clean messages alerted:         0.000" in printed
+
+    out = io.StringIO()
+    call_command("moderation_report", data=data, second_opinion=True, json_path="-", stdout=out)
+    report = json.loads(out.getvalue())
+    whole = report["splits"]["all"]
+    assert report["stages"] == ["engine", "second_opinion"] and report["passed"] is True
+    assert whole["crisis_kind_right"] == 1.0
+    assert whole["categories"]["advice"] == {"precision": 1.0, "recall": 1.0, "support": 1}
+
+
+def test_both_stages_fail_loudly_below_a_goal(tmp_path):
+    data = write_examples(tmp_path / "hard.jsonl", [{"text": "had a lovely walk", "categories": ["crisis"]}])
+    with pytest.raises(CommandError, match="crisis reached 0.00 is below 0.95"):
+        call_command("moderation_report", data=data, second_opinion=True, stdout=io.StringIO())

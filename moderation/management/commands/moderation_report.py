@@ -119,6 +119,30 @@ def shortfalls(figures: dict) -> list[str]:
     return problems
 
 
+def evaluate_both_stages(examples: list[dict], paths: list[Path]) -> dict:
+    """Tallies of the whole decision (phrase engine and second opinion) for the whole set and each split."""
+    from moderation.second_opinion import combine, get_second_opinion
+    from moderation.second_opinion.scoring import Tally as WholeTally
+
+    engine = get_engine()
+    second_opinion = get_second_opinion()
+    tallies: dict[str, WholeTally] = {"all": WholeTally()}
+    for start in range(0, len(examples), 32):
+        batch = examples[start : start + 32]
+        opinions = second_opinion.review_many([example["text"] for example in batch])
+        for example, opinion in zip(batch, opinions, strict=True):
+            verdict = engine.check(
+                example["text"], recipient_wants_no_advice=bool(example.get("recipient_wants_no_advice", False))
+            )
+            decision = combine(example["text"], verdict, opinion, engine)
+            split = example.get("split") or example.get("source") or example["_file"]
+            for name in ("all", split):
+                tallies.setdefault(name, WholeTally()).add(
+                    example, decision.categories, decision.alerts, decision.crisis_kind
+                )
+    return tallies
+
+
 class Command(BaseCommand):
     help = "Score the guideline engine on the labelled messages; exit non-zero if a target is missed."
 
@@ -140,13 +164,31 @@ class Command(BaseCommand):
             help="Write the figures as JSON to PATH (or to standard output if no path is given).",
         )
         parser.add_argument("--show-misses", action="store_true", help="List each missed or wrongly flagged message.")
+        parser.add_argument(
+            "--second-opinion",
+            action="store_true",
+            help=(
+                "Score the whole decision, phrase engine and second opinion: per-category precision and "
+                "recall, crisis reached (card or alert), crisis with the card, clean messages acted on and alerted."
+            ),
+        )
 
-    def handle(self, *args, data=None, json_path: str | None = None, show_misses: bool = False, **options):
+    def handle(
+        self,
+        *args,
+        data=None,
+        json_path: str | None = None,
+        show_misses: bool = False,
+        second_opinion: bool = False,
+        **options,
+    ):
         paths = default_sets() if not data else [data] if isinstance(data, (str, Path)) else list(data)
         paths = [Path(path) for path in paths]
-        examples = [example for path in paths for example in load_examples(path)]
+        examples = [example | {"_file": path.stem} for path in paths for example in load_examples(path)]
         if not examples:
             raise CommandError(f"{', '.join(map(str, paths))} has no labelled messages.")
+        if second_opinion:
+            return self._both_stages(examples, paths, json_path, show_misses)
         tallies = evaluate(get_engine(), examples)
         figures = {name: tally.figures() for name, tally in tallies.items()}
         problems = shortfalls(figures["all"])
@@ -157,19 +199,59 @@ class Command(BaseCommand):
             "passed": not problems,
             "shortfalls": problems,
         }
+        self._output(report, json_path, lambda: self._print(figures, problems))
+        self._misses(tallies, show_misses)
+        if problems:
+            raise CommandError("Moderation quality is below target: " + "; ".join(problems) + ".")
+
+    def _output(self, report: dict, json_path: str | None, print_figures) -> None:
         if json_path == "-":
             self.stdout.write(json.dumps(report, indent=2))
-        else:
-            self._print(figures, problems)
-            if json_path:
-                Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-                self.stdout.write(f"Figures written to {json_path}.")
+            return
+        print_figures()
+        if json_path:
+            Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            self.stdout.write(f"Figures written to {json_path}.")
+
+    def _misses(self, tallies: dict, show_misses: bool) -> None:
         if show_misses:
             for name in sorted(name for name in tallies if name != "all"):
                 for miss in tallies[name].misses:
-                    self.stdout.write(f"  {name:8} {miss['kind']:7} {miss['category']:15} {miss['text']}")
+                    self.stdout.write(f"  {name:8} {miss['kind']:10} {miss['category']:15} {miss['text']}")
+
+    def _both_stages(self, examples: list[dict], paths: list[Path], json_path: str | None, show_misses: bool) -> None:
+        from moderation.second_opinion.scoring import GOALS, format_figures
+        from moderation.second_opinion.scoring import shortfalls as whole_shortfalls
+
+        tallies = evaluate_both_stages(examples, paths)
+        figures = {name: tally.figures() for name, tally in tallies.items()}
+        problems = whole_shortfalls(figures["all"])
+        report = {
+            "data": [str(path) for path in paths],
+            "stages": ["engine", "second_opinion"],
+            "goals": GOALS,
+            "splits": figures,
+            "passed": not problems,
+            "shortfalls": problems,
+        }
+
+        def print_figures() -> None:
+            for name in ["all", *sorted(name for name in figures if name != "all")]:
+                if name != "all" and len(figures) == 2:
+                    continue  # one split: the same figures again
+                self.stdout.write("\n".join(format_figures(name, figures[name])))
+            self.stdout.write("")
+            self.stdout.write(
+                ("Below goal: " + "; ".join(problems) + ".")
+                if problems
+                else "All goals met: crisis reached >= 0.95, crisis with the card >= 0.80, other recall >= 0.85, "
+                "clean acted on <= 5%, clean alerted <= 10%."
+            )
+
+        self._output(report, json_path, print_figures)
+        self._misses(tallies, show_misses)
         if problems:
-            raise CommandError("Moderation quality is below target: " + "; ".join(problems) + ".")
+            raise CommandError("The whole decision is below goal: " + "; ".join(problems) + ".")
 
     def _print(self, figures: dict, problems: list[str]) -> None:
         order = ["all"] + sorted(name for name in figures if name != "all")
