@@ -461,8 +461,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.on_ping()
         except DatabaseError as problem:
             self.failures.note("catch-up pong", problem, expected=True)
-            if self.catching_up is None or self.catching_up.done():
-                self.catching_up = asyncio.ensure_future(self.catch_up_later())
+            self.catch_up_soon()
+
+    def catch_up_soon(self) -> None:
+        """Tell the client the newest seq as soon as the database can say it (see catch_up_later)."""
+        if self.catching_up is None or self.catching_up.done():
+            self.catching_up = asyncio.ensure_future(self.catch_up_later())
 
     async def catch_up_later(self) -> None:
         for delay in CATCH_UP_RETRY_SECONDS:
@@ -522,7 +526,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.end(denied.code)
             return False
         except DatabaseError:
-            # Fail closed: deliver nothing we cannot authorize; the client backfills later.
+            # Fail closed: deliver nothing we cannot authorize. Once the database answers again the client
+            # is told the newest seq (an unprompted pong), and backfills what was held back.
+            self.catch_up_soon()
             return False
         return True
 

@@ -166,3 +166,22 @@ async def test_frames_beyond_the_bound_are_answered_at_once_while_the_database_h
     assert {(a["code"], a["frame"]) for a in told_to_wait} == {("try_again", "ping")}
     assert len(told_to_wait) >= frames - MAX_WAITING_FRAMES - 2  # the rest waited their turn
     assert len(answers) - len(told_to_wait) == sum(a["type"] == "pong" for a in answers)
+
+
+async def test_a_delivery_withheld_in_an_outage_is_followed_by_a_pong_once_the_database_answers(
+    channel_layer, group, member, second_member, monkeypatch
+):
+    """Nobody has to ping: the socket says what is newest as soon as it can, and the client backfills."""
+    monkeypatch.setattr(sessions, "RECHECK_SECONDS", 0)  # every delivery re-checks
+    async with connected(member, group.slug) as sam:
+        await settle(sam)
+        posted = await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="a1", body="Hi")
+        await sam.receive_until("message")
+        async with database_down():
+            await get_channel_layer().group_send(
+                group_channel(group.pk),
+                {"type": "chat.message", "seq": 2, "author_id": second_member.pk, "frame": "{}", "quoted": None},
+            )
+            assert await sam.nothing_more(timeout=1)
+        pong = await sam.receive_until("pong", timeout=10)
+    assert pong["latest_seq"] == posted.message.seq
