@@ -17,7 +17,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from moderation import actions as moderation
 from moderation.models import TimeOut
-from supportcircle import metrics
+from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
 
 from . import broadcast, pages
@@ -621,7 +621,7 @@ def react_to_message(user_id: int, group_id: int, *, seq: int, kind: str, on: bo
             "on": on,
             "user": {"id": user_id, "pseudonym": membership.user.pseudonym},
         }
-        broadcast.on_commit_frame(group_id, frame, about=(user_id, message.author_id))
+        realtime.on_commit_frame(group_id, frame, about=(user_id, message.author_id))
 
 
 def mark_read(user_id: int, group_id: int, *, seq: int) -> int:

@@ -26,10 +26,10 @@ from moderation import frames as moderation_frames
 from supportcircle import metrics
 from supportcircle.accounts.sessions import SessionGuard
 from supportcircle.db_threads import db
+from supportcircle.realtime import RevokeReason, delivering_directly, facilitators_channel, group_channel, user_channel
 from supportcircle.security import LayerStalled
 
 from . import actions, layer_watch, opening, presence, recheck
-from .broadcast import delivering_directly, facilitators_channel, group_channel, user_channel
 from .errors import ChatAccessDenied, ChatRefused
 from .failures import FailureLog
 from .handlers import ConversationHandlers
@@ -55,6 +55,16 @@ from .protocol import (
 
 log = logging.getLogger(__name__)
 
+# Why a person's sockets are closed (supportcircle.realtime), and the documented close code each gets.
+CLOSE_CODES_FOR_REVOCATIONS = {
+    RevokeReason.REMOVED: CloseCode.MEMBERSHIP_ENDED,
+    RevokeReason.LEFT: CloseCode.MEMBERSHIP_ENDED,
+    RevokeReason.BANNED: CloseCode.BANNED,
+    RevokeReason.LOGGED_OUT: CloseCode.NOT_LOGGED_IN,
+    RevokeReason.PASSWORD_CHANGED: CloseCode.NOT_LOGGED_IN,
+    RevokeReason.DEACTIVATED: CloseCode.NOT_LOGGED_IN,
+    RevokeReason.ACCOUNT_DELETED: CloseCode.NOT_LOGGED_IN,
+}
 # How long joining or leaving the channel layer may take before we treat it as down.
 LAYER_TIMEOUT_SECONDS = 2.0
 # After Redis comes back with the database unavailable, the catch-up pong is tried again after these
@@ -441,7 +451,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         """A moderation frame for this person (or this group's facilitators) only: notices, nudges' follow-ups,
         crisis resources, queue items and alerts."""
         if event.get("skip_channel") == self.channel_name:
-            return  # already delivered directly (chat.broadcast.delivering_directly)
+            return  # already delivered directly (supportcircle.realtime.delivering_directly)
         if event.get("group_id") == self.access.group_id and not self.ended:
             await self.send(text_data=event["frame"])
 
@@ -450,8 +460,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         if session is not None and not self.guard.opened_with(session):
             return
         if event.get("group_id") in (None, self.access.group_id):
-            log.info("chat socket closed: %s (user %s)", event.get("reason", "revoked"), self.access.user_id)
-            await self.end(CloseCode(event["code"]))
+            reason = event.get("reason", "")
+            log.info("chat socket closed: %s (user %s)", reason or "revoked", self.access.user_id)
+            await self.end(CLOSE_CODES_FOR_REVOCATIONS.get(reason, CloseCode.MEMBERSHIP_ENDED))
 
     async def layer_reconnected(self, event: dict) -> None:
         """Redis came back: messages published while it was gone never arrived. Tell the client the

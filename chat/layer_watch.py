@@ -24,11 +24,13 @@ from weakref import WeakKeyDictionary
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from supportcircle.realtime import Event
+
 log = logging.getLogger(__name__)
 
 # The group every socket of this process joins (one Redis subscription for the whole process).
 PROCESS_GROUP = f"process.{uuid.uuid4().hex}"
-RECONNECTED_EVENT = {"type": "layer.reconnected"}
+RECONNECTED_EVENT = {"type": Event.LAYER_RECONNECTED.value}
 HEARTBEAT_SECONDS = 0.5
 
 _watchers: WeakKeyDictionary = WeakKeyDictionary()

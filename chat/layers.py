@@ -34,6 +34,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
 from supportcircle import metrics
+from supportcircle.realtime import Event
 
 from .protocol import CloseCode
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INBOX = 500
 DEFAULT_SEND_BUFFER_BYTES = 1_048_576
-OVERFLOW_EVENT = {"type": "layer.overflow"}
+OVERFLOW_EVENT = {"type": Event.LAYER_OVERFLOW.value}
 # How long a socket closed for being too slow may take to read its close frame.
 CLOSE_GRACE_SECONDS = 60
 

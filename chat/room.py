@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot
 from groups.models import SEATED_STATES, Membership, MembershipState, Role
+from supportcircle import realtime
 from supportcircle.accounts.models import User
 
 from . import broadcast
@@ -226,7 +227,7 @@ def answer_round(
         answer.user = membership.user
         _record(group_id, user_id, "chat.round.answered", round_id=round_.pk)
         card = _card(answer)
-        broadcast.on_commit_frame(group_id, {"type": "round_card", "card": card}, about=(user_id,))
+        realtime.on_commit_frame(group_id, {"type": "round_card", "card": card}, about=(user_id,))
         return card
 
 

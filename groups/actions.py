@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from chat import broadcast
+from supportcircle import realtime
 from supportcircle.accounts.models import User
 from supportcircle.security import log_refusal
 
@@ -290,7 +290,9 @@ def remove_member(actor: User, membership: Membership, reason: str) -> Membershi
         if membership.state not in SEATED_STATES:
             raise MembershipError("This person isn't a member of the group at the moment.")
         _set_state(membership, MembershipState.REMOVED, actor=actor, kind="groups.membership.removed", reason=reason)
-        broadcast.on_commit_revoke(user_id=membership.user_id, group_id=membership.group_id, reason="removed")
+        realtime.on_commit_revoke(
+            user_id=membership.user_id, group_id=membership.group_id, reason=realtime.RevokeReason.REMOVED
+        )
     return membership
 
 
@@ -302,7 +304,9 @@ def ban_member(actor: User, membership: Membership, reason: str) -> Membership:
         if membership.state == MembershipState.BANNED:
             return membership
         _set_state(membership, MembershipState.BANNED, actor=actor, kind="groups.membership.banned", reason=reason)
-        broadcast.on_commit_revoke(user_id=membership.user_id, group_id=membership.group_id, reason="banned")
+        realtime.on_commit_revoke(
+            user_id=membership.user_id, group_id=membership.group_id, reason=realtime.RevokeReason.BANNED
+        )
     return membership
 
 
@@ -352,7 +356,7 @@ def leave_group(user: User, group: Group) -> Membership:
                     reason="last_facilitator",
                 )
         _set_state(membership, MembershipState.LEFT, actor=user, kind="groups.membership.left")
-        broadcast.on_commit_revoke(user_id=user.pk, group_id=group.pk, reason="left")
+        realtime.on_commit_revoke(user_id=user.pk, group_id=group.pk, reason=realtime.RevokeReason.LEFT)
     return membership
 
 
@@ -376,7 +380,7 @@ def _own_move(user: User, group: Group, *, from_state: str, to_state: str, kind:
             # Someone not seated is refused for who they are; a seated member only for their state.
             raise MembershipError(refusal, reason="" if membership.state in SEATED_STATES else "not_a_member")
         _set_state(membership, to_state, actor=user, kind=kind)
-        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice=notice)
+        realtime.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice=notice)
     return membership
 
 
@@ -427,7 +431,7 @@ def accept_agreements(user: User, group: Group, *, accepted_version: int) -> Mem
             from_state=membership.state,
             reason=f"version {group.agreement_version}",
         )
-        broadcast.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="agreements_accepted")
+        realtime.on_commit_access_changed(user_id=user.pk, group_id=group.pk, notice="agreements_accepted")
     return membership
 
 
@@ -495,7 +499,7 @@ def _publish_agreements(group: Group, facilitating: Membership, texts: Sequence[
         from_state=facilitating.state,
         reason=reason or f"version {group.agreement_version}",
     )
-    broadcast.on_commit_group_access_changed(group_id=group.pk, notice="agreements_changed")
+    realtime.on_commit_group_access_changed(group_id=group.pk, notice="agreements_changed")
 
 
 def update_group_settings(
@@ -548,14 +552,14 @@ def block_member(user: User, other: User) -> None:
         raise BoundaryError("You can't block yourself.")
     with transaction.atomic():
         BlockedMember.objects.get_or_create(blocker=user, blocked=other)
-        broadcast.on_commit_boundaries_changed(user.pk, other.pk)
+        realtime.on_commit_boundaries_changed(user.pk, other.pk)
 
 
 def unblock_member(user: User, other: User) -> None:
     """Lift a block; messages from now on (and history) show again."""
     with transaction.atomic():
         BlockedMember.objects.filter(blocker=user, blocked=other).delete()
-        broadcast.on_commit_boundaries_changed(user.pk, other.pk)
+        realtime.on_commit_boundaries_changed(user.pk, other.pk)
 
 
 def mute_member(user: User, other: User) -> None:
@@ -564,13 +568,13 @@ def mute_member(user: User, other: User) -> None:
         raise BoundaryError("You can't mute yourself.")
     with transaction.atomic():
         MutedMember.objects.get_or_create(muter=user, muted=other)
-        broadcast.on_commit_boundaries_changed(user.pk)
+        realtime.on_commit_boundaries_changed(user.pk)
 
 
 def unmute_member(user: User, other: User) -> None:
     with transaction.atomic():
         MutedMember.objects.filter(muter=user, muted=other).delete()
-        broadcast.on_commit_boundaries_changed(user.pk)
+        realtime.on_commit_boundaries_changed(user.pk)
 
 
 def update_boundary_settings(
@@ -588,7 +592,7 @@ def update_boundary_settings(
         settings.collapsed_labels = [label for label in ContentLabel.values if label in set(collapsed_labels)]
         settings.here_to_be_heard = here_to_be_heard
         settings.save()
-        broadcast.on_commit_boundaries_changed(user.pk)
+        realtime.on_commit_boundaries_changed(user.pk)
     return settings
 
 

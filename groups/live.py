@@ -13,11 +13,11 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from chat import broadcast
 from chat.actions import _facilitator_or_refuse, _membership_or_deny, _record
 from chat.errors import ChatRefused
 from chat.models import Presence
 from chat.protocol import DEFAULT_BREATHE_PROMPT, NOTICE_MESSAGES, PRESENCE_TTL_SECONDS, ErrorCode, NoticeCode
+from supportcircle import realtime
 
 from .models import CareMessage, Group, ListeningToday, LiveSession, Membership, MembershipState, SessionAttendance
 
@@ -42,7 +42,7 @@ def session_to_wire(session: LiveSession | None, group: Group) -> dict:
 
 def _tell_session(session: LiveSession | None, group: Group) -> dict:
     wire = session_to_wire(session, group)
-    broadcast.on_commit_frame(group.pk, {"type": "session", "session": wire})
+    realtime.on_commit_frame(group.pk, {"type": "session", "session": wire})
     return wire
 
 
@@ -122,7 +122,7 @@ def breathe_to_wire(group: Group, now: datetime) -> dict:
 
 def _tell_breathe(group: Group, now: datetime) -> dict:
     wire = breathe_to_wire(group, now)
-    broadcast.on_commit_frame(group.pk, {"type": "breathe", "breathe": wire})
+    realtime.on_commit_frame(group.pk, {"type": "breathe", "breathe": wire})
     return wire
 
 
@@ -168,7 +168,7 @@ def send_check_in(user_id: int, group_id: int, *, member_id: int, body: str, rea
             "message": body,
             "sent_at": now.isoformat(),
         }
-        broadcast.on_commit_private(member_id, group_id, frame)
+        realtime.on_commit_private(member_id, group_id, frame)
         return {"type": "notice", "code": NoticeCode.CARE_SENT.value, "message": NOTICE_MESSAGES[NoticeCode.CARE_SENT]}
 
 

@@ -37,6 +37,7 @@ from groups.models import (
     Role,
     wants_to_be_heard,
 )
+from supportcircle import realtime
 from supportcircle.accounts.models import User
 
 from .engine import DEFAULT_AGREEMENTS, RULESET_NAMES, Action, Engine, get_engine
@@ -335,7 +336,7 @@ def record_decision(decision: Decision, message: Message, membership: Membership
         _audit(group_id, "moderation.message.collapsed", **audit, note=message.content_warning)
     elif decision.action == Action.HOLD:
         _audit(group_id, "moderation.message.held", **audit)
-        broadcast.on_commit_private(
+        realtime.on_commit_private(
             author.pk,
             group_id,
             _notice(
@@ -347,7 +348,7 @@ def record_decision(decision: Decision, message: Message, membership: Membership
                 agreement=decision.cited.to_wire(),
             ),
         )
-        broadcast.on_commit_to_facilitators(group_id, queue_frame(held_item(message, decision.cited)))
+        realtime.on_commit_to_facilitators(group_id, queue_frame(held_item(message, decision.cited)))
     elif decision.action in (Action.RESOURCES, Action.ALERT):
         _raise_alert(decision, message, author)
 
@@ -372,10 +373,10 @@ def _raise_alert(decision: Decision, message: Message, author: User) -> None:
             # leaving: their notifications pause). The operators are told, by number only
             # (docs/operations.md, "Warnings to act on").
             transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, message.group_id))
-        broadcast.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
-        broadcast.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))
+        realtime.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
+        realtime.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))
     else:
-        broadcast.on_commit_to_facilitators(message.group_id, queue_frame(alert_item(alert)))
+        realtime.on_commit_to_facilitators(message.group_id, queue_frame(alert_item(alert)))
 
 
 def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
@@ -594,7 +595,7 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
         # No target: the row is in the reporter's data export, never in the reported person's. Facilitators
         # still read whose message it was through ``message``.
         _audit(group_id, "moderation.report.filed", actor=membership.user, message=message)
-        broadcast.on_commit_private(
+        realtime.on_commit_private(
             user_id,
             group_id,
             _notice(
@@ -606,7 +607,7 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
                 link=reverse("moderation:my_reports"),
             ),
         )
-        broadcast.on_commit_to_facilitators(group_id, queue_frame(report_item(report)))
+        realtime.on_commit_to_facilitators(group_id, queue_frame(report_item(report)))
     return report
 
 
@@ -680,7 +681,7 @@ def report_direct_message(
             ) from None
         # No target: the row is in the reporter's data export, never in the reported person's.
         _audit(group.pk, "moderation.direct_message.reported", actor=reporter)
-        broadcast.on_commit_to_facilitators(group.pk, queue_frame(report_item(report)))
+        realtime.on_commit_to_facilitators(group.pk, queue_frame(report_item(report)))
     return report
 
 
@@ -712,7 +713,7 @@ def request_repair(
         )
         cited = Cited(agreement_number, warning.agreement_text if warning else "") if agreement_number else None
         _audit(group.pk, "moderation.repair.requested", actor=member, target_id=member.pk, message=message, cited=cited)
-        broadcast.on_commit_to_facilitators(group.pk, queue_frame(repair_item(repair)))
+        realtime.on_commit_to_facilitators(group.pk, queue_frame(repair_item(repair)))
     return repair
 
 
@@ -757,7 +758,7 @@ def _member_of(group: Group, user_id: int) -> Membership:
 
 
 def _resolved_on_facilitators(group_id: int, item: dict) -> None:
-    broadcast.on_commit_to_facilitators(group_id, queue_frame({**item, "state": "resolved"}))
+    realtime.on_commit_to_facilitators(group_id, queue_frame({**item, "state": "resolved"}))
 
 
 def _repair_url(group: Group) -> str:
@@ -782,7 +783,7 @@ def approve_message(actor: User, group: Group, *, seq: int) -> Message:
             group.pk, seq=message.seq, author_id=message.author_id, frame=frame, content_warning=message.content_warning
         )
         if message.author_id:
-            broadcast.on_commit_private(
+            realtime.on_commit_private(
                 message.author_id,
                 group.pk,
                 _notice(
@@ -818,7 +819,7 @@ def hide_message(actor: User, group: Group, *, seq: int, agreement_number: int, 
         )
         chat_actions._broadcast_updated(message)  # the tombstone replaces the words on every open socket
         if message.author_id:
-            broadcast.on_commit_private(
+            realtime.on_commit_private(
                 message.author_id,
                 group.pk,
                 _notice(
@@ -872,7 +873,7 @@ def warn_member(
         if note.strip():
             text += f" They said: “{note.strip()}”"
         text += " You're still welcome here. If you'd like to repair, there are some words that can help."
-        broadcast.on_commit_private(
+        realtime.on_commit_private(
             user_id, group.pk, _notice(NoticeCode.WARNING, text, agreement=cited.to_wire(), link=_repair_url(group))
         )
     return warning
@@ -905,7 +906,7 @@ def time_out_member(
             cited=cited,
             note=f"{minutes} minutes. {note}".strip(),
         )
-        broadcast.on_commit_private(user_id, group.pk, _time_out_notice(time_out, group, cited))
+        realtime.on_commit_private(user_id, group.pk, _time_out_notice(time_out, group, cited))
     return time_out
 
 
@@ -950,7 +951,7 @@ def _resolve(report: Report, actor: User, outcome: str) -> None:
         message=report.message,
         note=outcome,
     )
-    broadcast.on_commit_private(
+    realtime.on_commit_private(
         report.reporter_id,
         report.group_id,
         _notice(
@@ -1020,7 +1021,7 @@ def accept_repair(actor: User, group: Group, *, repair_id: int) -> RepairRequest
         TimeOut.objects.filter(group=group, user=repair.member, until__gt=now).update(until=now)
         cited = Cited(repair.agreement_number, "") if repair.agreement_number else None
         _audit(group.pk, "moderation.repair.accepted", actor=actor, target_id=repair.member_id, cited=cited)
-        broadcast.on_commit_private(
+        realtime.on_commit_private(
             repair.member_id,
             group.pk,
             _notice(

@@ -9,12 +9,12 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from chat import broadcast
 from chat.actions import _broadcast_updated
 from chat.models import Message, MessageState
 from groups.actions import groups_they_alone_facilitate
 from groups.models import Group
 from moderation.models import AuditEntry
+from supportcircle import realtime
 
 from .models import User
 
@@ -64,7 +64,7 @@ def delete_account(user: User) -> None:
             message.save(update_fields=["state", "body", "pinned_at"])
             _broadcast_updated(message)
         Session.objects.filter(session_key__in=_sessions_of(user)).delete()
-        broadcast.on_commit_revoke(user_id=user_id, group_id=None, reason="account_deleted")
+        realtime.on_commit_revoke(user_id=user_id, group_id=None, reason=realtime.RevokeReason.ACCOUNT_DELETED)
         user.delete()
     log.info("account deleted (user %s)", user_id)
     for group in alone_in:

@@ -10,7 +10,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from chat import broadcast
+from supportcircle import realtime
 
 from .models import User
 from .sessions import session_digest
@@ -23,7 +23,9 @@ def close_sockets_of_the_ended_session(sender, request, user, **kwargs) -> None:
     channel a socket fewer to join and leave in Redis."""
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if user is not None and session_key:
-        broadcast.on_commit_revoke_session(user_id=user.pk, session=session_digest(session_key), reason="logged_out")
+        realtime.on_commit_revoke_session(
+            user_id=user.pk, session=session_digest(session_key), reason=realtime.RevokeReason.LOGGED_OUT
+        )
 
 
 @receiver(post_save, sender=User)
@@ -32,6 +34,6 @@ def close_sockets_when_the_account_changes(sender, instance: User, created: bool
     if created:
         return
     if getattr(instance, "_password", None) is not None:
-        broadcast.on_commit_revoke(user_id=instance.pk, group_id=None, reason="password_changed")
+        realtime.on_commit_revoke(user_id=instance.pk, group_id=None, reason=realtime.RevokeReason.PASSWORD_CHANGED)
     elif not instance.is_active:
-        broadcast.on_commit_revoke(user_id=instance.pk, group_id=None, reason="deactivated")
+        realtime.on_commit_revoke(user_id=instance.pk, group_id=None, reason=realtime.RevokeReason.DEACTIVATED)

@@ -89,12 +89,12 @@ async def test_an_edit_that_is_too_long_is_refused_and_changes_nothing(channel_l
 def test_an_edit_is_broadcast_only_after_it_commits(group, member, monkeypatch):
     from django.db import transaction
 
-    from chat import broadcast
     from chat.actions import edit_message, post_message
+    from supportcircle import realtime
 
     post_message(member.pk, group.pk, client_id="s1", body="First words")
     sent = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda channel, event: sent.append(event))
+    monkeypatch.setattr(realtime, "send_now", lambda channel, event: sent.append(event))
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             edit_message(member.pk, group.pk, seq=1, body="Second thoughts")

@@ -83,10 +83,10 @@ def test_a_message_stored_in_one_statement_is_the_one_the_model_stores(group, me
 def test_nothing_is_broadcast_before_the_message_commits(group, member, monkeypatch):
     from django.db import transaction
 
-    from chat import broadcast
+    from supportcircle import realtime
 
     sent = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda channel, event: sent.append(channel))
+    monkeypatch.setattr(realtime, "send_now", lambda channel, event: sent.append(channel))
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             post_message(member.pk, group.pk, client_id="rolled-back", body="This never happened")

@@ -16,10 +16,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat.actions import post_message
-from chat.broadcast import group_channel
 from chat.layers import OVERFLOW_EVENT
 from chat.models import Message, Presence
 from chat.protocol import CloseCode
+from supportcircle.realtime import group_channel
 from tests.conftest import REDIS_URL, connected, require_redis
 from tests.support.servers import Daphne, ws_headers
 

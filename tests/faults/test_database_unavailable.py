@@ -12,10 +12,10 @@ from django.db import OperationalError, transaction
 from django.db.backends.utils import CursorWrapper
 
 from chat.actions import post_message
-from chat.broadcast import group_channel
 from chat.models import Message
 from chat.protocol import MAX_WAITING_FRAMES, CloseCode
 from supportcircle.accounts import sessions
+from supportcircle.realtime import group_channel
 from tests.conftest import connected, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,10 +3,10 @@
 import pytest
 from django.db import transaction
 
-from chat import broadcast
 from chat.actions import post_message
 from moderation import actions
 from moderation.models import AuditEntry
+from supportcircle import realtime
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,7 +15,7 @@ CRISIS = "I want to kill myself."
 
 def test_a_hidden_message_and_a_crisis_alert_are_announced_only_after_commit(circle, member, facilitator, monkeypatch):
     sent = []
-    monkeypatch.setattr(broadcast, "_send_now", lambda channel, event: sent.append(channel))
+    monkeypatch.setattr(realtime, "send_now", lambda channel, event: sent.append(channel))
     seq = post_message(member.pk, circle.pk, client_id="c-1", body="Hello").message.seq
     sent.clear()
     with pytest.raises(RuntimeError):
