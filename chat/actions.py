@@ -519,7 +519,7 @@ def _message_to_change(group_id: int, seq: int) -> Message:
     return message
 
 
-def _broadcast_updated(message: Message) -> dict:
+def broadcast_updated(message: Message) -> dict:
     """Tell everyone the message's current state: edits, tombstones, pins and reactions alike."""
     message = _for_wire(Message.objects.filter(pk=message.pk)).get()
     wire = _with_author_boundaries(message.to_wire(), message.author)
@@ -557,7 +557,7 @@ def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
         message.save(update_fields=["body", "edited_at", "content_warning"])
         _record(group_id, user_id, "chat.message.edited", message)
         moderation.record_decision(decision, message, membership)
-        return _broadcast_updated(message)
+        return broadcast_updated(message)
 
 
 def delete_message(user_id: int, group_id: int, *, seq: int) -> dict:
@@ -571,7 +571,7 @@ def delete_message(user_id: int, group_id: int, *, seq: int) -> dict:
         message.save(update_fields=["state", "body", "pinned_at"])
         Reaction.objects.filter(message=message).delete()
         _record(group_id, user_id, "chat.message.removed_by_author", message)
-        return _broadcast_updated(message)
+        return broadcast_updated(message)
 
 
 def _facilitator_or_refuse(user_id: int, group_id: int) -> Membership:
@@ -591,7 +591,7 @@ def pin_message(user_id: int, group_id: int, *, seq: int, pinned: bool) -> dict:
         message.pinned_at = timezone.now() if pinned else None
         message.save(update_fields=["pinned_at"])
         _record(group_id, user_id, "chat.message.pinned" if pinned else "chat.message.unpinned", message)
-        return _broadcast_updated(message)
+        return broadcast_updated(message)
 
 
 def pinned_messages(group_id: int) -> list[dict]:

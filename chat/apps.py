@@ -5,3 +5,6 @@ class ChatConfig(AppConfig):
     name = "chat"
     label = "chat"
     verbose_name = "Chat"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects them)

@@ -22,7 +22,9 @@ quiet room reads seven statements instead of fourteen; whatever is there is read
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,11 +33,25 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group, LiveSession, Role
 from moderation import frames as moderation_frames
 from moderation.models import TimeOut
-from supportcircle.accounts.limits import sockets_seen_since, too_many_sockets
 
 from . import actions, room
 from .actions import _db_time, _quoted
 from .models import Message, MessageState, ReadMarker, RoomState, Round
+from .protocol import PRESENCE_TTL_SECONDS
+
+MAX_SOCKETS_PER_PERSON_DEFAULT = 10
+
+
+def too_many_sockets(open_sockets: int) -> bool:
+    """Whether a person with this many chat sockets open (across server processes: their rows in "here
+    now" seen since :func:`sockets_seen_since`) already has the most we allow (``MAX_SOCKETS_PER_PERSON``).
+    They are counted in the query that admits the socket."""
+    return open_sockets >= getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
+
+
+def sockets_seen_since() -> datetime:
+    """A socket whose "here now" row was last seen before this has gone (its process died)."""
+    return timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)
 
 
 @dataclass(frozen=True)

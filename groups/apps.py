@@ -5,3 +5,6 @@ class GroupsConfig(AppConfig):
     name = "groups"
     label = "groups"
     verbose_name = "Groups"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects them)

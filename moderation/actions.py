@@ -817,7 +817,7 @@ def hide_message(actor: User, group: Group, *, seq: int, agreement_number: int, 
             cited=cited,
             note=note,
         )
-        chat_actions._broadcast_updated(message)  # the tombstone replaces the words on every open socket
+        chat_actions.broadcast_updated(message)  # the tombstone replaces the words on every open socket
         if message.author_id:
             realtime.on_commit_private(
                 message.author_id,

@@ -1,4 +1,4 @@
-"""Rate limits on logging in, signing up and open sockets, with a kind message and a retry time.
+"""Rate limits on logging in and signing up, with a kind message and a retry time.
 
 Counted in the database, so they hold across server processes and restarts.
 """
@@ -129,20 +129,3 @@ def login_key(pseudonym: str, request) -> str:
 
 def signup_key(request) -> str:
     return digest("signup", client_address(request))
-
-
-MAX_SOCKETS_PER_PERSON_DEFAULT = 10
-
-
-def too_many_sockets(open_sockets: int) -> bool:
-    """Whether a person with this many chat sockets open (across server processes: their rows in "here
-    now" seen since :func:`sockets_seen_since`) already has the most we allow. chat.opening counts them
-    in the query that admits the socket."""
-    return open_sockets >= getattr(settings, "MAX_SOCKETS_PER_PERSON", MAX_SOCKETS_PER_PERSON_DEFAULT)
-
-
-def sockets_seen_since() -> datetime:
-    """A socket whose "here now" row was last seen before this has gone (its process died)."""
-    from chat.protocol import PRESENCE_TTL_SECONDS
-
-    return timezone.now() - timedelta(seconds=PRESENCE_TTL_SECONDS)

@@ -1,19 +1,30 @@
-"""Closing a person's open sockets when their session or account ends.
+"""What accounts announce, and closing a person's open sockets when their session or account ends.
 
-The pull side (supportcircle.accounts.sessions.SessionGuard) catches anything a
-lost signal misses; these make it happen within a second.
+Accounts sit below every other app and import none of them: apps above learn of an account being
+deleted through the two signals here and do their part (the chat erases the person's words, moderation
+notes a group left without a facilitator, groups says which groups those would be).
+
+The pull side of closing sockets (supportcircle.accounts.sessions.SessionGuard) catches anything a lost
+signal misses; the receivers below make it happen within a second.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from supportcircle import realtime
 
 from .models import User
 from .sessions import session_digest
+
+# Sent inside the deletion's transaction, before the person is deleted (``user``): each receiver does
+# its app's part in the same transaction, so the deletion happens whole or not at all.
+account_deleting = Signal()
+# Sent when a person considers deleting their account (``user``): each receiver answers with what the
+# deletion would leave behind, in words the person reads before they decide (a list of strings).
+account_deletion_leaves = Signal()
 
 
 @receiver(user_logged_out)

@@ -9,11 +9,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from groups.actions import groups_they_alone_facilitate
 from supportcircle.security import log_refusal
 
 from . import limits
-from .actions import delete_account
+from .actions import delete_account, what_deleting_leaves
 from .forms import DeleteAccountForm, LoginForm, ProfileForm, SignUpForm
 from .models import Attempt
 from .privacy import export_for
@@ -91,5 +90,5 @@ def delete(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your account is deleted and your messages are erased. Take good care.")
         return redirect("groups:directory")
     # Never a reason to refuse; what it would leave behind is said before, plainly.
-    alone_in = groups_they_alone_facilitate(request.user)
-    return render(request, "accounts/delete.html", {"form": form, "alone_in": alone_in})
+    leaves = what_deleting_leaves(request.user)
+    return render(request, "accounts/delete.html", {"form": form, "leaves": leaves})

@@ -10,8 +10,8 @@ from django.conf import settings
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
+from chat.opening import MAX_SOCKETS_PER_PERSON_DEFAULT
 from groups.actions import create_group
-from supportcircle.accounts.limits import MAX_SOCKETS_PER_PERSON_DEFAULT
 from tests.browser.conftest import page_for
 from tests.conftest import session_cookie
 from tests.support.servers import Daphne

@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from chat.models import RoundAnswer, RoundKind
+from chat.retention import purge_checkins
 from chat.room import answer_round, close_round, open_round
 from groups.models import Group, ListeningToday
-from groups.retention import purge_checkins
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from chat.actions import post_message
 from chat.models import Message
-from supportcircle.accounts.actions import purge_expired_transcripts
+from chat.retention import purge_expired_transcripts
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from groups.retention import purge_checkins
-from supportcircle.accounts.actions import purge_expired_transcripts
+from chat.retention import purge_checkins, purge_expired_transcripts
 
 
 class Command(BaseCommand):
