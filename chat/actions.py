@@ -197,7 +197,7 @@ def _check_room_rules(membership: Membership, room: RoomState) -> None:
     """Pause and the listening circle: facilitators, who hold the space, may always post."""
     if membership.role == Role.FACILITATOR:
         return
-    # Pause & breathe (groups.live) ends by itself: compared with the clock, no job needed.
+    # Pause & breathe (console.live) ends by itself: compared with the clock, no job needed.
     breathing = membership.group.breathing_seconds_left(timezone.now())
     if breathing:
         raise ChatRefused(ErrorCode.BREATHING, retry_after=breathing)

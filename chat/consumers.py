@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 from django.urls import reverse
 
-from groups import console_frames
+from console import frames as console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from moderation import frames as moderation_frames

@@ -12,7 +12,7 @@ posting at the time; in a storm of connects that queueing was most of the wait. 
 With PostgreSQL both trips go to the opening threads instead of the sockets' database thread
 (supportcircle/db_threads.py), so one socket's round trips do not wait for another's.
 
-Each step calls the same functions as before (chat.actions, chat.room, moderation, groups.live);
+Each step calls the same functions as before (chat.actions, chat.room, moderation, console.live);
 only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`) first
 asks what is there at all: a room state row, an open round, pinned messages, a time-out, a live
 session, a pause & breathe. What it finds absent is not read again, so a socket opening in a
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from groups import console_frames
+from console import frames as console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group, LiveSession, Role
 from moderation import frames as moderation_frames
@@ -94,7 +94,7 @@ class RoomAtConnect:
 
     @property
     def nothing_for_the_console(self) -> bool:
-        """No live session, no lock on joins, no pause & breathe: groups.console_frames has no frame."""
+        """No live session, no lock on joins, no pause & breathe: console.frames has no frame."""
         return not (self.live_session or self.joins_locked or self.breathing)
 
 

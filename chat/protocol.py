@@ -172,7 +172,7 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
         "A facilitator has asked you to pause posting for a little while. "
         "You can keep reading, and your words are still in the box."
     ),
-    # Facilitator console (groups.live): pause & breathe.
+    # Facilitator console (console.live): pause & breathe.
     ErrorCode.BREATHING: (
         "We're taking a moment to breathe together, so posting is resting. "
         "Your words are still in the box; the chat opens again by itself."
@@ -197,7 +197,7 @@ class NoticeCode(StrEnum):
     REPORT_RECEIVED = "report_received"
     REPORT_ANSWERED = "report_answered"
     MODERATION_DONE = "moderation_done"
-    # Facilitator console (groups.live).
+    # Facilitator console (console.live).
     CARE_SENT = "care_sent"
     LISTENING_NOTED = "listening_noted"
 
@@ -245,7 +245,7 @@ CLIENT_FRAME_TYPES = (
     "round_close",
     "report",
     "moderate",
-    # Facilitator console (groups.console_frames).
+    # Facilitator console (console.frames).
     "session",
     "lock_joins",
     "breathe",

@@ -171,7 +171,7 @@ def _take_seat(
             "This group is joined by invite link. A facilitator can send you one.", reason="invite_only"
         )
     if group.joins_locked and not is_facilitator:
-        # A facilitator locked joins from the console (groups.live) while a session is under way.
+        # A facilitator locked joins from the console (console.live) while a session is under way.
         raise MembershipError(JOINS_LOCKED_MESSAGE)
     if not is_facilitator and _seats_taken(group) >= group.capacity:
         raise MembershipError(FULL_MESSAGE)

@@ -68,7 +68,7 @@ class BlockedMemberAdmin(admin.ModelAdmin):
         return False
 
 
-# The facilitator console's records (groups.live): read-only, like every other record of what happened.
+# The facilitator console's records (console.live): read-only, like every other record of what happened.
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False

@@ -45,12 +45,12 @@ class Group(models.Model):
     agreement_version = models.PositiveIntegerField(default=1)
     # The highest sequence number handed out in this group's chat (see chat.actions.post_message).
     last_seq = models.BigIntegerField(default=0)
-    # Facilitator console (groups.live): new people cannot join while a facilitator has locked joins.
+    # Facilitator console (console.live): new people cannot join while a facilitator has locked joins.
     joins_locked = models.BooleanField(default=False)
     # Pause & breathe: members' posting is frozen until this moment, with a grounding prompt shown to all.
     breathe_until = models.DateTimeField(null=True, blank=True)
     breathe_prompt = models.CharField(max_length=200, blank=True)
-    # Wellbeing radar thresholds (groups.radar) and how long check-in answers are kept (purge_checkins).
+    # Wellbeing radar thresholds (console.radar) and how long check-in answers are kept (purge_checkins).
     radar_silence_minutes = models.PositiveIntegerField(
         default=20, help_text="Suggest checking on someone who said nothing for this many minutes of a live session."
     )
@@ -356,7 +356,7 @@ class DirectMessage(models.Model):
 
 
 class LiveSession(models.Model):
-    """One live session a facilitator opened and closed from the console (groups.live)."""
+    """One live session a facilitator opened and closed from the console (console.live)."""
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="live_sessions")
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

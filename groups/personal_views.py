@@ -21,7 +21,6 @@ from .models import (
     DirectMessageRequest,
     DirectMessageRequestState,
 )
-from .radar_data import radar_for_member
 from .views import flash_form_errors
 
 
@@ -55,8 +54,6 @@ def boundaries(request: HttpRequest) -> HttpResponse:
             "person_form": PersonForm(people=people),
             "blocked": User.objects.filter(blocks_received__blocker=request.user).order_by("pseudonym"),
             "muted": User.objects.filter(mutes_received__muter=request.user).order_by("pseudonym"),
-            # The facilitator console's wellbeing radar, as it would describe this person (groups.radar_data).
-            "radar_about_me": radar_for_member(request.user),
         },
         status=400 if form.errors else 200,
     )

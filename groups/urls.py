@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console, personal_views, views
+from . import personal_views, views
 
 app_name = "groups"
 
@@ -19,16 +19,6 @@ urlpatterns = [
     path("groups/<slug:slug>/schedule/", views.add_schedule, name="add_schedule"),
     path("groups/<slug:slug>/settings/", views.group_settings, name="settings"),
     path("groups/<slug:slug>/schedule/<int:schedule_id>/remove/", views.remove_schedule, name="remove_schedule"),
-    path("groups/<slug:slug>/console/", console.console, name="console"),
-    path("groups/<slug:slug>/sessions/<int:session_id>/summary/", console.session_summary, name="session_summary"),
-    path(
-        "groups/<slug:slug>/sessions/<int:session_id>/charts/<str:chart>.svg",
-        console.session_chart,
-        name="session_chart",
-    ),
-    path(
-        "groups/<slug:slug>/sessions/<int:session_id>/export.<str:fmt>", console.session_export, name="session_export"
-    ),
     path("settings/boundaries/", personal_views.boundaries, name="boundaries"),
     path("settings/boundaries/<str:verb>/", personal_views.boundary_action, name="boundary_action"),
     path("messages/", personal_views.inbox, name="inbox"),

@@ -223,6 +223,7 @@ INSTALLED_APPS = [
     "groups",
     "chat",
     "moderation",
+    "console",
     "supportcircle.operations",
 ]
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("", include("groups.urls")),
     path("", include("moderation.urls")),
+    path("", include("console.urls")),
 ]

@@ -23,6 +23,7 @@ from tests.support.hashers import CountingArgon2PasswordHasher
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LOGINS = 4
+ATTEMPTS = 3
 # What the logins may add to the longest wait of a 1 ms ticker (docs/security.md).
 STALL_MS = 20
 
@@ -88,15 +89,22 @@ async def test_a_login_never_hashes_on_the_event_loop_nor_stalls_it(argon2, memb
         for _ in range(LOGINS):  # one after another: what one login costs everyone else
             assert await log_in("Sam", PASSWORD) == 302
 
-    async def as_long_alone() -> None:
-        await asyncio.sleep(elapsed)
-
-    started = time.perf_counter()
-    with_logins = await longest_tick_gap_ms(logins)
-    elapsed = time.perf_counter() - started
-    alone = await longest_tick_gap_ms(as_long_alone)
-    assert len(argon2) == LOGINS and loop_thread not in argon2
-    assert with_logins <= alone + STALL_MS, f"logins stalled the loop {with_logins:.1f} ms (alone {alone:.1f} ms)"
+    # A loaded machine stalls any thread now and then; a login that hashed on the loop (or starved it)
+    # would stall it every time. So the figure is the best of a few tries, each against its own control.
+    tries = []
+    for _ in range(ATTEMPTS):
+        argon2.clear()
+        started = time.perf_counter()
+        with_logins = await longest_tick_gap_ms(logins)
+        elapsed = time.perf_counter() - started
+        alone = await longest_tick_gap_ms(lambda seconds=elapsed: asyncio.sleep(seconds))
+        assert len(argon2) == LOGINS and loop_thread not in argon2
+        tries.append((with_logins - alone, with_logins, alone))
+        if with_logins <= alone + STALL_MS:
+            return
+    pytest.fail(
+        "logins stalled the loop in every try: " + "; ".join(f"{w:.1f} ms (alone {a:.1f} ms)" for _, w, a in tries)
+    )
 
 
 @pytest.mark.parametrize("who", ["Sam", "Nobody"])

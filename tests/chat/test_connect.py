@@ -11,7 +11,7 @@ from chat.actions import mark_read, pin_message, post_message
 from chat.layers import BoundedInMemoryChannelLayer
 from chat.models import Presence, RoundKind
 from chat.protocol import CloseCode
-from groups import live
+from console import live
 from groups.models import Membership, MembershipState, SessionAttendance
 from moderation.actions import time_out_member
 from supportcircle import db_threads

@@ -3,7 +3,7 @@ the records of what happened are read-only there."""
 
 import pytest
 
-from groups.live import close_session, open_session
+from console.live import close_session, open_session
 from tests.conftest import PASSWORD, make_person
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The radar's facts come from what the server already knows (groups.radar_data): presence, attendance, replies
+"""The radar's facts come from what the server already knows (console.radar_data): presence, attendance, replies
 that touched an agreement, crisis alerts and self-kindness nudges. Never from message content.
 The clock is moved by hand: every time below is set relative to a fixed noon."""
 
@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from chat.models import Message, Presence
+from console.radar_data import group_radar, radar_about
 from groups.models import Agreement, LiveSession, SessionAttendance
-from groups.radar_data import group_radar, radar_about
 from moderation.models import Alert, AuditEntry
 
 pytestmark = pytest.mark.django_db

@@ -1,11 +1,11 @@
 """The wellbeing radar's rules, on a clock moved by hand: who a facilitator may want to check on, and why.
 
-Pure core (groups.radar): no database, no sockets. The negatives matter as much as the positives.
+Pure core (console.radar): no database, no sockets. The negatives matter as much as the positives.
 """
 
 from datetime import UTC, datetime, timedelta
 
-from groups.radar import MemberDay, Reason, Thresholds, concerns_for, radar
+from console.radar import MemberDay, Reason, Thresholds, concerns_for, radar
 
 SESSION_START = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 DEFAULTS = Thresholds(silence_minutes=20, quiet_after_reply_minutes=10)

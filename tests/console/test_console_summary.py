@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chat.actions import post_message
 from chat.room import answer_round, close_round, open_round
-from groups.live import close_session, open_session
+from console.live import close_session, open_session
 from groups.models import SessionAttendance
 from tests.conftest import PASSWORD, make_person
 

@@ -64,10 +64,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "groups:settings": POST_ONLY,
     "groups:remove_schedule": POST_ONLY,
     "chat:history": {**READERS, "anonymous": "401", **dict.fromkeys(NOT_SEATED, "forbidden")},
-    "groups:console": FACILITATORS,
-    "groups:session_summary": FACILITATORS,
-    "groups:session_chart": FACILITATORS,
-    "groups:session_export": FACILITATORS,
+    "console:console": FACILITATORS,
+    "console:session_summary": FACILITATORS,
+    "console:session_chart": FACILITATORS,
+    "console:session_export": FACILITATORS,
     "groups:boundaries": signed_in("ok"),  # one's own boundaries
     "groups:boundary_action": POST_ONLY,
     "groups:inbox": signed_in("ok"),  # one's own conversations

@@ -1,5 +1,5 @@
 """The chat socket's facilitator-console frames (``session``, ``lock_joins``, ``breathe``, ``radar``,
-``check_in_with``, ``listening``), turned into groups.live actions.
+``check_in_with``, ``listening``), turned into console.live actions.
 
 Called by the consumer through ``database_sync_to_async``. Every action re-checks on every frame that
 its sender is a facilitator of this group (``facilitators_only`` otherwise), except ``listening``, which

@@ -1,7 +1,7 @@
 """The facilitator console and the session summary: pages for a group's facilitators only.
 
-Thin views: the live parts of the console come over the group socket (groups.console_frames);
-state changes are in groups.live; the summary's numbers and charts in groups.summary.
+Thin views: the live parts of the console come over the group socket (console.frames);
+state changes are in console.live; the summary's numbers and charts in console.summary.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from chat.protocol import (
     MIN_BREATHE_SECONDS,
     NEEDS,
 )
+from groups.actions import require_facilitator
+from groups.models import Group, LiveSession
 
 from . import summary as summaries
-from .actions import require_facilitator
 from .live import KIND_CHECK_IN
-from .models import Group, LiveSession
 
 
 @login_required
@@ -39,7 +39,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
     past = LiveSession.objects.filter(group=group, ended_at__isnull=False)[:5]
     return render(
         request,
-        "groups/console/console.html",
+        "console/console.html",
         {
             "group": group,
             "past_sessions": past,
@@ -66,7 +66,7 @@ def session_summary(request: HttpRequest, slug: str, session_id: int) -> HttpRes
     summary = summaries.summarize_session(session)
     return render(
         request,
-        "groups/console/summary.html",
+        "console/summary.html",
         {
             "group": session.group,
             "session": session,
@@ -123,4 +123,4 @@ def session_export(request: HttpRequest, slug: str, session_id: int, fmt: str) -
 
 
 def console_url(group: Group) -> str:
-    return reverse("groups:console", args=[group.slug])
+    return reverse("console:console", args=[group.slug])

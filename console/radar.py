@@ -1,6 +1,6 @@
 """The wellbeing radar: a short list of members a facilitator may want to check on, each with a plain reason.
 
-Pure Python, no Django and no clock of its own: pass ``now`` in. ``groups.radar_data`` loads the facts
+Pure Python, no Django and no clock of its own: pass ``now`` in. ``console.radar_data`` loads the facts
 from the database; the console shows the result, and each member can read what it would say about them
 on their own boundaries page. Nothing here is hidden: every rule is written out in ``Reason``'s text.
 """

@@ -2,7 +2,7 @@
 a private check-in from a facilitator, "I'm here to listen today", and who came when.
 
 One function per change; each is atomic, writes an audit row (chat.models.ChatEvent, the room's audit
-log), and tells open sockets only after commit. Called by the socket (groups.console_frames) and views.
+log), and tells open sockets only after commit. Called by the socket (console.frames) and views.
 """
 
 from __future__ import annotations
@@ -17,9 +17,16 @@ from chat.actions import _facilitator_or_refuse, _membership_or_deny, _record
 from chat.errors import ChatRefused
 from chat.models import Presence
 from chat.protocol import DEFAULT_BREATHE_PROMPT, NOTICE_MESSAGES, PRESENCE_TTL_SECONDS, ErrorCode, NoticeCode
+from groups.models import (
+    CareMessage,
+    Group,
+    ListeningToday,
+    LiveSession,
+    Membership,
+    MembershipState,
+    SessionAttendance,
+)
 from supportcircle import realtime
-
-from .models import CareMessage, Group, ListeningToday, LiveSession, Membership, MembershipState, SessionAttendance
 
 KIND_CHECK_IN = (
     "Hi {name}, I noticed you've been quiet and wanted to check in. No need to reply; I'm here if you'd like to talk."
@@ -35,7 +42,7 @@ def session_to_wire(session: LiveSession | None, group: Group) -> dict:
             id=session.pk,
             started_at=session.started_at.isoformat(),
             ended_at=session.ended_at.isoformat() if session.ended_at else None,
-            summary_url=reverse("groups:session_summary", args=[group.slug, session.pk]),
+            summary_url=reverse("console:session_summary", args=[group.slug, session.pk]),
         )
     return wire
 

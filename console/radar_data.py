@@ -1,4 +1,4 @@
-"""Django glue for the wellbeing radar (groups.radar): load today's facts about a group's members.
+"""Django glue for the wellbeing radar (console.radar): load today's facts about a group's members.
 
 A fixed handful of queries for the whole group, whatever its size; never message content.
 """
@@ -12,9 +12,18 @@ from django.utils import timezone
 
 from chat.models import Message, Presence, RoundAnswer, RoundKind
 from chat.protocol import PRESENCE_TTL_SECONDS
+from groups.models import (
+    Agreement,
+    Group,
+    ListeningToday,
+    LiveSession,
+    Membership,
+    MembershipState,
+    Role,
+    SessionAttendance,
+)
 from moderation.models import Alert, AuditEntry
 
-from .models import Agreement, Group, ListeningToday, LiveSession, Membership, MembershipState, Role, SessionAttendance
 from .radar import MemberDay, RadarEntry, Thresholds, radar
 
 # Categories of a reply that make it "hard" for the person it answers.
