@@ -36,6 +36,7 @@ stack-stop:
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r supportcircle groups chat moderation -x tests
 	bash scripts/test.sh
 

@@ -15,13 +15,12 @@ from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
-from moderation import actions as moderation
-from moderation.models import TimeOut
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
+from .extensions import reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
@@ -42,7 +41,7 @@ class ChatAccess:
     rulesets: tuple[str, ...] = ()
 
 
-def _membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
+def membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
     # user__boundary_settings: "here to be heard" beside the author's name, in the same query.
     related = ("group", "user__boundary_settings", *(("group__room_state",) if with_room else ()))
     membership = Membership.objects.select_related(*related).filter(user_id=user_id, group_id=group_id).first()
@@ -252,17 +251,12 @@ class Withheld:
 
 def _seat(user_id: int, group_id: int, *, client_id: str, session_key: str | None, now) -> Membership | None:
     """Everything posting needs to know about the author's place in the group, in one query: the
-    membership with the group, its room and the author's boundaries; a time-out; a message already
-    stored with this client id (a resend); when they last posted and how many times in the rate
-    limit's window; and, for a socket, its session's data."""
+    membership with the group, its room and the author's boundaries; a message already stored with this
+    client id (a resend); when they last posted and how many times in the rate limit's window; for a
+    socket, its session's data; and what the reviewer reads (moderation: a time-out)."""
     mine = Message.objects.filter(group_id=OuterRef("group_id"), author_id=OuterRef("user_id"))
     window_start = now - timedelta(seconds=_rate_limit().window_seconds)
     annotations = {
-        "time_out_until": Subquery(
-            TimeOut.objects.filter(group_id=OuterRef("group_id"), user_id=OuterRef("user_id"), until__gt=now)
-            .order_by("-until")
-            .values("until")[:1]
-        ),
         "resent_seq": Subquery(mine.filter(client_id=client_id).values("seq")[:1]),
         "last_posted_at": Subquery(mine.order_by("-created_at").values("created_at")[:1]),
         "posted_in_window": Coalesce(
@@ -273,6 +267,7 @@ def _seat(user_id: int, group_id: int, *, client_id: str, session_key: str | Non
             Session.objects.filter(session_key=session_key or "", expire_date__gt=now).values("session_data")[:1]
         ),
     }
+    annotations.update(reviewer().seat_annotations(now))  # moderation's time-out, for one
     return (
         Membership.objects.select_related("group__room_state", "user__boundary_settings")
         .annotate(**annotations)
@@ -368,17 +363,11 @@ def post_message(
     except ChatRefused:
         # Someone writing crisis language is never told to wait: a pause, a listening circle,
         # slow mode or the rate limit give way, and moderation answers with resources at once.
-        if not moderation.is_crisis(seat.group, body):
+        if not reviewer().is_crisis(seat.group, body):
             raise
     original = _replied_message(group_id, reply_to)
-    decision = moderation.review_outgoing(
-        seat,
-        body,
-        client_id=client_id,
-        reply_to=original,
-        post_anyway=post_anyway,
-        content_warning=content_warning,
-        time_out_until=seat.time_out_until,
+    decision = reviewer().review(
+        seat, body, client_id=client_id, reply_to=original, post_anyway=post_anyway, content_warning=content_warning
     )
     if decision.withheld is not None:
         return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why
@@ -406,7 +395,7 @@ def post_message(
                     content_warning=message.content_warning,
                     quoted=quoted_for_fanout(wire),
                 )
-            moderation.record_decision(decision, message, seat)
+            reviewer().record(decision, message, seat)
     except IntegrityError:
         # Another tab sent the same client id at the same instant and won.
         return _already_posted(seat, client_id)
@@ -508,7 +497,7 @@ def latest_seq(user_id: int, group_id: int) -> int:
 # Changes to messages already posted -------------------------------------------
 
 
-def _record(group_id: int, actor_id: int | None, kind: str, message: Message | None = None, **detail) -> None:
+def record_event(group_id: int, actor_id: int | None, kind: str, message: Message | None = None, **detail) -> None:
     ChatEvent.objects.create(group_id=group_id, actor_id=actor_id, kind=kind, message=message, detail=detail)
 
 
@@ -535,7 +524,7 @@ def broadcast_updated(message: Message) -> dict:
 
 
 def _own_visible_message(user_id: int, group_id: int, seq: int) -> Message:
-    membership = _membership_or_deny(user_id, group_id)
+    membership = membership_or_deny(user_id, group_id)
     if membership.state != MembershipState.ACTIVE:
         raise ChatRefused(ErrorCode.NOT_ALLOWED)
     message = _message_to_change(group_id, seq)
@@ -550,13 +539,13 @@ def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
     """The author rewords their own message; everyone sees the new words with an "edited" mark."""
     with transaction.atomic():
         message = _own_visible_message(user_id, group_id, seq)
-        membership = _membership_or_deny(user_id, group_id)
-        decision = moderation.review_edit(membership, message, body)  # checked like a new message
+        membership = membership_or_deny(user_id, group_id)
+        decision = reviewer().review_edit(membership, message, body)  # checked like a new message
         message.body = body
         message.edited_at = timezone.now()
         message.save(update_fields=["body", "edited_at", "content_warning"])
-        _record(group_id, user_id, "chat.message.edited", message)
-        moderation.record_decision(decision, message, membership)
+        record_event(group_id, user_id, "chat.message.edited", message)
+        reviewer().record(decision, message, membership)
         return broadcast_updated(message)
 
 
@@ -570,12 +559,12 @@ def delete_message(user_id: int, group_id: int, *, seq: int) -> dict:
         message.pinned_at = None
         message.save(update_fields=["state", "body", "pinned_at"])
         Reaction.objects.filter(message=message).delete()
-        _record(group_id, user_id, "chat.message.removed_by_author", message)
+        record_event(group_id, user_id, "chat.message.removed_by_author", message)
         return broadcast_updated(message)
 
 
-def _facilitator_or_refuse(user_id: int, group_id: int) -> Membership:
-    membership = _membership_or_deny(user_id, group_id)
+def facilitator_or_refuse(user_id: int, group_id: int) -> Membership:
+    membership = membership_or_deny(user_id, group_id)
     if membership.role != Role.FACILITATOR or membership.state != MembershipState.ACTIVE:
         raise ChatRefused(ErrorCode.FACILITATORS_ONLY)
     return membership
@@ -584,13 +573,13 @@ def _facilitator_or_refuse(user_id: int, group_id: int) -> Membership:
 def pin_message(user_id: int, group_id: int, *, seq: int, pinned: bool) -> dict:
     """A facilitator pins a message (a grounding exercise, a resource) to the top of the room, or unpins it."""
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         message = _message_to_change(group_id, seq)
         if pinned and message.state != MessageState.VISIBLE:
             raise ChatRefused(ErrorCode.NOT_FOUND, detail="seq")
         message.pinned_at = timezone.now() if pinned else None
         message.save(update_fields=["pinned_at"])
-        _record(group_id, user_id, "chat.message.pinned" if pinned else "chat.message.unpinned", message)
+        record_event(group_id, user_id, "chat.message.pinned" if pinned else "chat.message.unpinned", message)
         return broadcast_updated(message)
 
 
@@ -602,7 +591,7 @@ def pinned_messages(group_id: int) -> list[dict]:
 def react_to_message(user_id: int, group_id: int, *, seq: int, kind: str, on: bool) -> None:
     """A member adds (or takes back) a compassionate reaction; others see their name beside it, never a count."""
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         if membership.state != MembershipState.ACTIVE:
             raise ChatRefused(ErrorCode.NOT_ALLOWED)
         message = Message.objects.filter(group_id=group_id, seq=seq, state=MessageState.VISIBLE).first()
@@ -627,7 +616,7 @@ def react_to_message(user_id: int, group_id: int, *, seq: int, kind: str, on: bo
 def mark_read(user_id: int, group_id: int, *, seq: int) -> int:
     """Remember how far this member has read (only ever forward), for the "new since you were last here" divider."""
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         seq = min(seq, membership.group.last_seq)
         marker, _ = ReadMarker.objects.select_for_update().get_or_create(user_id=user_id, group_id=group_id)
         if seq > marker.last_read_seq:
@@ -643,7 +632,7 @@ def last_read_seq(user_id: int, group_id: int) -> int:
 
 def may_type(user_id: int, group_id: int) -> str:
     """Authorize a typing notice (not stored): only someone who may post is shown typing. Returns their pseudonym."""
-    membership = _membership_or_deny(user_id, group_id)
+    membership = membership_or_deny(user_id, group_id)
     if membership.state != MembershipState.ACTIVE:
         raise ChatRefused(ErrorCode.NOT_ALLOWED)
     return membership.user.pseudonym

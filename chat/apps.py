@@ -7,4 +7,4 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects them)
+        from . import consumers, receivers  # noqa: F401  (registers the chat's own frames; connects the receivers)

@@ -19,33 +19,29 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 from django.urls import reverse
 
-from console import frames as console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
-from moderation import frames as moderation_frames
 from supportcircle import metrics
 from supportcircle.accounts.sessions import SessionGuard
 from supportcircle.db_threads import db
 from supportcircle.realtime import RevokeReason, delivering_directly, facilitators_channel, group_channel, user_channel
-from supportcircle.security import LayerStalled
 
 from . import actions, layer_watch, opening, presence, recheck
 from .errors import ChatAccessDenied, ChatRefused
+from .extensions import FRAME_HANDLERS, handles, reviewer
 from .failures import FailureLog
 from .handlers import ConversationHandlers
+from .middleware import LayerStalled
 from .protocol import (
     MAX_INT,
     MAX_WAITING_FRAMES,
     NOTICE_MESSAGES,
     BackfillFrame,
     CloseCode,
-    ConsoleFrame,
     ErrorCode,
-    ModerateFrame,
     NoticeCode,
     PingFrame,
     ProtocolError,
-    ReportFrame,
     SendFrame,
     answering,
     dumps,
@@ -105,7 +101,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send) -> None:
         """Channels' own ``AsyncConsumer.__call__``, except that joining a stalled channel layer (Redis)
         gives up after a while. Any failure here, before the socket is accepted, becomes a clean
-        4503 in supportcircle.security.CloseCleanlyOnFailure, never an HTTP 500."""
+        4503 in chat.middleware.CloseCleanlyOnFailure, never an HTTP 500."""
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
@@ -247,7 +243,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         await self.accept()
         layer_watch.watch()
-        moderation_frames.warm_engine(self.access.rulesets)
+        reviewer().warm(self.access.rulesets)
         self.arrived = True  # from here on the goodbye runs however the consumer ends (it is idempotent)
         presence.keeper().arrived(self.channel_name)
         greeting = await db(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
@@ -323,18 +319,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 await self.recheck_when_due()
             elif not isinstance(frame, SendFrame) and not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-            if isinstance(frame, SendFrame):
-                await self.on_send(frame)
-            elif isinstance(frame, BackfillFrame):
-                await self.on_backfill(frame)
-            elif isinstance(frame, PingFrame):
-                await self.on_ping()
-            elif isinstance(frame, ReportFrame | ModerateFrame):
-                await self.on_moderation(frame)
-            elif isinstance(frame, ConsoleFrame):
-                await self.on_console(frame)
-            else:
-                await self.on_conversation_frame(frame)
+            await FRAME_HANDLERS[type(frame)](self, frame)  # one registry for every frame (chat.extensions)
+        except ChatRefused as refused:
+            await self.send_frame(error_frame(refused.code, **{**answering(frame), **refused.extra}))
         except ChatAccessDenied as denied:
             log.info(
                 "chat frame refused: %s (user %s, group %s)",
@@ -352,22 +339,19 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             self.failures.note(frame.type, problem, expected=False)
             await self.send_frame(error_frame(ErrorCode.SERVER_ERROR, **answering(frame)))
 
+    @handles(SendFrame)
     async def on_send(self, frame: SendFrame) -> None:
-        try:
-            with delivering_directly(self.access.user_id, self.access.group_id, self.channel_name) as direct:
-                posted = await db(actions.post_message)(
-                    self.access.user_id,
-                    self.access.group_id,
-                    session_key=self.guard.session_key,
-                    client_id=frame.client_id,
-                    body=frame.body,
-                    reply_to=frame.reply_to,
-                    content_warning=frame.content_warning,
-                    post_anyway=frame.post_anyway,
-                )
-        except ChatRefused as refused:
-            await self.send_frame(error_frame(refused.code, ref=frame.client_id, **refused.extra))
-            return
+        with delivering_directly(self.access.user_id, self.access.group_id, self.channel_name) as direct:
+            posted = await db(actions.post_message)(
+                self.access.user_id,
+                self.access.group_id,
+                session_key=self.guard.session_key,
+                client_id=frame.client_id,
+                body=frame.body,
+                reply_to=frame.reply_to,
+                content_warning=frame.content_warning,
+                post_anyway=frame.post_anyway,
+            )
         if isinstance(posted, actions.Withheld):
             await self.send_frame(posted.frame)  # a moderation nudge or block, for the author only
             return
@@ -377,30 +361,22 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         for private in direct.frames:  # crisis resources: never dependent on Redis
             await self.send(text_data=private)
 
-    async def on_moderation(self, frame: ReportFrame | ModerateFrame) -> None:
-        await self.delegate(moderation_frames.handle_frame, frame)
-
-    async def on_console(self, frame: ConsoleFrame) -> None:
-        await self.delegate(console_frames.handle_frame, frame)
-
     async def delegate(self, handle, frame) -> None:
-        """A frame another app carries out (moderation, the facilitator console): send its reply, if any,
-        or its refusal as a documented error frame."""
-        try:
-            reply = await db(handle)(self.access.user_id, self.access.group_id, frame)
-        except ChatRefused as refused:
-            await self.send_frame(error_frame(refused.code, **refused.extra))
-            return
+        """A frame carried out by a plain function on a database thread (moderation's, the console's):
+        send its reply, if any (a refusal becomes the documented error frame in ``receive``)."""
+        reply = await db(handle)(self.access.user_id, self.access.group_id, frame)
         if reply is not None:
             await self.send_frame(reply)
 
+    @handles(BackfillFrame)
     async def on_backfill(self, frame: BackfillFrame) -> None:
         history = await db(actions.history_after)(
             self.access.user_id, self.access.group_id, frame.after_seq, boundaries=self.boundaries
         )
         await self.send_frame(history)
 
-    async def on_ping(self) -> None:
+    @handles(PingFrame)
+    async def on_ping(self, frame: PingFrame | None = None) -> None:
         # One query. The socket stays counted as here now without writing anything (chat.presence).
         latest = await db(actions.latest_seq)(self.access.user_id, self.access.group_id)
         await self.send_frame({"type": "pong", "latest_seq": latest})

@@ -13,7 +13,7 @@ from groups.models import Role
 from supportcircle.db_threads import db
 
 from . import actions, broadcast, room
-from .errors import ChatRefused
+from .extensions import handles
 from .protocol import (
     TYPING_THROTTLE_SECONDS,
     CircleFrame,
@@ -29,7 +29,6 @@ from .protocol import (
     RoundCloseFrame,
     RoundOpenFrame,
     TypingFrame,
-    error_frame,
 )
 
 call = db
@@ -60,27 +59,25 @@ class ConversationHandlers:
 
     # Client frames -----------------------------------------------------------
 
-    async def on_conversation_frame(self, frame) -> None:
-        handler = self.FRAME_HANDLERS[type(frame)]
-        try:
-            await handler(self, frame)
-        except ChatRefused as refused:
-            await self.send_frame(error_frame(refused.code, **refused.extra))
-
+    @handles(EditFrame)
     async def on_edit(self, frame: EditFrame) -> None:
         await call(actions.edit_message)(self.access.user_id, self.access.group_id, seq=frame.seq, body=frame.body)
 
+    @handles(DeleteFrame)
     async def on_delete(self, frame: DeleteFrame) -> None:
         await call(actions.delete_message)(self.access.user_id, self.access.group_id, seq=frame.seq)
 
+    @handles(PinFrame)
     async def on_pin(self, frame: PinFrame) -> None:
         await call(actions.pin_message)(self.access.user_id, self.access.group_id, seq=frame.seq, pinned=frame.pinned)
 
+    @handles(ReactFrame)
     async def on_react(self, frame: ReactFrame) -> None:
         await call(actions.react_to_message)(
             self.access.user_id, self.access.group_id, seq=frame.seq, kind=frame.kind, on=frame.on
         )
 
+    @handles(TypingFrame)
     async def on_typing(self, frame: TypingFrame) -> None:
         # Throttled before any work: at most one notice (and one authorization query) per few seconds.
         now = time.monotonic()
@@ -90,9 +87,11 @@ class ConversationHandlers:
         pseudonym = await call(actions.may_type)(self.access.user_id, self.access.group_id)
         await broadcast.typing_now(self.access.group_id, self.access.user_id, pseudonym)
 
+    @handles(ReadFrame)
     async def on_read(self, frame: ReadFrame) -> None:
         await call(actions.mark_read)(self.access.user_id, self.access.group_id, seq=frame.seq)
 
+    @handles(RoomSettingsFrame)
     async def on_room_settings(self, frame: RoomSettingsFrame) -> None:
         await call(room.change_room_settings)(
             self.access.user_id,
@@ -101,18 +100,23 @@ class ConversationHandlers:
             paused=frame.paused,
         )
 
+    @handles(CircleFrame)
     async def on_circle(self, frame: CircleFrame) -> None:
         await call(room.set_listening_circle)(self.access.user_id, self.access.group_id, on=frame.on)
 
+    @handles(RaiseHandFrame)
     async def on_raise_hand(self, frame: RaiseHandFrame) -> None:
         await call(room.raise_hand)(self.access.user_id, self.access.group_id, raised=frame.raised)
 
+    @handles(PassFloorFrame)
     async def on_pass_floor(self, frame: PassFloorFrame) -> None:
         await call(room.pass_floor)(self.access.user_id, self.access.group_id, to=frame.to)
 
+    @handles(RoundOpenFrame)
     async def on_round_open(self, frame: RoundOpenFrame) -> None:
         await call(room.open_round)(self.access.user_id, self.access.group_id, kind=frame.kind)
 
+    @handles(RoundAnswerFrame)
     async def on_round_answer(self, frame: RoundAnswerFrame) -> None:
         await call(room.answer_round)(
             self.access.user_id,
@@ -124,24 +128,9 @@ class ConversationHandlers:
             gratitude=frame.gratitude,
         )
 
+    @handles(RoundCloseFrame)
     async def on_round_close(self, frame: RoundCloseFrame) -> None:
         await call(room.close_round)(self.access.user_id, self.access.group_id, round_id=frame.round_id)
-
-    FRAME_HANDLERS = {
-        EditFrame: on_edit,
-        DeleteFrame: on_delete,
-        PinFrame: on_pin,
-        ReactFrame: on_react,
-        TypingFrame: on_typing,
-        ReadFrame: on_read,
-        RoomSettingsFrame: on_room_settings,
-        CircleFrame: on_circle,
-        RaiseHandFrame: on_raise_hand,
-        PassFloorFrame: on_pass_floor,
-        RoundOpenFrame: on_round_open,
-        RoundAnswerFrame: on_round_answer,
-        RoundCloseFrame: on_round_close,
-    }
 
     # Channel layer events ------------------------------------------------------
 

@@ -21,21 +21,18 @@ quiet room reads seven statements instead of fourteen; whatever is there is read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db.models import Case, Exists, OuterRef, Subquery, When
 from django.utils import timezone
 
-from console import frames as console_frames
 from groups.boundaries import BoundarySnapshot, load_boundaries
-from groups.models import Group, LiveSession, Role
-from moderation import frames as moderation_frames
-from moderation.models import TimeOut
+from groups.models import Group
 
 from . import actions, room
-from .actions import _db_time, _quoted
+from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
 from .protocol import PRESENCE_TTL_SECONDS
 
@@ -81,52 +78,54 @@ class Welcome:
 
 @dataclass(frozen=True)
 class RoomAtConnect:
-    """What there is to read for a socket opening in this group, from one plain query."""
+    """What there is to read for a socket opening in this group, from one query."""
 
     has_room_state: bool
     has_open_round: bool
     has_pinned: bool
     last_read_seq: int
-    timed_out: bool
-    live_session: bool
     joins_locked: bool
     breathing: bool
-
-    @property
-    def nothing_for_the_console(self) -> bool:
-        """No live session, no lock on joins, no pause & breathe: console.frames has no frame."""
-        return not (self.live_session or self.joins_locked or self.breathing)
+    # What the apps above asked to know (chat.extensions.CONNECT_FACTS), by name: e.g. moderation's
+    # "timed_out", the console's "live_session".
+    extra: dict = field(default_factory=dict)
 
 
 def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
-    now = _db_time(timezone.now())
-    sql = (
-        "SELECT g.joins_locked, g.breathe_until IS NOT NULL AND g.breathe_until > %s, "  # noqa: S608  # nosec B608
-        f"EXISTS (SELECT 1 FROM {_quoted(RoomState)} WHERE group_id = g.id), "
-        f"EXISTS (SELECT 1 FROM {_quoted(Round)} WHERE group_id = g.id AND closed_at IS NULL), "
-        f"EXISTS (SELECT 1 FROM {_quoted(Message)} WHERE group_id = g.id AND pinned_at IS NOT NULL AND state = %s), "
-        f"(SELECT last_read_seq FROM {_quoted(ReadMarker)} WHERE group_id = g.id AND user_id = %s), "
-        f"EXISTS (SELECT 1 FROM {_quoted(TimeOut)} WHERE group_id = g.id AND user_id = %s AND until > %s), "
-        f"EXISTS (SELECT 1 FROM {_quoted(LiveSession)} WHERE group_id = g.id AND ended_at IS NULL) "
-        f"FROM {_quoted(Group)} g WHERE g.id = %s"
+    """One query: what the room has at all (its practices, an open round, pins), this person's read marker,
+    and whatever the apps above contribute; what is absent is not read again."""
+    now = timezone.now()
+    extra = {}
+    for contributor in CONNECT_FACTS:
+        extra.update(contributor(user_id, now))
+    in_group = {"group_id": OuterRef("pk")}
+    row = (
+        Group.objects.filter(pk=group_id)
+        .annotate(
+            is_breathing=Case(When(breathe_until__gt=now, then=True), default=False),
+            has_room_state=Exists(RoomState.objects.filter(**in_group)),
+            has_open_round=Exists(Round.objects.filter(**in_group, closed_at__isnull=True)),
+            has_pinned=Exists(Message.objects.filter(**in_group, pinned_at__isnull=False, state=MessageState.VISIBLE)),
+            read_seq=Subquery(ReadMarker.objects.filter(**in_group, user_id=user_id).values("last_read_seq")[:1]),
+            **extra,
+        )
+        .values("joins_locked", "is_breathing", "has_room_state", "has_open_round", "has_pinned", "read_seq", *extra)
+        .get()
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, MessageState.VISIBLE, user_id, user_id, now, group_id])
-        joins_locked, breathing, has_room, has_round, has_pinned, read_seq, timed_out, live = cursor.fetchone()
     return RoomAtConnect(
-        has_room_state=bool(has_room),
-        has_open_round=bool(has_round),
-        has_pinned=bool(has_pinned),
-        last_read_seq=read_seq or 0,
-        timed_out=bool(timed_out),
-        live_session=bool(live),
-        joins_locked=bool(joins_locked),
-        breathing=bool(breathing),
+        has_room_state=row["has_room_state"],
+        has_open_round=row["has_open_round"],
+        has_pinned=row["has_pinned"],
+        last_read_seq=row["read_seq"] or 0,
+        joins_locked=row["joins_locked"],
+        breathing=bool(row["is_breathing"]),
+        extra={name: row[name] for name in extra},
     )
 
 
 def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None) -> Welcome:
-    """What a new socket is sent first. Reads first; the writes (presence, attendance) come last."""
+    """What a new socket is sent first. Reads first; the writes (presence, then what the apps above do on
+    connect, e.g. attendance for a live session) come last."""
     boundaries = load_boundaries(access.user_id)
     if last_seq is None:
         history = actions.recent_history(access.user_id, access.group_id, boundaries=boundaries)
@@ -134,14 +133,8 @@ def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None)
         history = actions.history_after(access.user_id, access.group_id, last_seq, boundaries=boundaries)
     known = room_at_connect(access.user_id, access.group_id)
     snapshot = room.room_snapshot(access.user_id, access.group_id, boundaries, known=known)
-    # A member's only waiting frame is a time-out notice; a facilitator's is the queue.
-    frames = []
-    if access.role == Role.FACILITATOR or known.timed_out:
-        frames = moderation_frames.waiting_on_connect(access.user_id, access.group_id)
     here, here_at = room.arrive(access.user_id, access.group_id, channel_name)
-    # Attendance for a live session, and its frames: after arriving, as before.
-    if not known.nothing_for_the_console:
-        frames += console_frames.on_connect(access.user_id, access.group_id, access.role)
+    frames = [frame for provider in CONNECT_PROVIDERS for frame in provider(access, known)]
     return Welcome(boundaries, history, snapshot, here, here_at, frames)
 
 
@@ -151,4 +144,5 @@ def goodbye(access: actions.ChatAccess, channel_name: str, *, arrived: bool) -> 
     of these per socket, so each is a few plain statements."""
     if arrived:
         room.depart(access.group_id, channel_name)
-    console_frames.on_disconnect(access.user_id, access.group_id)
+    for hook in DISCONNECT_HOOKS:
+        hook(access.user_id, access.group_id)

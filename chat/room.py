@@ -22,13 +22,13 @@ from supportcircle.accounts.models import User
 from . import broadcast
 from .actions import (
     _db_time,
-    _facilitator_or_refuse,
-    _membership_or_deny,
     _quoted,
-    _record,
+    facilitator_or_refuse,
     last_read_seq,
+    membership_or_deny,
     pinned_messages,
     quote_as_seen,
+    record_event,
 )
 from .errors import ChatRefused
 from .models import Presence, RoomState, Round, RoundAnswer, RoundKind
@@ -64,7 +64,7 @@ def _room_for_change(group_id: int) -> RoomState:
 
 def _save_and_tell(room: RoomState, actor_id: int, kind: str, **detail) -> dict:
     room.save()
-    _record(room.group_id, actor_id, kind, **detail)
+    record_event(room.group_id, actor_id, kind, **detail)
     wire = room_to_wire(room)
     broadcast.on_commit_room(room.group_id, wire)
     return wire
@@ -76,7 +76,7 @@ def change_room_settings(
     """A facilitator turns slow mode (one message per N seconds per member) or the pause on or off;
     every member sees a gentle note saying what changed and why posting is different."""
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         room = _room_for_change(group_id)
         if slow_mode_seconds is not None:
             room.slow_mode_seconds = slow_mode_seconds
@@ -91,7 +91,7 @@ def set_listening_circle(user_id: int, group_id: int, *, on: bool) -> dict:
     """A facilitator starts or ends a listening circle. It starts with nobody holding the floor:
     members raise a hand, and the facilitator passes the floor."""
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         room = _room_for_change(group_id)
         room.circle_on = on
         room.floor_holder = None
@@ -102,7 +102,7 @@ def set_listening_circle(user_id: int, group_id: int, *, on: bool) -> dict:
 def raise_hand(user_id: int, group_id: int, *, raised: bool) -> dict:
     """A member asks to share next in the listening circle (or lowers their hand); hands queue in order."""
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         if membership.state != MembershipState.ACTIVE:
             raise ChatRefused(ErrorCode.NOT_ALLOWED)
         room = _room_for_change(group_id)
@@ -119,7 +119,7 @@ def pass_floor(user_id: int, group_id: int, *, to: int | None = None) -> dict:
     """The sharer passes the floor on, or a facilitator passes it: to ``to`` or to the first raised hand.
     With no hands raised the floor is open until someone raises one."""
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         room = _room_for_change(group_id)
         if not room.circle_on:
             raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="circle")
@@ -176,7 +176,7 @@ def round_to_wire(round_: Round, *, cards: list[dict] | None = None, summary: di
 def open_round(user_id: int, group_id: int, *, kind: str) -> dict:
     """A facilitator opens a check-in or gratitude round; every member sees the prompts and can answer."""
     with transaction.atomic():
-        facilitator = _facilitator_or_refuse(user_id, group_id)
+        facilitator = facilitator_or_refuse(user_id, group_id)
         if Round.objects.filter(group_id=group_id, closed_at__isnull=True).exists():
             raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="round")
         try:
@@ -184,7 +184,7 @@ def open_round(user_id: int, group_id: int, *, kind: str) -> dict:
                 round_ = Round.objects.create(group_id=group_id, kind=RoundKind(kind), opened_by=facilitator.user)
         except IntegrityError:
             raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="round") from None
-        _record(group_id, user_id, f"chat.round.{kind}_opened", round_id=round_.pk)
+        record_event(group_id, user_id, f"chat.round.{kind}_opened", round_id=round_.pk)
         wire = round_to_wire(round_)
         broadcast.on_commit_round(group_id, {"type": "round", "round": wire}, {"type": "round", "round": wire})
         return wire
@@ -209,7 +209,7 @@ def answer_round(
 ) -> dict:
     """A member answers the open round (answering again replaces their card); everyone sees the card."""
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         if membership.state != MembershipState.ACTIVE:
             raise ChatRefused(ErrorCode.NOT_ALLOWED)
         round_ = _open_round_or_refuse(group_id, round_id)
@@ -225,7 +225,7 @@ def answer_round(
             defaults={"feelings": list(feelings), "need": need, "note": note, "gratitude": gratitude},
         )
         answer.user = membership.user
-        _record(group_id, user_id, "chat.round.answered", round_id=round_.pk)
+        record_event(group_id, user_id, "chat.round.answered", round_id=round_.pk)
         card = _card(answer)
         realtime.on_commit_frame(group_id, {"type": "round_card", "card": card}, about=(user_id,))
         return card
@@ -234,12 +234,14 @@ def answer_round(
 def close_round(user_id: int, group_id: int, *, round_id: int) -> dict:
     """A facilitator closes the round: members see it closed, facilitators get the summary."""
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         round_ = _open_round_or_refuse(group_id, round_id)
         round_.closed_at = timezone.now()
         round_.save(update_fields=["closed_at"])
         summary = summarize(list(round_.answers.all()))
-        _record(group_id, user_id, f"chat.round.{round_.kind}_closed", round_id=round_.pk, answers=summary["answers"])
+        record_event(
+            group_id, user_id, f"chat.round.{round_.kind}_closed", round_id=round_.pk, answers=summary["answers"]
+        )
         broadcast.on_commit_round(
             group_id,
             {"type": "round", "round": round_to_wire(round_)},

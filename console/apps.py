@@ -8,3 +8,6 @@ class ConsoleConfig(AppConfig):
     name = "console"
     label = "console"
     verbose_name = "Facilitator console"
+
+    def ready(self) -> None:
+        from . import frames  # noqa: F401  (registers the console's frames with the chat)

@@ -1,27 +1,28 @@
 """The chat socket's facilitator-console frames (``session``, ``lock_joins``, ``breathe``, ``radar``,
-``check_in_with``, ``listening``), turned into console.live actions.
-
-Called by the consumer through ``database_sync_to_async``. Every action re-checks on every frame that
+``check_in_with``, ``listening``), turned into console.live actions, and what a socket is sent as it
+opens while a session is live. Registered with the chat's one frame registry (chat.extensions) in
+ConsoleConfig.ready; run on the sockets' database threads. Every action re-checks on every frame that
 its sender is a facilitator of this group (``facilitators_only`` otherwise), except ``listening``, which
 any active member may say about themselves.
 """
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from chat.actions import _facilitator_or_refuse
+from chat.actions import facilitator_or_refuse
+from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect, on_disconnect
 from chat.protocol import (
     BreatheFrame,
     CheckInWithFrame,
-    ConsoleFrame,
     ListeningFrame,
     LockJoinsFrame,
     RadarFrame,
     SessionFrame,
     dumps,
 )
-from groups.models import Group, Role
+from groups.models import Group, LiveSession, Role
 
 from . import live
 from .radar_data import group_radar, live_session
@@ -35,46 +36,66 @@ def radar_frame(group: Group) -> dict:
     }
 
 
-def handle_frame(user_id: int, group_id: int, frame: ConsoleFrame) -> dict | None:
-    """Carry out one console frame; the reply for this socket, if any (the change itself reaches
-    everyone through the channel layer after commit)."""
-    match frame:
-        case SessionFrame(action="open"):
-            live.open_session(user_id, group_id)
-        case SessionFrame(action="close"):
-            live.close_session(user_id, group_id)
-        case LockJoinsFrame():
-            live.set_joins_locked(user_id, group_id, locked=frame.locked)
-        case BreatheFrame():
-            live.start_breathing(user_id, group_id, seconds=frame.seconds, prompt=frame.prompt)
-        case RadarFrame():
-            membership = _facilitator_or_refuse(user_id, group_id)
-            return radar_frame(membership.group)
-        case CheckInWithFrame():
-            return live.send_check_in(
-                user_id, group_id, member_id=frame.member, body=frame.message, reason=frame.reason
-            )
-        case ListeningFrame():
-            return live.set_listening_today(user_id, group_id, on=frame.on)
-    return None
+@handled_on_a_database_thread(SessionFrame)
+def session(user_id: int, group_id: int, frame: SessionFrame) -> None:
+    if frame.action == "open":
+        live.open_session(user_id, group_id)
+    else:
+        live.close_session(user_id, group_id)
 
 
-def on_connect(user_id: int, group_id: int, role: str) -> list[str]:
+@handled_on_a_database_thread(LockJoinsFrame)
+def lock_joins(user_id: int, group_id: int, frame: LockJoinsFrame) -> None:
+    live.set_joins_locked(user_id, group_id, locked=frame.locked)
+
+
+@handled_on_a_database_thread(BreatheFrame)
+def breathe(user_id: int, group_id: int, frame: BreatheFrame) -> None:
+    live.start_breathing(user_id, group_id, seconds=frame.seconds, prompt=frame.prompt)
+
+
+@handled_on_a_database_thread(RadarFrame)
+def show_radar(user_id: int, group_id: int, frame: RadarFrame) -> dict:
+    membership = facilitator_or_refuse(user_id, group_id)
+    return radar_frame(membership.group)
+
+
+@handled_on_a_database_thread(CheckInWithFrame)
+def check_in_with(user_id: int, group_id: int, frame: CheckInWithFrame) -> dict | None:
+    return live.send_check_in(user_id, group_id, member_id=frame.member, body=frame.message, reason=frame.reason)
+
+
+@handled_on_a_database_thread(ListeningFrame)
+def listening(user_id: int, group_id: int, frame: ListeningFrame) -> dict | None:
+    return live.set_listening_today(user_id, group_id, on=frame.on)
+
+
+@connect_facts
+def live_session_now(user_id: int, now) -> dict:
+    """Whether a session is live in the group, read with the room as a socket opens (chat.opening)."""
+    return {"live_session": Exists(LiveSession.objects.filter(group_id=OuterRef("pk"), ended_at__isnull=True))}
+
+
+@on_connect
+def live_session_frames(access, known) -> list[str]:
     """Counted as arrived if a session is live; the frames a socket needs only while something is on:
     the live session, a breathing pause under way, and (for facilitators) the radar."""
-    session = live_session(group_id)
-    live.note_arrival(user_id, session)
-    group = Group.objects.get(pk=group_id)
+    if not (known.extra.get("live_session") or known.joins_locked or known.breathing):
+        return []
+    session = live_session(access.group_id)
+    live.note_arrival(access.user_id, session)
+    group = Group.objects.get(pk=access.group_id)
     now = timezone.now()
     frames = []
     if session is not None or group.joins_locked:
         frames.append({"type": "session", "session": live.session_to_wire(session, group)})
     if group.breathing_seconds_left(now):
         frames.append({"type": "breathe", "breathe": live.breathe_to_wire(group, now)})
-    if session is not None and role == Role.FACILITATOR:
+    if session is not None and access.role == Role.FACILITATOR:
         frames.append(radar_frame(group))
     return [dumps(frame) for frame in frames]
 
 
-def on_disconnect(user_id: int, group_id: int) -> None:
+@on_disconnect
+def counted_as_left(user_id: int, group_id: int) -> None:
     live.note_departure(user_id, group_id)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from chat.actions import _facilitator_or_refuse, _membership_or_deny, _record
+from chat.actions import facilitator_or_refuse, membership_or_deny, record_event
 from chat.errors import ChatRefused
 from chat.models import Presence
 from chat.protocol import DEFAULT_BREATHE_PROMPT, NOTICE_MESSAGES, PRESENCE_TTL_SECONDS, ErrorCode, NoticeCode
@@ -66,7 +66,7 @@ def open_session(user_id: int, group_id: int, *, now: datetime | None = None) ->
     """A facilitator opens the live session: everyone sees it start; whoever is here now is counted as arrived."""
     now = now or timezone.now()
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         group = _locked_group(group_id)
         if LiveSession.objects.filter(group=group, ended_at__isnull=True).exists():
             raise ChatRefused(ErrorCode.NOT_ALLOWED, detail="session")
@@ -78,7 +78,7 @@ def open_session(user_id: int, group_id: int, *, now: datetime | None = None) ->
         SessionAttendance.objects.bulk_create(
             [SessionAttendance(session=session, user_id=here, arrived_at=now) for here in _here_now_ids(group_id, now)]
         )
-        _record(group_id, user_id, "groups.session.opened", session_id=session.pk)
+        record_event(group_id, user_id, "groups.session.opened", session_id=session.pk)
         _tell_session(session, group)
         return session
 
@@ -87,7 +87,7 @@ def close_session(user_id: int, group_id: int, *, now: datetime | None = None) -
     """A facilitator closes the session: leave times are written, joins open again, any breathing ends."""
     now = now or timezone.now()
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         group = _locked_group(group_id)
         session = LiveSession.objects.select_for_update().filter(group=group, ended_at__isnull=True).first()
         if session is None:
@@ -99,7 +99,7 @@ def close_session(user_id: int, group_id: int, *, now: datetime | None = None) -
         group.joins_locked = False
         group.breathe_until = None
         group.save(update_fields=["joins_locked", "breathe_until"])
-        _record(group_id, user_id, "groups.session.closed", session_id=session.pk)
+        record_event(group_id, user_id, "groups.session.closed", session_id=session.pk)
         _tell_session(session, group)
         if breathing:
             _tell_breathe(group, now)
@@ -109,11 +109,11 @@ def close_session(user_id: int, group_id: int, *, now: datetime | None = None) -
 def set_joins_locked(user_id: int, group_id: int, *, locked: bool) -> dict:
     """A facilitator locks (or unlocks) joining, so nobody new arrives mid-session; joining is refused kindly."""
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         group = _locked_group(group_id)
         group.joins_locked = locked
         group.save(update_fields=["joins_locked"])
-        _record(group_id, user_id, "groups.joins.locked" if locked else "groups.joins.unlocked")
+        record_event(group_id, user_id, "groups.joins.locked" if locked else "groups.joins.unlocked")
         return _tell_session(LiveSession.objects.filter(group=group).first(), group)
 
 
@@ -140,7 +140,7 @@ def start_breathing(
     for ``seconds`` and opens again by itself (the server compares the time). ``seconds=0`` ends it early."""
     now = now or timezone.now()
     with transaction.atomic():
-        _facilitator_or_refuse(user_id, group_id)
+        facilitator_or_refuse(user_id, group_id)
         group = _locked_group(group_id)
         if seconds:
             group.breathe_until = now + timedelta(seconds=seconds)
@@ -148,7 +148,9 @@ def start_breathing(
         else:
             group.breathe_until = None
         group.save(update_fields=["breathe_until", "breathe_prompt"])
-        _record(group_id, user_id, "groups.breathe.started" if seconds else "groups.breathe.ended", seconds=seconds)
+        record_event(
+            group_id, user_id, "groups.breathe.started" if seconds else "groups.breathe.ended", seconds=seconds
+        )
         return _tell_breathe(group, now)
 
 
@@ -156,7 +158,7 @@ def send_check_in(user_id: int, group_id: int, *, member_id: int, body: str, rea
     """One tap from the console: a private, kind message from the facilitator reaches only that member."""
     now = timezone.now()
     with transaction.atomic():
-        facilitator = _facilitator_or_refuse(user_id, group_id)
+        facilitator = facilitator_or_refuse(user_id, group_id)
         member = (
             Membership.objects.select_related("user")
             .filter(group_id=group_id, user_id=member_id, state__in=(MembershipState.ACTIVE, MembershipState.PAUSED))
@@ -167,7 +169,7 @@ def send_check_in(user_id: int, group_id: int, *, member_id: int, body: str, rea
         care = CareMessage.objects.create(
             group_id=group_id, facilitator_id=user_id, member_id=member_id, reason=reason, body=body, sent_at=now
         )
-        _record(group_id, user_id, "groups.care.sent", to=member_id, reason=reason)
+        record_event(group_id, user_id, "groups.care.sent", to=member_id, reason=reason)
         frame = {
             "type": "care",
             "id": care.pk,
@@ -183,7 +185,7 @@ def set_listening_today(user_id: int, group_id: int, *, on: bool, now: datetime 
     """A member says "I'm here to listen today" (or takes it back): the radar won't flag their quiet."""
     now = now or timezone.now()
     with transaction.atomic():
-        membership = _membership_or_deny(user_id, group_id)
+        membership = membership_or_deny(user_id, group_id)
         if membership.state != MembershipState.ACTIVE:
             raise ChatRefused(ErrorCode.NOT_ALLOWED)
         if on:
@@ -192,7 +194,7 @@ def set_listening_today(user_id: int, group_id: int, *, on: bool, now: datetime 
             )
         else:
             ListeningToday.objects.filter(user_id=user_id, group_id=group_id, day=now.date()).delete()
-        _record(group_id, user_id, "groups.listening.on" if on else "groups.listening.off")
+        record_event(group_id, user_id, "groups.listening.on" if on else "groups.listening.off")
         return {
             "type": "notice",
             "code": NoticeCode.LISTENING_NOTED.value,

@@ -14,8 +14,8 @@ from django.utils import timezone
 from chat.models import Round, RoundAnswer, RoundKind
 from chat.protocol import FEELINGS, NEEDS
 from groups.models import CareMessage, Group, LiveSession, Role
-from moderation.actions import open_queue
 from moderation.models import AuditEntry
+from moderation.queue import open_queue
 
 # Calm, high-contrast colours (WCAG AA against white) for the charts.
 INK = "#1f2d3a"

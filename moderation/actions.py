@@ -1,50 +1,40 @@
 """Moderation state changes, one function each: guide first, protect always, punish last.
 
-``review_outgoing`` runs inside ``chat.actions.post_message``'s transaction and decides what
-happens to a message before it is stored. Every other function is something a member or a
-facilitator does, called alike by the chat socket and by the pages. Each runs in one
-transaction, writes an ``AuditEntry`` (never the words of a message) and tells open sockets
-only after commit.
-"""
+Each is something a member or a facilitator does, called alike by the chat socket and by the pages. Each
+runs in one transaction, writes an ``AuditEntry`` (never the words of a message) and tells open sockets
+only after commit. Reviewing an outgoing message is moderation/review.py; the queue's frames,
+moderation/queue.py."""
 
 from __future__ import annotations
 
-import functools
 import logging
-import threading
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from chat import actions as chat_actions
 from chat import broadcast
-from chat.errors import ChatRefused
 from chat.models import Message, MessageState
 from chat.protocol import ErrorCode, NoticeCode, dumps
 from groups.actions import ban_member, conversation_for, minutes_until_free, remove_member, require_facilitator
 from groups.errors import MembershipError, NotAFacilitator
 from groups.models import (
     SEATED_STATES,
-    Agreement,
     DirectMessage,
     Group,
     Membership,
     MembershipState,
     Role,
-    wants_to_be_heard,
 )
 from supportcircle import realtime
 from supportcircle.accounts.models import User
 
-from .engine import DEFAULT_AGREEMENTS, RULESET_NAMES, Action, Engine, get_engine
+from .engine import Action
 from .models import (
     REPAIR_PROMPTS,
     Alert,
-    AuditEntry,
     MemberWarning,
     ModerationPolicy,
     RepairRequest,
@@ -54,484 +44,26 @@ from .models import (
     ReportState,
     TimeOut,
 )
+from .queue import (
+    alert_item,
+    cite_held,
+    held_item,
+    queue_frame,
+    repair_item,
+    repair_url,
+    report_item,
+    time_out_notice,
+)
+from .records import (
+    Cited,
+    ModerationRefused,
+    audit,
+    cite_number,
+    notice,
+)
 
-_DEFAULTS_BY_KEY = {agreement.key: agreement for agreement in DEFAULT_AGREEMENTS}
-# Engine content-warning names that differ from groups.models.ContentLabel values.
-_LABELS = {"self-harm": "self_harm", "numbers": "food", "diet": "food"}
 MAX_TIME_OUT_MINUTES = 7 * 24 * 60
-_ENGINE_BUILD = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-class ModerationRefused(ChatRefused):
-    """A moderation request that cannot be carried out; ``str()`` is safe to show the person.
-
-    ``reason`` is a short code when it is refused for who is asking, logged by the view
-    (``supportcircle.security.log_refusal``); never part of the error frame.
-    """
-
-    def __init__(self, text: str, code: ErrorCode = ErrorCode.NOT_ALLOWED, *, reason: str = "") -> None:
-        super().__init__(code, message=text)
-        self.text = text
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.text
-
-
-# --- Citing agreements ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cited:
-    """The group's own agreement that a check is about, as the group numbered it."""
-
-    number: int | None
-    text: str
-    reason: str = ""
-    content_warning: str = ""
-
-    def to_wire(self) -> dict:
-        return {"number": self.number, "text": self.text}
-
-    @property
-    def label(self) -> str:
-        # Without its full stop, so "… because of {label}." reads as one sentence.
-        text = self.text.rstrip(".")
-        return f"Agreement {self.number}: {text}" if self.number else f"Our agreement: {text}"
-
-
-def _cite(group: Group, rule_key: str) -> Cited:
-    default = _DEFAULTS_BY_KEY.get(rule_key)
-    agreement = (
-        Agreement.objects.filter(group=group, version=group.agreement_version, rule_key=rule_key)
-        .only("number", "text")
-        .first()
-    )
-    reason = default.reason if default else ""
-    warning = (default.content_warning or "") if default else ""
-    if agreement is not None:
-        return Cited(agreement.number, agreement.text, reason, warning)
-    # The group runs the rule set but renumbered its agreements without this one: cite the default words.
-    return Cited(None, default.text if default else "", reason, warning)
-
-
-def cite_number(group: Group, number: int | None) -> Cited | None:
-    """The group's current agreement with this number (a facilitator's choice), or None."""
-    if number is None:
-        return None
-    agreement = group.agreements.filter(version=group.agreement_version, number=number).first()
-    if agreement is None:
-        raise ModerationRefused(
-            f"The group's agreements don't have a number {number}. Please choose one from the list.",
-            ErrorCode.INVALID_FIELD,
-        )
-    default = _DEFAULTS_BY_KEY.get(agreement.rule_key)
-    return Cited(agreement.number, agreement.text, default.reason if default else "")
-
-
-def _audit(
-    group_id: int,
-    kind: str,
-    *,
-    actor: User | None = None,
-    target_id: int | None = None,
-    message: Message | None = None,
-    cited: Cited | None = None,
-    note: str = "",
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        group_id=group_id,
-        actor=actor,
-        kind=kind,
-        target_id=target_id,
-        message=message,
-        agreement_number=cited.number if cited else None,
-        agreement_text=cited.text if cited else "",
-        note=note[:500],
-    )
-
-
-def _notice(code: NoticeCode, message: str, **extra) -> dict:
-    return {"type": "notice", "code": code.value, "message": message, **extra}
-
-
-def _person(user: User | None) -> dict:
-    return {"id": user.pk if user else None, "pseudonym": user.pseudonym if user else "A former member"}
-
-
-# --- Reviewing an outgoing message ------------------------------------------------------------
-
-
-def engine_for(rulesets) -> Engine:
-    """The shared engine for a group's rule sets. Protect always: the crisis rule set runs in every group."""
-    chosen = {"crisis", *rulesets}
-    with _ENGINE_BUILD:  # a warm-up at connect and a first message wait for one build, not two
-        return get_engine(tuple(name for name in RULESET_NAMES if name in chosen))
-
-
-def is_crisis(group: Group, body: str) -> bool:
-    """True when the message carries crisis language (the crisis rule set runs in every group)."""
-    return "crisis" in engine_for(group.rulesets).check(body).categories
-
-
-def active_time_out(user_id: int, group_id: int) -> TimeOut | None:
-    return TimeOut.objects.filter(group_id=group_id, user_id=user_id, until__gt=timezone.now()).first()
-
-
-def policy_for(group: Group) -> dict[str, Action]:
-    policy = ModerationPolicy.objects.filter(group=group).first()
-    return policy.action_map() if policy else ModerationPolicy(group=group).action_map()
-
-
-@dataclass
-class Decision:
-    """What moderation does with one outgoing message."""
-
-    action: Action
-    categories: tuple[str, ...] = ()
-    cited: Cited | None = None
-    suggestion: str | None = None
-    post_anyway: bool = False
-    # The private frame the author gets instead of an ack (a nudge or a block): nothing is stored.
-    withheld: dict | None = None
-    # How the message is stored: held for review, or collapsed behind this content warning.
-    state: str = MessageState.VISIBLE
-    content_warning: str = ""
-
-    @property
-    def broadcasts(self) -> bool:
-        return self.state != MessageState.HELD
-
-    @property
-    def has_consequences(self) -> bool:
-        """Whether storing the message writes more than the message (``record_decision``): an audit row,
-        an alert, a queue item; then they are stored together, in one transaction."""
-        return self.action != Action.ALLOW and self.cited is not None
-
-
-ALLOWED = Decision(Action.ALLOW)
-
-
-_UNREAD = object()
-
-
-def review_outgoing(
-    membership: Membership,
-    body: str,
-    *,
-    client_id: str,
-    reply_to: Message | None = None,
-    post_anyway: bool = False,
-    content_warning: str | None = None,
-    time_out_until=_UNREAD,
-) -> Decision:
-    """Check a message against the group's rule sets before it is stored.
-
-    A member on a time-out is told until when. A nudge or a block comes back as a private frame
-    (``Decision.withheld``) and nothing is posted; everything else says how to store the message.
-    No query for a message that touches no agreement when the caller has read the time-out
-    (``time_out_until``, None for none) with the membership; one otherwise.
-    """
-    group = membership.group
-    if time_out_until is _UNREAD:
-        time_out = active_time_out(membership.user_id, group.pk)
-        time_out_until = time_out.until if time_out else None
-    if time_out_until is not None and not is_crisis(group, body):  # crisis is answered, time-out or not
-        seconds = max(1, int((time_out_until - timezone.now()).total_seconds()))
-        raise ChatRefused(
-            ErrorCode.TIMED_OUT,
-            message=(
-                f"A facilitator has asked you to pause posting until {time_out_until:%H:%M} UTC. "
-                "You can keep reading, and your words are still in the box."
-            ),
-            until=time_out_until.isoformat(),
-            retry_after=seconds,
-        )
-    engine = engine_for(group.rulesets)
-    wants_no_advice = False
-    if reply_to is not None and reply_to.author_id and "no_advice" in group.rulesets:
-        wants_no_advice = wants_to_be_heard(reply_to.author)
-    verdict = engine.check(body, recipient_wants_no_advice=wants_no_advice)
-    if verdict.is_clean:
-        return ALLOWED
-    policy = policy_for(group)
-    action = engine.action_for(verdict, policy)
-    if membership.role == Role.FACILITATOR and action not in (Action.RESOURCES, Action.ALERT):
-        # Facilitators name the agreements all the time ("please no numbers like 'I weigh…'").
-        return Decision(Action.ALLOW, categories=verdict.categories)
-    # The agreement cited is the one whose category decided the action.
-    deciding = next(
-        (m for m in verdict.matches if policy.get(m.category) == action or m.category == "crisis"),
-        verdict.matches[0],
-    )
-    cited = _cite(group, deciding.agreement_key)
-    decision = Decision(
-        action,
-        categories=verdict.categories,
-        cited=cited,
-        suggestion=verdict.suggestion,
-        post_anyway=post_anyway,
-    )
-    if action == Action.NUDGE and not post_anyway:
-        decision.withheld = {
-            "type": "nudge",
-            "ref": client_id,
-            "agreement": cited.to_wire(),
-            "reason": cited.reason,
-            "suggestion": verdict.suggestion,
-            "message": (
-                f"Before this goes to the group: it may brush against {cited.label}. "
-                "You can edit it (there's a suggestion below), or post it as it is."
-            ),
-        }
-        _audit(group.pk, "moderation.message.nudged", target_id=membership.user_id, cited=cited)
-    elif action == Action.BLOCK:
-        decision.withheld = {
-            "type": "error",
-            "code": ErrorCode.BLOCKED_BY_AGREEMENT.value,
-            "ref": client_id,
-            "agreement": cited.to_wire(),
-            "message": (
-                f"This message wasn't posted because of {cited.label}. {cited.reason} "
-                "Your words are still in the box if you'd like to say it another way."
-            ).replace("  ", " "),
-        }
-        _audit(group.pk, "moderation.message.blocked", target_id=membership.user_id, cited=cited)
-    elif action == Action.HOLD:
-        decision.state = MessageState.HELD
-    elif action == Action.COLLAPSE and not content_warning:
-        label = cited.content_warning or deciding.category
-        decision.content_warning = _LABELS.get(label, label)[:32]
-    return decision
-
-
-def review_edit(membership: Membership, message: Message, body: str) -> Decision:
-    """An edit is checked like a new message. What a nudge, a hold or a block would keep back is refused
-    and the message stays as it was (an edit has no "post anyway"); crisis words still bring help at once."""
-    decision = review_outgoing(membership, body, client_id=message.client_id)
-    if decision.withheld is not None or decision.state == MessageState.HELD:
-        raise ChatRefused(
-            ErrorCode.BLOCKED_BY_AGREEMENT,
-            message=(
-                f"This change wasn't saved: it may brush against {decision.cited.label}. "
-                "Your message stays as it was; you're welcome to word it another way."
-            ),
-            agreement=decision.cited.to_wire(),
-        )
-    if decision.content_warning and not message.content_warning:
-        message.content_warning = decision.content_warning
-    return decision
-
-
-def record_decision(decision: Decision, message: Message, membership: Membership) -> None:
-    """After a reviewed message is stored: the audit row, and who is told (after commit)."""
-    if not decision.has_consequences:
-        return
-    group_id, author = message.group_id, membership.user
-    audit = {"target_id": author.pk, "message": message, "cited": decision.cited}
-    if decision.action == Action.NUDGE:
-        _audit(group_id, "moderation.message.posted_after_nudge", **audit)
-    elif decision.action == Action.COLLAPSE:
-        _audit(group_id, "moderation.message.collapsed", **audit, note=message.content_warning)
-    elif decision.action == Action.HOLD:
-        _audit(group_id, "moderation.message.held", **audit)
-        realtime.on_commit_private(
-            author.pk,
-            group_id,
-            _notice(
-                NoticeCode.HELD_FOR_REVIEW,
-                f"Thank you. Your message is waiting for a facilitator to read it, because of "
-                f"{decision.cited.label}. Only you can see it until then; we'll let you know.",
-                ref=message.client_id,
-                seq=message.seq,
-                agreement=decision.cited.to_wire(),
-            ),
-        )
-        realtime.on_commit_to_facilitators(group_id, queue_frame(held_item(message, decision.cited)))
-    elif decision.action in (Action.RESOURCES, Action.ALERT):
-        _raise_alert(decision, message, author)
-
-
-def _raise_alert(decision: Decision, message: Message, author: User) -> None:
-    is_crisis = "crisis" in decision.categories
-    resources = list(settings.CRISIS_RESOURCES) if is_crisis else []
-    alert = Alert.objects.create(
-        group_id=message.group_id,
-        member=author,
-        message=message,
-        category="crisis" if is_crisis else decision.categories[0],
-        resources_shown=resources,
-    )
-    kind = "moderation.crisis.alerted" if is_crisis else "moderation.message.alerted"
-    _audit(message.group_id, kind, target_id=author.pk, message=message, cited=decision.cited)
-    if is_crisis:
-        if not Membership.objects.filter(
-            group_id=message.group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
-        ).exists():
-            # Nobody is there to follow it up (a facilitator on a break counts as away, as when
-            # leaving: their notifications pause). The operators are told, by number only
-            # (docs/operations.md, "Warnings to act on").
-            transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, message.group_id))
-        realtime.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
-        realtime.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))
-    else:
-        realtime.on_commit_to_facilitators(message.group_id, queue_frame(alert_item(alert)))
-
-
-def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
-    log.warning("crisis alert %s in group %s: the group has no active facilitator to follow it up", alert_id, group_id)
-
-
-def crisis_resources_frame(resources: list[dict]) -> dict:
-    return {
-        "type": "crisis_resources",
-        "title": "You don't have to carry this alone",
-        "message": (
-            "Thank you for telling us. Your message is with the group, and a facilitator has been let know. "
-            "If you might act on these thoughts, or you're not safe right now, please reach out to one of these now."
-        ),
-        "resources": resources,
-    }
-
-
-# --- Queue items --------------------------------------------------------------------------------
-
-
-def queue_frame(item: dict) -> dict:
-    return {"type": "queue_item", "item": item}
-
-
-def _message_excerpt(message: Message | None) -> dict | None:
-    if message is None:
-        return None
-    shown = message.state in (MessageState.VISIBLE, MessageState.HELD)
-    return {"seq": message.seq, "body": message.body if shown else "", "state": message.state}
-
-
-def held_item(message: Message, cited: Cited | None, state: str = "open") -> dict:
-    return {
-        "kind": "held",
-        "id": message.pk,
-        "state": state,
-        "member": _person(message.author),
-        "message": _message_excerpt(message),
-        "agreement": cited.to_wire() if cited else None,
-    }
-
-
-def report_item(report: Report) -> dict:
-    if report.is_private:
-        # Only the reported private message, never the rest of the conversation; it has no seq.
-        excerpt = {"seq": None, "body": report.direct_message.body, "state": MessageState.VISIBLE}
-    else:
-        excerpt = _message_excerpt(report.message)
-    return {
-        "kind": "report",
-        "id": report.pk,
-        "state": report.state,
-        "private": report.is_private,
-        "member": _person(report.reported_author),
-        "reporter": _person(report.reporter),
-        "reason": report.get_reason_display(),
-        "note": report.note,
-        "message": excerpt,
-    }
-
-
-def alert_item(alert: Alert) -> dict:
-    return {
-        "kind": "alert",
-        "id": alert.pk,
-        "state": "resolved" if alert.acknowledged_at else "open",
-        "category": alert.category,
-        "member": _person(alert.member),
-        "message": _message_excerpt(alert.message),
-        "created_at": alert.created_at.isoformat(),
-        # The support lines the member was shown at that moment (the facilitator console lists them).
-        "resources": alert.resources_shown,
-    }
-
-
-def repair_item(repair: RepairRequest) -> dict:
-    return {
-        "kind": "repair",
-        "id": repair.pk,
-        "state": "resolved" if repair.state == RepairState.ACCEPTED else "open",
-        "member": _person(repair.member),
-        "prompt": repair.prompt,
-        "note": repair.note,
-        "agreement_number": repair.agreement_number,
-    }
-
-
-def crisis_alert_frame(alert: Alert) -> dict:
-    return {"type": "crisis_alert", "alert": alert_item(alert)}
-
-
-@dataclass
-class Queue:
-    alerts: list[Alert]
-    held: list[Message]
-    reports: list[Report]
-    repairs: list[RepairRequest]
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.alerts or self.held or self.reports or self.repairs)
-
-
-def open_queue(group: Group) -> Queue:
-    """What is waiting for a facilitator in this group: crisis first."""
-    alerts = list(
-        Alert.objects.filter(group=group, acknowledged_at__isnull=True)
-        .select_related("member", "message")
-        .order_by("created_at")
-    )
-    alerts.sort(key=lambda alert: not alert.is_crisis)
-    held = list(Message.objects.filter(group=group, state=MessageState.HELD).select_related("author").order_by("seq"))
-    reports = list(
-        Report.objects.filter(group=group, state=ReportState.OPEN)
-        .select_related("message__author", "direct_message__author", "reporter")
-        .order_by("created_at")
-    )
-    repairs = list(
-        RepairRequest.objects.filter(group=group, state=RepairState.PENDING).select_related("member").order_by("id")
-    )
-    return Queue(alerts, held, reports, repairs)
-
-
-def waiting_on_connect(user_id: int, group_id: int) -> list[str]:
-    """Frames a socket gets on connect: for a facilitator, open alerts and the open queue, crisis first;
-    for a member on a time-out, the notice saying until when."""
-    membership = Membership.objects.select_related("group").filter(user_id=user_id, group_id=group_id).first()
-    if membership is None or not membership.is_seated:
-        return []
-    if membership.role != Role.FACILITATOR:
-        time_out = active_time_out(user_id, group_id)
-        if time_out is None:
-            return []
-        group = membership.group
-        return [dumps(_time_out_notice(time_out, group, cite_number(group, time_out.agreement_number)))]
-    queue = open_queue(membership.group)
-    frames = [crisis_alert_frame(a) if a.is_crisis else queue_frame(alert_item(a)) for a in queue.alerts]
-    held_citations = {
-        entry.message_id: Cited(entry.agreement_number, entry.agreement_text)
-        for entry in AuditEntry.objects.filter(message__in=queue.held, kind="moderation.message.held")
-    }
-    frames += [queue_frame(held_item(m, held_citations.get(m.pk))) for m in queue.held]
-    frames += [queue_frame(report_item(r)) for r in queue.reports]
-    frames += [queue_frame(repair_item(r)) for r in queue.repairs]
-    return [dumps(frame) for frame in frames]
-
-
-def _cite_held(message: Message) -> Cited | None:
-    entry = (
-        AuditEntry.objects.filter(message=message, kind="moderation.message.held")
-        .only("agreement_number", "agreement_text")
-        .first()
-    )
-    return Cited(entry.agreement_number, entry.agreement_text) if entry else None
 
 
 # --- Member actions -------------------------------------------------------------------------------
@@ -594,11 +126,11 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
             ) from None
         # No target: the row is in the reporter's data export, never in the reported person's. Facilitators
         # still read whose message it was through ``message``.
-        _audit(group_id, "moderation.report.filed", actor=membership.user, message=message)
+        audit(group_id, "moderation.report.filed", actor=membership.user, message=message)
         realtime.on_commit_private(
             user_id,
             group_id,
-            _notice(
+            notice(
                 NoticeCode.REPORT_RECEIVED,
                 "Thank you for telling us. The facilitators will look at it, and we'll let you know what they do. "
                 "You can follow it on your reports page.",
@@ -680,7 +212,7 @@ def report_direct_message(
                 "You've already reported this message. The facilitators have it, and we'll tell you what happens."
             ) from None
         # No target: the row is in the reporter's data export, never in the reported person's.
-        _audit(group.pk, "moderation.direct_message.reported", actor=reporter)
+        audit(group.pk, "moderation.direct_message.reported", actor=reporter)
         realtime.on_commit_to_facilitators(group.pk, queue_frame(report_item(report)))
     return report
 
@@ -712,7 +244,7 @@ def request_repair(
             agreement_number=agreement_number,
         )
         cited = Cited(agreement_number, warning.agreement_text if warning else "") if agreement_number else None
-        _audit(group.pk, "moderation.repair.requested", actor=member, target_id=member.pk, message=message, cited=cited)
+        audit(group.pk, "moderation.repair.requested", actor=member, target_id=member.pk, message=message, cited=cited)
         realtime.on_commit_to_facilitators(group.pk, queue_frame(repair_item(repair)))
     return repair
 
@@ -761,10 +293,6 @@ def _resolved_on_facilitators(group_id: int, item: dict) -> None:
     realtime.on_commit_to_facilitators(group_id, queue_frame({**item, "state": "resolved"}))
 
 
-def _repair_url(group: Group) -> str:
-    return reverse("moderation:repair", args=[group.slug])
-
-
 def approve_message(actor: User, group: Group, *, seq: int) -> Message:
     """A held message joins the conversation; its author is told."""
     with transaction.atomic():
@@ -774,8 +302,8 @@ def approve_message(actor: User, group: Group, *, seq: int) -> Message:
             raise ModerationRefused("That message isn't waiting for review any more.", ErrorCode.NOT_FOUND)
         message.state = MessageState.VISIBLE
         message.save(update_fields=["state"])
-        cited = _cite_held(message)
-        _audit(group.pk, "moderation.message.approved", actor=actor, target_id=message.author_id, message=message)
+        cited = cite_held(message)
+        audit(group.pk, "moderation.message.approved", actor=actor, target_id=message.author_id, message=message)
         # Nobody else has seen it yet: it arrives as a new message, in its place in the sequence.
         wire = chat_actions._with_author_boundaries(message.to_wire(), message.author)
         frame = dumps({"type": "message", "message": wire})
@@ -786,7 +314,7 @@ def approve_message(actor: User, group: Group, *, seq: int) -> Message:
             realtime.on_commit_private(
                 message.author_id,
                 group.pk,
-                _notice(
+                notice(
                     NoticeCode.MESSAGE_APPROVED,
                     "A facilitator read your message and it's now with the group. Thank you for your patience.",
                     seq=seq,
@@ -808,7 +336,7 @@ def hide_message(actor: User, group: Group, *, seq: int, agreement_number: int, 
         message.state = MessageState.REMOVED_UNDER_AGREEMENT
         message.removed_agreement_number = cited.number
         message.save(update_fields=["state", "removed_agreement_number"])
-        _audit(
+        audit(
             group.pk,
             "moderation.message.hidden",
             actor=actor,
@@ -822,13 +350,13 @@ def hide_message(actor: User, group: Group, *, seq: int, agreement_number: int, 
             realtime.on_commit_private(
                 message.author_id,
                 group.pk,
-                _notice(
+                notice(
                     NoticeCode.MESSAGE_HIDDEN,
                     f"A facilitator removed one of your messages under {cited.label}. "
                     "Everyone gets things wrong sometimes; if you'd like to repair, you can.",
                     seq=seq,
                     agreement=cited.to_wire(),
-                    link=_repair_url(group),
+                    link=repair_url(group),
                 ),
             )
         if was_held:
@@ -860,7 +388,7 @@ def warn_member(
             note=note.strip()[:500],
             given_by=actor,
         )
-        _audit(
+        audit(
             group.pk,
             "moderation.member.warned",
             actor=actor,
@@ -874,7 +402,7 @@ def warn_member(
             text += f" They said: “{note.strip()}”"
         text += " You're still welcome here. If you'd like to repair, there are some words that can help."
         realtime.on_commit_private(
-            user_id, group.pk, _notice(NoticeCode.WARNING, text, agreement=cited.to_wire(), link=_repair_url(group))
+            user_id, group.pk, notice(NoticeCode.WARNING, text, agreement=cited.to_wire(), link=repair_url(group))
         )
     return warning
 
@@ -898,7 +426,7 @@ def time_out_member(
             agreement_number=cited.number if cited else None,
             given_by=actor,
         )
-        _audit(
+        audit(
             group.pk,
             "moderation.member.timed_out",
             actor=actor,
@@ -906,20 +434,8 @@ def time_out_member(
             cited=cited,
             note=f"{minutes} minutes. {note}".strip(),
         )
-        realtime.on_commit_private(user_id, group.pk, _time_out_notice(time_out, group, cited))
+        realtime.on_commit_private(user_id, group.pk, time_out_notice(time_out, group, cited))
     return time_out
-
-
-def _time_out_notice(time_out: TimeOut, group: Group, cited: Cited | None) -> dict:
-    about = f" because of {cited.label}" if cited else ""
-    return _notice(
-        NoticeCode.TIMED_OUT,
-        f"A facilitator has paused your posting until {time_out.until:%H:%M} UTC{about}. "
-        "You can keep reading, and you're welcome to post again after that.",
-        until=time_out.until.isoformat(),
-        agreement=cited.to_wire() if cited else None,
-        link=_repair_url(group),
-    )
 
 
 def remove_from_group(actor: User, group: Group, *, user_id: int, note: str = "", ban: bool = False) -> Membership:
@@ -933,7 +449,7 @@ def remove_from_group(actor: User, group: Group, *, user_id: int, note: str = ""
         except MembershipError as problem:
             raise ModerationRefused(str(problem), reason=problem.reason) from None
         kind = "moderation.member.banned" if ban else "moderation.member.removed"
-        _audit(group.pk, kind, actor=actor, target_id=user_id, note=note)
+        audit(group.pk, kind, actor=actor, target_id=user_id, note=note)
     return membership
 
 
@@ -943,7 +459,7 @@ def _resolve(report: Report, actor: User, outcome: str) -> None:
     report.resolved_by = actor
     report.resolved_at = timezone.now()
     report.save(update_fields=["state", "outcome", "resolved_by", "resolved_at"])
-    _audit(
+    audit(
         report.group_id,
         "moderation.direct_message.report_resolved" if report.is_private else "moderation.report.resolved",
         actor=actor,
@@ -954,7 +470,7 @@ def _resolve(report: Report, actor: User, outcome: str) -> None:
     realtime.on_commit_private(
         report.reporter_id,
         report.group_id,
-        _notice(
+        notice(
             NoticeCode.REPORT_ANSWERED,
             f"About the message you reported: {outcome} Thank you for looking out for the group.",
             report=report.pk,
@@ -1000,7 +516,7 @@ def acknowledge_alert(actor: User, group: Group, *, alert_id: int) -> Alert:
             alert.acknowledged_at = timezone.now()
             alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
             kind = "moderation.crisis.acknowledged" if alert.is_crisis else "moderation.alert.acknowledged"
-            _audit(group.pk, kind, actor=actor, target_id=alert.member_id, message=alert.message)
+            audit(group.pk, kind, actor=actor, target_id=alert.member_id, message=alert.message)
             _resolved_on_facilitators(group.pk, alert_item(alert))
     return alert
 
@@ -1020,11 +536,11 @@ def accept_repair(actor: User, group: Group, *, repair_id: int) -> RepairRequest
         now = timezone.now()
         TimeOut.objects.filter(group=group, user=repair.member, until__gt=now).update(until=now)
         cited = Cited(repair.agreement_number, "") if repair.agreement_number else None
-        _audit(group.pk, "moderation.repair.accepted", actor=actor, target_id=repair.member_id, cited=cited)
+        audit(group.pk, "moderation.repair.accepted", actor=actor, target_id=repair.member_id, cited=cited)
         realtime.on_commit_private(
             repair.member_id,
             group.pk,
-            _notice(
+            notice(
                 NoticeCode.REPAIR_ACCEPTED,
                 "A facilitator accepted your repair. Thank you for coming back to it: you can post as usual.",
                 repair=repair.pk,
@@ -1050,7 +566,7 @@ def update_policy(actor: User, group: Group, actions: dict[str, str]) -> Moderat
         policy.save()
         if changed:
             note = ", ".join(f"{category}: {value}" for category, value in sorted(changed.items()))
-            _audit(group.pk, "moderation.policy.changed", actor=actor, note=note)
+            audit(group.pk, "moderation.policy.changed", actor=actor, note=note)
     return policy
 
 

@@ -7,4 +7,9 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects them)
+        from chat.extensions import set_reviewer
+
+        from . import frames, receivers  # noqa: F401  (register the frames; connect the receivers)
+        from .review import ModerationReviewer
+
+        set_reviewer(ModerationReviewer())

@@ -1,34 +1,23 @@
-"""The chat socket's moderation frames (``report`` and ``moderate``), turned into moderation actions.
+"""The chat socket's moderation frames (``report`` and ``moderate``), turned into moderation actions, and
+what a socket is sent as it opens (a facilitator's queue, a member's time-out). Registered with the
+chat's one frame registry (chat.extensions) in ModerationConfig.ready.
 
-Called by the consumer through ``database_sync_to_async``; the actions re-check who may do what
-on every frame, so a facilitator who stepped down an instant ago is refused.
+Run on the sockets' database threads; the actions re-check who may do what on every frame, so a
+facilitator who stepped down an instant ago is refused.
 """
 
 from __future__ import annotations
 
-import asyncio
+from django.db.models import Exists, OuterRef
 
+from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect
 from chat.protocol import ModerateFrame, NoticeCode, ReportFrame
-from groups.models import Group
+from groups.models import Group, Role
 from supportcircle.accounts.models import User
 
 from . import actions
-from .actions import waiting_on_connect
-
-__all__ = ["handle_frame", "waiting_on_connect", "warm_engine"]
-
-
-def warm_engine(rulesets: tuple[str, ...]) -> None:
-    """Build the group's engine (a few seconds the first time in a process) on a worker thread at connect,
-    so the first message is not kept waiting, nor the database thread every socket shares."""
-    if rulesets in _WARMED:
-        return  # built (or being built) already: no hop to a worker thread for each socket
-    _WARMED.add(rulesets)
-    asyncio.get_running_loop().run_in_executor(None, actions.engine_for, rulesets)
-
-
-_WARMED: set[tuple[str, ...]] = set()
-
+from .models import TimeOut
+from .queue import waiting_on_connect
 
 _DONE = {
     "approve": "Approved: the message is now with the group, and its author has been told.",
@@ -43,12 +32,15 @@ _DONE = {
 }
 
 
-def handle_frame(user_id: int, group_id: int, frame: ReportFrame | ModerateFrame) -> dict | None:
-    """Carry out a report or a facilitator's action; the reply frame for this socket, if any."""
-    if isinstance(frame, ReportFrame):
-        # The thanks arrives as a `notice` on every one of the reporter's sockets in this group.
-        actions.report_message(user_id, group_id, seq=frame.seq, reason=frame.reason, note=frame.note)
-        return None
+@handled_on_a_database_thread(ReportFrame)
+def report(user_id: int, group_id: int, frame: ReportFrame) -> None:
+    """The thanks arrives as a `notice` on every one of the reporter's sockets in this group."""
+    actions.report_message(user_id, group_id, seq=frame.seq, reason=frame.reason, note=frame.note)
+
+
+@handled_on_a_database_thread(ModerateFrame)
+def moderate(user_id: int, group_id: int, frame: ModerateFrame) -> dict:
+    """Carry out a facilitator's action (from the chat or the queue page); the reply for them."""
     actor = User.objects.get(pk=user_id)
     group = Group.objects.get(pk=group_id)
     match frame.action:
@@ -78,3 +70,17 @@ def handle_frame(user_id: int, group_id: int, frame: ReportFrame | ModerateFrame
         case "accept_repair":
             actions.accept_repair(actor, group, repair_id=frame.repair)
     return {"type": "notice", "code": NoticeCode.MODERATION_DONE.value, "message": _DONE[frame.action]}
+
+
+@connect_facts
+def time_out_now(user_id: int, now) -> dict:
+    """Whether the person connecting is on a time-out in the group, read with the room (chat.opening)."""
+    return {"timed_out": Exists(TimeOut.objects.filter(group_id=OuterRef("pk"), user_id=user_id, until__gt=now))}
+
+
+@on_connect
+def queue_or_time_out(access, known) -> list[str]:
+    """A facilitator's alerts and open queue, crisis first; a member on a time-out, the notice saying until when."""
+    if access.role == Role.FACILITATOR or known.extra.get("timed_out"):
+        return waiting_on_connect(access.user_id, access.group_id)
+    return []

@@ -18,6 +18,9 @@ from supportcircle.security import log_refusal
 from . import actions, frames
 from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
 from .models import AuditEntry, Report
+from .queue import open_queue
+from .records import ModerationRefused
+from .review import policy_for
 
 # What each log entry means, in plain words.
 KIND_LABELS = {
@@ -62,7 +65,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "moderation/queue.html",
-        {"group": group, "queue": actions.open_queue(group), "agreements": group.current_agreements()},
+        {"group": group, "queue": open_queue(group), "agreements": group.current_agreements()},
     )
 
 
@@ -78,8 +81,8 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("moderation:queue", slug=slug)
     data = {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
     try:
-        reply = frames.handle_frame(request.user.pk, group.pk, ModerateFrame(**data))
-    except actions.ModerationRefused as refused:
+        reply = frames.moderate(request.user.pk, group.pk, ModerateFrame(**data))
+    except ModerationRefused as refused:
         log_refusal(request, refused.reason)
         messages.error(request, str(refused))
     else:
@@ -102,11 +105,11 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def policy(request: HttpRequest, slug: str) -> HttpResponse:
     group = _facilitated_group(request, slug)
-    form = PolicyForm(request.POST or None, current=actions.policy_for(group))
+    form = PolicyForm(request.POST or None, current=policy_for(group))
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_policy(request.user, group, form.cleaned_data)
-        except actions.ModerationRefused as refused:
+        except ModerationRefused as refused:
             form.add_error(None, str(refused))
         else:
             messages.success(request, "Saved. New messages in the group follow these choices from now on.")
@@ -141,7 +144,7 @@ def repair(request: HttpRequest, slug: str) -> HttpResponse:
                 warning=warning,
                 message=message,
             )
-        except actions.ModerationRefused as refused:
+        except ModerationRefused as refused:
             log_refusal(request, refused.reason)
             form.add_error(None, str(refused))
         else:
@@ -186,7 +189,7 @@ def report_direct_message(request: HttpRequest, conversation_id: int, direct_mes
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
             )
-        except actions.ModerationRefused as refused:
+        except ModerationRefused as refused:
             log_refusal(request, refused.reason)
             form.add_error(None, str(refused))
         else:

@@ -18,10 +18,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from chat.layers import bound_daphne_send_buffers  # noqa: E402
+from chat.middleware import CloseCleanlyOnFailure  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from supportcircle.accounts.socket_auth import SessionAuthStack  # noqa: E402
 from supportcircle.http import ClosingASGIHandler  # noqa: E402
-from supportcircle.security import CloseCleanlyOnFailure  # noqa: E402
 
 # A client that stops reading costs at most this much memory, then is closed with 4408.
 bound_daphne_send_buffers(settings.CHAT_SEND_BUFFER_BYTES)

@@ -2,7 +2,7 @@
 
 What is counted, and the one line that counts it:
 
-- ``supportcircle_open_sockets``: chat sockets open now (supportcircle.security.CloseCleanlyOnFailure,
+- ``supportcircle_open_sockets``: chat sockets open now (chat.middleware.CloseCleanlyOnFailure,
   on accept and when the socket's application ends).
 - ``supportcircle_socket_closes_total{code}``: sockets the server closed, by close code: 4408 too
   slow, 4409 membership ended, 4429 too many sockets, ... (the same middleware, on every close it

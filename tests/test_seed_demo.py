@@ -29,7 +29,7 @@ def test_seed_demo_run_twice_gives_the_same_world():
 
 
 def test_the_demo_people_can_log_in_with_the_documented_password(client):
-    from groups.management.commands.seed_demo import DEMO_PASSWORD
+    from supportcircle.operations.management.commands.seed_demo import DEMO_PASSWORD
 
     call_command("seed_demo", verbosity=0)
     assert client.login(username="Sam", password=DEMO_PASSWORD)

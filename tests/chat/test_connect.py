@@ -226,11 +226,11 @@ async def test_a_channel_layer_that_never_answers_closes_the_socket_cleanly_in_o
     lines: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = lines.append
-    logging.getLogger("supportcircle.security").addHandler(handler)
+    logging.getLogger("chat.middleware").addHandler(handler)
     try:
         assert await refused_with(member, group.slug) == CloseCode.SERVER_RESTARTING
     finally:
-        logging.getLogger("supportcircle.security").removeHandler(handler)
+        logging.getLogger("chat.middleware").removeHandler(handler)
     # Under load this happens to many sockets at once: one line each, no traceback to format.
     [line] = [record for record in lines if "refused before it opened" in record.getMessage()]
     assert "did not answer in time" in line.getMessage()

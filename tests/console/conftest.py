@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.actions import get_engine
+from moderation.engine import get_engine
 from tests.moderation.conftest import circle  # noqa: F401  (the fixture, shared)
 
 

@@ -12,7 +12,7 @@ from moderation.engine import RULESET_NAMES
 def built_engine():
     """Build the all-rule-sets engine once per test run (a few seconds), as a server does at first connect,
     so the socket tests' timeouts measure moderation, not the build."""
-    from moderation.actions import engine_for
+    from moderation.review import engine_for
 
     engine_for(RULESET_NAMES)
 

@@ -58,7 +58,7 @@ async def test_crisis_is_never_held_even_when_it_also_asks_to_talk_elsewhere(cha
 
 
 def test_a_group_cannot_set_crisis_to_be_held_or_blocked(circle, facilitator):
-    from moderation.actions import ModerationRefused
+    from moderation.records import ModerationRefused
 
     with pytest.raises(ModerationRefused):
         update_policy(facilitator, circle, {"crisis": "hold"})
@@ -87,7 +87,7 @@ async def test_an_alert_waits_for_a_facilitator_who_connects_later_until_acknowl
 
 def test_only_a_facilitator_of_the_group_can_acknowledge_an_alert(circle, member, second_member, outsider):
     from chat.actions import post_message
-    from moderation.actions import ModerationRefused
+    from moderation.records import ModerationRefused
 
     post_message(member.pk, circle.pk, client_id="crisis-4", body=CRISIS)
     alert = Alert.objects.get()
@@ -128,12 +128,12 @@ async def test_a_crisis_alert_no_facilitator_can_see_is_told_to_the_operators(
     # The group's only facilitator is on a break (away, as when leaving: their notifications pause), or not.
     if facilitator_away:
         await database_sync_to_async(pause_membership)(facilitator, circle)
-    with caplog.at_level("WARNING", logger="moderation.actions"):
+    with caplog.at_level("WARNING", logger="moderation.review"):
         async with connected(member, circle.slug) as sam:
             await sam.send(send("crisis-away", CRISIS))
             await sam.receive_until("crisis_resources")  # the member is answered at once either way
     alert = await database_sync_to_async(Alert.objects.get)(group=circle)
-    told = [record.getMessage() for record in caplog.records if record.name == "moderation.actions"]
+    told = [record.getMessage() for record in caplog.records if record.name == "moderation.review"]
     if facilitator_away:
         assert told == [
             f"crisis alert {alert.pk} in group {circle.pk}: the group has no active facilitator to follow it up"

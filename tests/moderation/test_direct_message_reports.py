@@ -8,8 +8,9 @@ from django.test import Client
 
 from groups.actions import create_group
 from groups.models import DirectMessage, DirectMessageRequest, DirectMessageRequestState, Membership
-from moderation.actions import ModerationRefused, report_direct_message
+from moderation.actions import report_direct_message
 from moderation.models import Report
+from moderation.records import ModerationRefused
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db

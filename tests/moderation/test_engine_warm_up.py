@@ -4,8 +4,9 @@ sets, not once per socket: in a crowd arriving, each hand-off to a thread cost e
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from moderation import frames
-from moderation.actions import engine_for
+from chat.extensions import reviewer
+from moderation import review
+from moderation.review import engine_for
 
 
 class CountingExecutor(ThreadPoolExecutor):
@@ -18,14 +19,14 @@ class CountingExecutor(ThreadPoolExecutor):
 
 def test_the_engine_is_warmed_once_for_many_sockets_and_is_then_ready():
     rulesets = ("curiosity", "no_advice", "self_kindness")
-    frames._WARMED.discard(rulesets)
+    review._WARMED.discard(rulesets)
 
     async def many_sockets_open():
         loop = asyncio.get_running_loop()
         executor = CountingExecutor(max_workers=1)
         loop.set_default_executor(executor)
         for _ in range(50):
-            frames.warm_engine(rulesets)
+            reviewer().warm(rulesets)  # what each socket does as it opens
         await loop.run_in_executor(None, lambda: None)  # the warm-up before it has finished
 
     CountingExecutor.submitted = 0

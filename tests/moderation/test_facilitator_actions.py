@@ -134,7 +134,8 @@ async def test_members_cannot_moderate(channel_layer, circle, member, second_mem
 
 
 def test_a_facilitator_of_another_group_and_an_outsider_are_refused(circle, member, outsider):
-    from moderation.actions import ModerationRefused, hide_message, time_out_member, warn_member
+    from moderation.actions import hide_message, time_out_member, warn_member
+    from moderation.records import ModerationRefused
 
     other = create_group(name="Elsewhere", facilitators=[make_person("Morgan")], agreements=["Be kind."])
     morgan = other.memberships.get().user
@@ -150,7 +151,8 @@ def test_a_facilitator_of_another_group_and_an_outsider_are_refused(circle, memb
 
 
 def test_a_facilitator_cannot_warn_about_an_agreement_the_group_does_not_have(circle, member, facilitator):
-    from moderation.actions import ModerationRefused, warn_member
+    from moderation.actions import warn_member
+    from moderation.records import ModerationRefused
 
     with pytest.raises(ModerationRefused, match="don't have a number 99"):
         warn_member(facilitator, circle, user_id=member.pk, agreement_number=99)

@@ -4,8 +4,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from moderation.actions import policy_for, update_policy
+from moderation.actions import update_policy
 from moderation.models import AuditEntry
+from moderation.review import policy_for
 from tests.conftest import connected
 from tests.moderation.scene import send
 

@@ -7,8 +7,8 @@ content warning, because the diet collapse outranked the "no numbers" nudge and 
 import pytest
 
 from groups.models import MembershipState
-from moderation.actions import review_outgoing
 from moderation.engine import Action, get_engine
+from moderation.review import review_outgoing
 from tests.moderation.scene import agreement
 
 CALORIES_AND_DESSERT = "only 1200 calories and I skipped dessert"

@@ -68,7 +68,8 @@ async def test_a_report_with_a_reason_not_in_the_list_is_refused_kindly(channel_
 
 
 def test_reporting_the_same_message_twice_is_answered_not_duplicated(circle, member, second_member):
-    from moderation.actions import ModerationRefused, report_message
+    from moderation.actions import report_message
+    from moderation.records import ModerationRefused
 
     seq = post_message(member.pk, circle.pk, client_id="p-3", body="Hello").message.seq
     report_message(second_member.pk, circle.pk, seq=seq, reason="other")
@@ -78,7 +79,8 @@ def test_reporting_the_same_message_twice_is_answered_not_duplicated(circle, mem
 
 
 def test_an_outsider_cannot_report_a_message_in_a_group_they_are_not_in(circle, member, outsider):
-    from moderation.actions import ModerationRefused, report_message
+    from moderation.actions import report_message
+    from moderation.records import ModerationRefused
 
     seq = post_message(member.pk, circle.pk, client_id="p-4", body="Hello").message.seq
     with pytest.raises(ModerationRefused):

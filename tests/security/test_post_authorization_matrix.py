@@ -53,8 +53,9 @@ from groups.models import (
     Membership,
     SessionSchedule,
 )
-from moderation.actions import policy_for, warn_member
+from moderation.actions import warn_member
 from moderation.models import REPAIR_PROMPTS, MemberWarning, RepairRequest, Report, ReportReason
+from moderation.review import policy_for
 from supportcircle.accounts.models import User
 from tests.conftest import PASSWORD, make_person
 from tests.security.roles import ROLES, people_in_roles

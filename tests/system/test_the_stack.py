@@ -24,7 +24,7 @@ from tests.support.stack import Stack, require_the_stacks_packages
 
 pytestmark = [pytest.mark.system]
 
-PASSWORD = "circle-demo-2026"  # groups/management/commands/seed_demo.py
+PASSWORD = "circle-demo-2026"  # supportcircle/operations/management/commands/seed_demo.py
 GROUP = "gentle-mornings"
 PEOPLE = ("Robin", "Sam", "Alex", "Jo")  # its facilitator and three members
 PACE = 1.4  # seconds between one person's messages: within the limit of 8 in 10 s
