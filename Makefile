@@ -37,7 +37,7 @@ stack-stop:
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/bandit -q -c pyproject.toml -r supportcircle groups chat moderation -x tests
+	$(BIN)/bandit -q -c pyproject.toml -r supportcircle groups chat moderation console -x tests
 	bash scripts/test.sh
 
 test-fast: $(VENV)/.installed-dev

@@ -52,7 +52,7 @@ class RevokeReason(StrEnum):
     LEFT = "left"
     BANNED = "banned"
     LOGGED_OUT = "logged_out"
-    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a reason, not a password)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105 (a reason, not a password)
     DEACTIVATED = "deactivated"
     ACCOUNT_DELETED = "account_deleted"
 
