@@ -1,10 +1,9 @@
 """After a live session: who came and when, how people checked in, the rounds held, moderation actions and
-open follow-ups. Charts are drawn server-side by matplotlib (Agg backend) as SVG; exports never carry
-what anyone wrote."""
+open follow-ups. Its two charts are drawn as SVG by console/charts.py; exports never carry what anyone
+wrote."""
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,13 +15,6 @@ from chat.protocol import FEELINGS, NEEDS
 from groups.models import CareMessage, Group, LiveSession, Role
 from moderation.models import AuditEntry
 from moderation.queue import open_queue
-
-# Calm, high-contrast colours (WCAG AA against white) for the charts.
-INK = "#1f2d3a"
-FEELING_COLOUR = "#2f6f73"
-NEED_COLOUR = "#6a4c93"
-MEMBER_COLOUR = "#2f6f73"
-FACILITATOR_COLOUR = "#8a5a00"
 
 MODERATION_LABELS = {
     "moderation.message.held": "Messages held for review",
@@ -165,90 +157,3 @@ def summarize_session(session: LiveSession) -> SessionSummary:
         open_followups=followups,
         check_ins_sent=[f"A private check-in to {care.member.pseudonym}" for care in sent],
     )
-
-
-# Charts -----------------------------------------------------------------------------------------
-
-
-def _figure(height: float):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    pyplot.rcParams.update(
-        {
-            "svg.hashsalt": "supportcircle",  # stable ids, so the same summary draws the same chart
-            "font.family": "DejaVu Sans",
-            "font.size": 11,
-            "axes.edgecolor": "#c9d1d9",
-            "axes.labelcolor": INK,
-            "xtick.color": INK,
-            "ytick.color": INK,
-            "text.color": INK,
-        }
-    )
-    return pyplot.subplots(figsize=(7.5, height))
-
-
-def _svg(figure) -> str:
-    from matplotlib import pyplot
-
-    buffer = io.StringIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, transparent=False, facecolor="white")
-    pyplot.close(figure)
-    return buffer.getvalue()
-
-
-def checkin_chart_svg(summary: SessionSummary) -> str:
-    """How people checked in: one bar per feeling and per need named, counted across the session's check-ins."""
-    rows = [(FEELINGS[k], n, FEELING_COLOUR) for k, n in summary.feelings.items()]
-    rows += [(f"Need: {NEEDS[k]}", n, NEED_COLOUR) for k, n in summary.needs.items()]
-    figure, axes = _figure(max(2.2, 0.42 * len(rows) + 1.2))
-    if rows:
-        labels, values, colours = zip(*reversed(rows), strict=True)
-        bars = axes.barh(labels, values, color=colours)
-        axes.bar_label(bars, padding=3)
-        axes.set_xlabel("How many people named it")
-        axes.xaxis.get_major_locator().set_params(integer=True)
-    else:
-        axes.text(
-            0.5, 0.5, "Nobody checked in during this session.", ha="center", va="center", transform=axes.transAxes
-        )
-        axes.set_axis_off()
-    axes.set_title("Feelings and needs at check-in", loc="left", fontsize=13)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    return _svg(figure)
-
-
-def attendance_chart_svg(summary: SessionSummary) -> str:
-    """When each person was here: one bar per person from arrival to leaving, across the session."""
-    start, end = summary.session.started_at, summary.ended_at
-    people = summary.attendees
-    figure, axes = _figure(max(2.2, 0.45 * len(people) + 1.3))
-    if people:
-        from matplotlib import dates
-
-        for row, person in enumerate(reversed(people)):
-            left = dates.date2num(person.arrived_at)
-            right = dates.date2num(person.left_at or end)
-            colour = FACILITATOR_COLOUR if person.role == Role.FACILITATOR else MEMBER_COLOUR
-            axes.broken_barh([(left, max(right - left, 1e-5))], (row - 0.35, 0.7), color=colour)
-        axes.set_yticks(range(len(people)), [p.pseudonym for p in reversed(people)])
-        axes.set_xlim(dates.date2num(start), dates.date2num(end))
-        short = (end - start).total_seconds() < 600
-        axes.xaxis.set_major_locator(dates.AutoDateLocator(minticks=3, maxticks=7))
-        axes.xaxis.set_major_formatter(dates.DateFormatter("%H:%M:%S" if short else "%H:%M"))
-        axes.set_xlabel("Time (UTC)")
-    else:
-        axes.text(0.5, 0.5, "Nobody was counted as here.", ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-    axes.set_title("Who was here, and when", loc="left", fontsize=13)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    return _svg(figure)
-
-
-CHARTS = {"checkins": checkin_chart_svg, "attendance": attendance_chart_svg}

@@ -26,6 +26,7 @@ from chat.protocol import (
 from groups.actions import require_facilitator
 from groups.models import Group, LiveSession
 
+from . import charts
 from . import summary as summaries
 from .live import KIND_CHECK_IN
 
@@ -79,10 +80,10 @@ def session_summary(request: HttpRequest, slug: str, session_id: int) -> HttpRes
 @login_required
 @require_GET
 def session_chart(request: HttpRequest, slug: str, session_id: int, chart: str) -> HttpResponse:
-    if chart not in summaries.CHARTS:
+    if chart not in charts.CHARTS:
         raise Http404("No such chart.")
     session = _session(request, slug, session_id)
-    svg = summaries.CHARTS[chart](summaries.summarize_session(session))
+    svg = charts.CHARTS[chart](summaries.summarize_session(session))
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from xml.etree import ElementTree
 
 import pytest
 from django.utils import timezone
@@ -17,6 +18,7 @@ from tests.conftest import PASSWORD, make_person
 pytestmark = pytest.mark.django_db
 
 SECRET = "Something only the group should ever read"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
@@ -60,16 +62,68 @@ def test_the_summary_shows_attendance_rounds_and_the_check_in_chart(client, grou
     assert SECRET not in html
 
 
-def test_the_charts_are_svg_drawn_by_matplotlib(client, group, facilitator, held_session):
+def chart(client, group, session, name):
+    response = client.get(f"/groups/{group.slug}/sessions/{session.pk}/charts/{name}.svg")
+    assert response["Content-Type"] == "image/svg+xml"
+    return ElementTree.fromstring(response.content)  # noqa: S314 - the SVG our own template just drew
+
+
+def bars(svg):
+    """Each bar as (its label, its rect), in the order drawn."""
+    return [
+        (group.find(f"{SVG}text").text, group.find(f"{SVG}rect"))
+        for group in svg.iter(f"{SVG}g")
+        if group.get("class") == "bar"
+    ]
+
+
+def test_the_check_in_chart_draws_a_bar_as_long_as_each_count(client, group, facilitator, held_session):
+    svg = chart(logged_in(client, facilitator), group, held_session, "checkins")
+    assert svg.get("role") == "img"
+    assert svg.find(f"{SVG}title").text == "Feelings and needs at check-in"
+    assert svg.find(f"{SVG}desc").text == (
+        "How many people named each feeling and need: Hopeful: 1; Anxious: 2; Need: To be heard: 1; Need: Rest: 1."
+    )
+    drawn = {label: float(rect.get("width")) for label, rect in bars(svg)}
+    assert list(drawn) == ["Hopeful", "Anxious", "Need: To be heard", "Need: Rest"]
+    one = drawn["Hopeful"]
+    assert one > 0
+    assert drawn["Anxious"] == pytest.approx(2 * one, abs=0.2)
+    assert drawn["Need: To be heard"] == drawn["Need: Rest"] == one
+    # Every bar starts at the same place, one row below the last.
+    rects = [rect for _, rect in bars(svg)]
+    assert len({rect.get("x") for rect in rects}) == 1
+    tops = [float(rect.get("y")) for rect in rects]
+    assert tops == sorted(tops) and len(set(tops)) == 4
+
+
+def test_the_attendance_chart_draws_each_stay_across_the_hour(client, group, facilitator, held_session):
+    svg = chart(logged_in(client, facilitator), group, held_session, "attendance")
+    assert svg.get("role") == "img"
+    assert svg.find(f"{SVG}title").text == "Who was here, and when"
+    assert "Alex, from " in svg.find(f"{SVG}desc").text
+    drawn = dict(bars(svg))
+    assert list(drawn) == ["Robin (facilitator)", "Sam", "Alex"]
+    robin, sam, alex = (drawn[name] for name in drawn)
+    start, hour = float(robin.get("x")), float(robin.get("width"))  # Robin was here the whole hour
+    assert float(sam.get("x")) == pytest.approx(start + hour * 2 / 60, abs=0.5)
+    assert float(alex.get("x")) == pytest.approx(start + hour * 5 / 60, abs=0.5)
+    assert float(alex.get("width")) == pytest.approx(hour * 35 / 60, abs=0.5)
+    assert robin.get("fill") != sam.get("fill") == alex.get("fill")  # facilitators in their own colour, named too
+
+
+def test_a_chart_with_nothing_to_draw_says_so(client, group, facilitator):
+    open_session(facilitator.pk, group.pk)
+    session = close_session(facilitator.pk, group.pk)
     client = logged_in(client, facilitator)
-    for chart in ("checkins", "attendance"):
-        response = client.get(f"/groups/{group.slug}/sessions/{held_session.pk}/charts/{chart}.svg")
-        assert response["Content-Type"] == "image/svg+xml"
-        svg = response.content.decode()
-        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-        assert "Matplotlib" in svg
-    checkins = client.get(f"/groups/{group.slug}/sessions/{held_session.pk}/charts/checkins.svg").content.decode()
-    assert "Anxious" in checkins and "Need: Rest" in checkins
+    for name, words in (
+        ("checkins", "Nobody checked in during this session."),
+        ("attendance", "Nobody was counted as here."),
+    ):
+        svg = chart(client, group, session, name)
+        assert bars(svg) == []
+        assert svg.find(f"{SVG}desc").text == words
+        assert words in [text.text for text in svg.iter(f"{SVG}text")]
 
 
 def test_the_json_export_has_counts_and_times_but_no_words(client, group, facilitator, held_session):
