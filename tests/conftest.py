@@ -27,6 +27,7 @@ from groups.actions import create_group, join_group
 from supportcircle import db_threads
 from supportcircle.accounts.models import User
 from supportcircle.http import close_this_threads_connections
+from tests.support.waiting import FRAME_PATIENCE
 
 PASSWORD = "a-calm-test-password-42"
 # Every person a test makes would be hashed with Argon2 (about 0.1 s of CPU each): the suite hashes
@@ -36,6 +37,35 @@ os.environ["FAST_PASSWORD_HASHER"] = "true"
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "supportcircle.accounts.hashers.Argon2PasswordHasher"]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI") == "true"
+
+
+def _patient_communicators() -> None:
+    """Channels' test communicators give up after 1 s unless told otherwise: on a loaded machine a
+    handshake or a frame can take longer, and a test would fail for nothing. Their waits are failure
+    timeouts, so they get the suite's patience (tests/support/waiting.py) wherever a test names none.
+    ``receive_nothing`` keeps its short window: it watches for an absence."""
+    from asgiref.testing import ApplicationCommunicator as AsgirefCommunicator
+    from channels.testing import ApplicationCommunicator, HttpCommunicator
+
+    for owner, name in (
+        (AsgirefCommunicator, "wait"),
+        (AsgirefCommunicator, "receive_output"),
+        (ApplicationCommunicator, "receive_output"),
+        (HttpCommunicator, "get_response"),
+        (WebsocketCommunicator, "connect"),
+        (WebsocketCommunicator, "receive_from"),
+        (WebsocketCommunicator, "receive_json_from"),
+        (WebsocketCommunicator, "disconnect"),
+    ):
+        function = owner.__dict__[name]
+        defaults = function.__defaults__
+        names = function.__code__.co_varnames[: function.__code__.co_argcount][-len(defaults) :]
+        function.__defaults__ = tuple(
+            FRAME_PATIENCE if arg == "timeout" else default for arg, default in zip(names, defaults, strict=True)
+        )
+
+
+_patient_communicators()
 
 
 def redis_reachable() -> bool:
@@ -185,10 +215,10 @@ class Socket:
     async def send_text(self, text: str) -> None:
         await self.communicator.send_to(text_data=text)
 
-    async def receive(self, timeout: float = 3) -> dict:
+    async def receive(self, timeout: float = FRAME_PATIENCE) -> dict:
         return await self.communicator.receive_json_from(timeout=timeout)
 
-    async def receive_until(self, frame_type: str, timeout: float = 3) -> dict:
+    async def receive_until(self, frame_type: str, timeout: float = FRAME_PATIENCE) -> dict:
         while True:
             frame = await self.receive(timeout)
             if frame["type"] == frame_type:
@@ -197,7 +227,7 @@ class Socket:
     async def nothing_more(self, timeout: float = 0.3) -> bool:
         return await self.communicator.receive_nothing(timeout=timeout)
 
-    async def closed_with(self, timeout: float = 3) -> int:
+    async def closed_with(self, timeout: float = FRAME_PATIENCE) -> int:
         while True:
             output = await self.communicator.receive_output(timeout)
             if output["type"] == "websocket.close":

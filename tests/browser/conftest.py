@@ -12,6 +12,7 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from chat.models import Message
+from tests.support.waiting import PATIENCE
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -168,7 +169,7 @@ def stored_messages() -> list[tuple[int, str]]:
     return list(Message.objects.order_by("seq").values_list("seq", "body"))
 
 
-def wait_for_every_tab(tabs: dict, expected, timeout: float = 5) -> float:
+def wait_for_every_tab(tabs: dict, expected, timeout: float = PATIENCE) -> float:
     """Wait until every tab (name: page) shows ``expected`` (a list of (seq, words), or a function
     giving it) and nothing else; how long it took. On failure, says which tabs show what."""
 

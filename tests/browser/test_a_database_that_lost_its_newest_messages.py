@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     wait_until,
 )
 from tests.support.servers import Daphne
+from tests.support.waiting import PATIENCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +52,7 @@ def test_every_tab_follows_the_server_when_it_lost_its_newest_messages(browser, 
         say_in_chat(alex, "Is everyone still here?")
         say_in_console(robin, "I'm here. Some of the last messages were lost; please say them again if you like.")
         say_in_chat(sam, "Yes, still here.")
-        wait_until(sam, lambda: len(stored_messages()) == 6, 5, "the new messages stored")
+        wait_until(sam, lambda: len(stored_messages()) == 6, PATIENCE, "the new messages stored")
         after = stored_messages()
         wait_for_every_tab(tabs, after)
 

@@ -24,6 +24,7 @@ from tests.browser.conftest import (
 )
 from tests.support.outages import DatabaseOutage
 from tests.support.servers import Daphne
+from tests.support.waiting import PATIENCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -57,14 +58,14 @@ def test_a_server_error_keeps_every_word_and_nothing_is_sent_again_by_itself(bro
         expect(robin.get_by_label("Say something to the group")).to_have_value("Thank you for saying so, Sam.")
         expect(robin.locator("#console-sending")).to_have_text("")
         marks = {name: len(log.sent) for name, log in logs.items()}
-        sam.wait_for_timeout(5000)  # long enough for any retry: none comes
+        sam.wait_for_timeout(5000)  # long enough for any retry: none comes (a window for an absence, not a wait)
         assert all(log.sent_since(marks[name], "send") == [] for name, log in logs.items())
         assert Message.objects.count() == 1
 
         Group.objects.filter(pk=group.pk).update(rulesets=rulesets)  # repaired
         sam.locator("#composer-body").press("Enter")
         robin.get_by_role("button", name="Send", exact=True).click()
-        wait_until(sam, lambda: Message.objects.count() == 3, 5, "both stored")
+        wait_until(sam, lambda: Message.objects.count() == 3, PATIENCE, "both stored")
         everything = stored_messages()
         wait_for_every_tab(tabs, everything)
         expect(sam.locator("#chat-error")).to_be_hidden()

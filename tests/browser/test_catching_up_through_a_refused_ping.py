@@ -27,6 +27,7 @@ from tests.browser.conftest import (
 from tests.support.outages import DatabaseOutage, on_postgresql
 from tests.support.redis_server import RedisServer
 from tests.support.servers import Daphne
+from tests.support.waiting import PATIENCE
 
 # PostgreSQL only (selected in its pass, scripts/test.sh):
 # sQLite is a file on the server's own disk: one process cannot lose it while another keeps it.
@@ -69,7 +70,7 @@ def test_a_refused_ping_is_sent_again_and_every_tab_catches_up(browser, tab_plac
         sam.wait_for_timeout(RECHECK_SECONDS * 1000 + 500)  # every socket there is due to re-check
         say_in_chat(sam, "Checking in before bed.")
         say_in_chat(sam, "Today was a bit better.")
-        wait_until(sam, lambda: Message.objects.count() == 2, 5, "Sam's messages stored")
+        wait_until(sam, lambda: Message.objects.count() == 2, PATIENCE, "Sam's messages stored")
         sam.wait_for_timeout(500)
         assert all(transcript(page) == [] for page in readers.values())  # withheld, not delivered
 
@@ -77,7 +78,7 @@ def test_a_refused_ping_is_sent_again_and_every_tab_catches_up(browser, tab_plac
         for page in readers.values():
             page.clock.fast_forward(PING_EVERY_MS)  # the page's regular ping falls in the outage
         for name, log in logs.items():
-            wait_until(readers[name], lambda log=log: log.refusals("ping") >= 1, 5, f"{name}'s ping refused")
+            wait_until(readers[name], lambda log=log: log.refusals("ping") >= 1, PATIENCE, f"{name}'s ping refused")
         sam.wait_for_timeout(max(0, OUTAGE_SECONDS - (time.monotonic() - started)) * 1000)
         held = time.monotonic() - started
         during = {name: log.sent_since(marks[name], "ping") for name, log in logs.items()}

@@ -24,6 +24,7 @@ from tests.browser.conftest import (
 )
 from tests.support.outages import DatabaseOutage
 from tests.support.servers import Daphne
+from tests.support.waiting import PATIENCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -57,8 +58,8 @@ def test_an_outage_costs_one_frame_per_waiting_message_per_retry_and_loses_nothi
         during = {name: log.sent_since(marks[name]) for name, log in logs.items()}
         outage.end()
 
-        took = wait_until(sam, lambda: len(stored_messages()) == 7, 5, "every message stored")
-        took += wait_for_every_tab(tabs, stored_messages, timeout=5 - took)
+        took = wait_until(sam, lambda: len(stored_messages()) == 7, PATIENCE, "every message stored")
+        took += wait_for_every_tab(tabs, stored_messages)
         everything = stored_messages()
         for page in (sam, alex):
             expect(page.locator("li.pending")).to_have_count(0)

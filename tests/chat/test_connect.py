@@ -16,6 +16,7 @@ from groups.models import Membership, MembershipState, SessionAttendance
 from moderation.actions import time_out_member
 from supportcircle import db_threads
 from tests.conftest import connected, on_every_database_thread, socket_for
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ async def refused_with(user, slug) -> int:
     communicator = await database_sync_to_async(socket_for)(user, slug)
     is_open, _ = await communicator.connect()
     assert is_open  # accepted only to be closed with a code the client understands
-    output = await communicator.receive_output(timeout=3)
+    output = await communicator.receive_output(timeout=FRAME_PATIENCE)
     assert output["type"] == "websocket.close"
     await communicator.wait()
     return output["code"]

@@ -16,6 +16,7 @@ from chat import consumers
 from chat.models import Message
 from chat.protocol import ErrorCode
 from tests.conftest import connected, socket_for
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,7 +118,7 @@ async def test_a_consumer_that_fails_frees_its_socket_at_once(channel_layer, gro
         await communicator.receive_json_from()  # ready
         await communicator.send_json_to({"type": "ping"})
         with pytest.raises(RuntimeError):
-            await communicator.wait(3)
+            await communicator.wait(FRAME_PATIENCE)
     monkeypatch.undo()
     async with connected(member, group.slug) as sam:
         assert sam.ready["type"] == "ready"  # not 4429: the failed sockets were let go of

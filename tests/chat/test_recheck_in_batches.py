@@ -17,6 +17,7 @@ from chat.recheck import verdicts
 from groups.models import Membership, MembershipState
 from supportcircle.http import close_this_threads_connections
 from tests.conftest import make_person
+from tests.support.waiting import PATIENCE, eventually_async
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ class HeldFirstBatch:
         self.calls += 1
         if self.calls == 1:
             self.reading.set()
-            self.release.wait(5)
+            self.release.wait(PATIENCE)
         return verdicts(keys)
 
 
@@ -93,13 +94,13 @@ async def test_a_socket_that_asks_while_a_batch_is_read_is_answered_without_anyo
     monkeypatch.setattr(recheck, "verdicts", held)
     checker = recheck.Rechecker()
     first = asyncio.ensure_future(checker.verdict(sam))
-    await asyncio.get_running_loop().run_in_executor(None, held.reading.wait, 5)
+    assert await asyncio.get_running_loop().run_in_executor(None, held.reading.wait, PATIENCE)
     second = asyncio.ensure_future(checker.verdict(alex))  # while Sam's batch is being read
-    await asyncio.sleep(0.05)
+    await eventually_async(lambda: alex in checker.pending, what="Alex's re-check waiting for the next batch")
     held.release.set()
     # Nobody else asks after this: Alex's answer must come all the same.
-    assert await asyncio.wait_for(first, 5) is None
-    assert await asyncio.wait_for(second, 5) is None
+    assert await asyncio.wait_for(first, PATIENCE) is None
+    assert await asyncio.wait_for(second, PATIENCE) is None
     assert held.calls == 2
     # The worker threads' connections go with their threads, so PostgreSQL can drop the test database.
     await asyncio.get_running_loop().shutdown_default_executor()

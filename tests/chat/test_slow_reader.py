@@ -22,6 +22,7 @@ from chat.protocol import CloseCode
 from supportcircle.realtime import group_channel
 from tests.conftest import REDIS_URL, connected, require_redis
 from tests.support.servers import Daphne, ws_headers
+from tests.support.waiting import PATIENCE, eventually_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,10 +67,16 @@ async def test_an_inbox_nobody_reads_stays_bounded_and_says_overflow_first(kind,
     try:
         channel = await layer.new_channel()
         await layer.group_add("group.bounded", channel)
+        # A second socket of the group that reads: once it holds the last note, everything published
+        # has reached this process (one subscription, delivered in order to both inboxes at once).
+        witness = await layer.new_channel()
+        await layer.group_add("group.bounded", witness)
+        last = 5 * INBOX - 1
         for number in range(5 * INBOX):
             await layer.group_send("group.bounded", chat_event(number))
-        await asyncio.sleep(0.3)  # let Redis deliver everything it published
-        assert await asyncio.wait_for(layer.receive(channel), 2) == OVERFLOW_EVENT
+        while (await asyncio.wait_for(layer.receive(witness), PATIENCE)).get("seq") != last:
+            pass
+        assert await asyncio.wait_for(layer.receive(channel), PATIENCE) == OVERFLOW_EVENT
     finally:
         if kind == "redis":
             await layer.flush()
@@ -88,10 +95,13 @@ async def big_history(author, group, count: int) -> None:
 
 
 @pytest.mark.system
-async def test_a_client_that_stops_reading_is_closed_with_too_slow_after_what_it_has(group, member, second_member):
+async def test_a_client_that_stops_reading_is_closed_with_too_slow_after_what_it_has(
+    group, member, second_member, tmp_path
+):
     await big_history(second_member, group, 200)
     headers = await sync_to_async(ws_headers)(member)
-    with Daphne(extra_env={"CHAT_SEND_BUFFER_BYTES": "262144"}) as server:
+    log = tmp_path / "daphne.log"
+    with Daphne(extra_env={"CHAT_SEND_BUFFER_BYTES": "262144", "LOG_LEVEL": "INFO"}, log_path=log) as server:
         # Sam's connection barely reads: a tiny receive buffer, one frame at a time.
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -107,11 +117,14 @@ async def test_a_client_that_stops_reading_is_closed_with_too_slow_after_what_it
             # Sam asks for the whole history (about 800 KB a page) again and again, reading none of it.
             for _ in range(20):
                 await sam.send(json.dumps({"type": "backfill", "after_seq": 0}))
-            await asyncio.sleep(3)
+            # Reading starts once the server has given up on Sam (chat/layers.py logs it as it closes).
+            await eventually_async(
+                lambda: b"chat socket too slow to read" in log.read_bytes(), what="the server closing Sam as too slow"
+            )
             pages = 0
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 while True:
-                    frame = json.loads(await asyncio.wait_for(sam.recv(), 10))
+                    frame = json.loads(await asyncio.wait_for(sam.recv(), PATIENCE))
                     pages += frame["type"] == "history" and len(frame["messages"]) == 200
             assert closed.value.rcvd.code == CloseCode.TOO_SLOW
             # The server stopped queueing once Sam was too far behind: not all 20 pages came.

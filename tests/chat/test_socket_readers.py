@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 
 from chat.models import Presence
 from tests.conftest import socket_for
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +26,7 @@ async def opened(user, slug):
     is_open, _ = await communicator.connect()
     assert is_open
     for expected in ("ready", "history"):
-        assert (await communicator.receive_json_from(timeout=3))["type"] == expected
+        assert (await communicator.receive_json_from(timeout=FRAME_PATIENCE))["type"] == expected
     return communicator
 
 
@@ -42,5 +43,5 @@ async def test_an_event_the_socket_cannot_handle_ends_it_with_that_error(channel
     await get_channel_layer().send(channel_name, {"type": "no.such.event"})
     with pytest.raises(ValueError, match="No handler for message type no.such.event"):
         while True:
-            await sam.receive_output(timeout=3)
+            await sam.receive_output(timeout=FRAME_PATIENCE)
     assert readers_left() == []

@@ -11,6 +11,7 @@ from chat.models import Message
 from tests.support.chat_client import ChatClient
 from tests.support.redis_server import RedisServer
 from tests.support.servers import Daphne, ws_headers
+from tests.support.waiting import eventually_async
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -24,11 +25,9 @@ def subscribers(redis_url: str, group_id: int) -> int:
 
 
 async def subscribers_become(redis_url: str, group_id: int, expected: int) -> bool:
-    for _ in range(40):
-        if subscribers(redis_url, group_id) == expected:
-            return True
-        await asyncio.sleep(0.05)
-    return False
+    return await eventually_async(
+        lambda: subscribers(redis_url, group_id) == expected, what=f"{expected} subscriber(s) to the group"
+    )
 
 
 async def test_a_killed_and_restarted_server_loses_and_duplicates_nothing(group, member, second_member):
@@ -51,7 +50,7 @@ async def test_a_killed_and_restarted_server_loses_and_duplicates_nothing(group,
                     server = Daphne(redis_url=private_redis.url, port=server.port, extra_env=SERVER_ENV).start()
                 said.append(f"message {number}")
                 await (sam if number % 2 else alex).say(said[-1])
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # a conversation's pace, so the crash falls mid-conversation
             for client in (sam, alex):
                 await client.until(lambda client=client: not client.outbox and client.contiguous >= 20)
             await sam.stop()

@@ -17,6 +17,7 @@ from chat.protocol import MAX_WAITING_FRAMES, CloseCode
 from supportcircle.accounts import sessions
 from supportcircle.realtime import group_channel
 from tests.conftest import connected, socket_for
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +83,7 @@ async def test_a_socket_opened_during_an_outage_is_refused_with_a_code_to_retry_
     async with database_down():
         is_open, _ = await communicator.connect()
         assert is_open
-        output = await communicator.receive_output(timeout=3)
+        output = await communicator.receive_output(timeout=FRAME_PATIENCE)
     assert output == {"type": "websocket.close", "code": CloseCode.SERVER_RESTARTING}
     await communicator.wait()
 

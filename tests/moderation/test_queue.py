@@ -27,7 +27,7 @@ async def test_a_held_message_reaches_the_facilitators_open_chat_as_a_queue_item
     async with connected(facilitator, circle.slug) as robin, connected(member, circle.slug) as sam:
         await sam.send(send("held-q", CONTACT))
         await sam.receive_until("ack")
-        item = (await robin.receive_until("queue_item", timeout=1))["item"]
+        item = (await robin.receive_until("queue_item"))["item"]
         assert (item["kind"], item["state"], item["member"]["pseudonym"]) == ("held", "open", "Sam")
 
 

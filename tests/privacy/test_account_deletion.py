@@ -70,7 +70,7 @@ async def test_deleting_my_account_closes_my_open_chats_and_others_see_the_tombs
     await database_sync_to_async(browser.force_login)(member)
     async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
         await database_sync_to_async(delete_my_account)(browser)
-        assert await sam.closed_with(timeout=1) == CloseCode.NOT_LOGGED_IN
+        assert await sam.closed_with() == CloseCode.NOT_LOGGED_IN
         updated = await alex.receive_until("message_updated")
         assert updated["message"]["seq"] == 1
         assert updated["message"]["body"] == ""

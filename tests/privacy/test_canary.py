@@ -20,6 +20,7 @@ import supportcircle.asgi  # noqa: F401  (Django's setup reconfigures logging; d
 from tests.conftest import connected
 from tests.support.redis_server import RedisServer
 from tests.support.servers import Daphne, ws_headers
+from tests.support.waiting import eventually_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +81,10 @@ async def test_a_canary_crosses_redis_only_encrypted_and_stays_out_of_the_server
                         if frame["type"] == "message":
                             assert canary in frame["message"]["body"]  # it did cross Redis
                             break
-                await asyncio.sleep(0.3)
+                # The capture has seen the broadcast before it stops.
+                await eventually_async(
+                    lambda: b"PUBLISH" in monitor_log.read_bytes().upper(), what="the PUBLISH captured"
+                )
             finally:
                 monitor.terminate()
                 monitor.wait(5)

@@ -10,6 +10,7 @@ from chat.actions import post_message
 from chat.protocol import RATE_LIMIT_MESSAGES, CloseCode, ErrorCode
 from supportcircle.accounts.models import Attempt
 from tests.conftest import PASSWORD, connected, socket_for
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ async def test_a_socket_beyond_the_per_person_cap_is_refused_with_its_own_code(c
         communicator = await database_sync_to_async(socket_for)(member, group.slug)
         is_open, _ = await communicator.connect()
         assert is_open
-        output = await communicator.receive_output(timeout=3)
+        output = await communicator.receive_output(timeout=FRAME_PATIENCE)
         assert output == {"type": "websocket.close", "code": CloseCode.TOO_MANY_SOCKETS}
     # Once a tab closes, a new one opens.
     async with connected(member, group.slug) as socket:

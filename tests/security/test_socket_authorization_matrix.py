@@ -16,6 +16,7 @@ from chat.actions import post_message
 from chat.protocol import CLIENT_FRAME_TYPES, CloseCode
 from tests.conftest import connected, socket_for
 from tests.security.roles import ROLES, people_in_roles
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,7 +133,7 @@ async def test_who_may_open_the_socket(channel_layer, group, member, facilitator
     for role in ROLES:
         communicator = await database_sync_to_async(socket_for)(people[role], group.slug)
         await communicator.connect()
-        output = await communicator.receive_output(timeout=3)
+        output = await communicator.receive_output(timeout=FRAME_PATIENCE)
         actual[role] = output.get("code") if output["type"] == "websocket.close" else "ready"
         await communicator.disconnect()
     assert actual == AT_CONNECT
@@ -157,6 +158,6 @@ async def test_a_refused_socket_is_logged_with_who_and_why(channel_layer, group,
     caplog.set_level(logging.INFO)
     communicator = await database_sync_to_async(socket_for)(outsider, group.slug)
     await communicator.connect()
-    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.NOT_A_MEMBER
+    assert (await communicator.receive_output(timeout=FRAME_PATIENCE))["code"] == CloseCode.NOT_A_MEMBER
     await communicator.disconnect()
     assert any("refused: NOT_A_MEMBER" in record.getMessage() for record in caplog.records)

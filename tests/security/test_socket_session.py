@@ -20,6 +20,7 @@ from django.utils import timezone
 from chat.protocol import CloseCode
 from supportcircle.accounts.sessions import session_owners
 from tests.conftest import connected, on_every_database_thread
+from tests.support.waiting import FRAME_PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +42,7 @@ def socket_with_cookie(session_key: str, slug: str) -> WebsocketCommunicator:
 async def closed_with(communicator: WebsocketCommunicator) -> int:
     is_open, _ = await communicator.connect()
     assert is_open  # accepted only to be closed with a code the client understands
-    output = await communicator.receive_output(timeout=3)
+    output = await communicator.receive_output(timeout=FRAME_PATIENCE)
     assert output["type"] == "websocket.close"
     await communicator.wait()
     return output["code"]

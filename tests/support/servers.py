@@ -27,7 +27,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    # A failure timeout: a server starting on a loaded machine can take a while to import everything.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -1,8 +1,7 @@
-"""A removal or ban closes the person's sockets in every server process, within a second."""
+"""A removal or ban closes the person's sockets in every server process."""
 
 import asyncio
 import json
-import time
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ from groups.actions import ban_member, remove_member
 from groups.models import Membership
 from tests.conftest import REDIS_URL, require_redis
 from tests.support.servers import Daphne, ws_headers
+from tests.support.waiting import FRAME_PATIENCE, PATIENCE
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +46,7 @@ async def close_code(ws, timeout: float) -> int:
 
 
 @pytest.mark.parametrize(("action", "expected_code"), [(remove_member, 4409), (ban_member, 4410)])
-async def test_every_open_socket_of_the_person_closes_within_a_second_on_both_processes(
+async def test_every_open_socket_of_the_person_closes_on_both_processes(
     shared_layer, group, facilitator, member, second_member, action, expected_code
 ):
     sam_headers = await sync_to_async(ws_headers)(member)
@@ -64,14 +64,13 @@ async def test_every_open_socket_of_the_person_closes_within_a_second_on_both_pr
             membership = await sync_to_async(Membership.objects.get)(user=member, group=group)
 
             await sync_to_async(action)(facilitator, membership, "Harm to other members.")
-            committed = time.monotonic()
-            codes = await asyncio.gather(close_code(sam_tab_one, 1.0), close_code(sam_tab_two, 1.0))
-            assert time.monotonic() - committed < 1.0
+            # Closed by the removal's broadcast, with its own code (how soon is the bench's to measure).
+            codes = await asyncio.gather(close_code(sam_tab_one, PATIENCE), close_code(sam_tab_two, PATIENCE))
             assert codes == [expected_code, expected_code]
 
             # Alex's socket on the same process stays open and usable (presence may say Sam left first).
             await alex.send(json.dumps({"type": "ping"}))
-            while (frame := json.loads(await asyncio.wait_for(alex.recv(), 3)))["type"] != "pong":
+            while (frame := json.loads(await asyncio.wait_for(alex.recv(), FRAME_PATIENCE)))["type"] != "pong":
                 assert frame["type"] == "presence", frame
 
         # And Sam cannot come back in through either process.

@@ -21,6 +21,7 @@ import redis
 
 from tests.support.chat_client import ChatClient
 from tests.support.stack import Stack, require_the_stacks_packages
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.system]
 
@@ -151,7 +152,7 @@ async def test_a_conversation_through_nginx_survives_a_daphne_crash_a_redis_fail
 
     conversation = Conversation(clients)
     conversation.start()
-    await asyncio.sleep(3)
+    await until(lambda: all(client.acked for client in clients.values()), what="everyone's first message acknowledged")
     recovery = {}
 
     # (a) A daphne process dies; supervisor starts it again; its members reconnect through nginx.
@@ -164,7 +165,7 @@ async def test_a_conversation_through_nginx_survives_a_daphne_crash_a_redis_fail
     recovery["daphne killed"] = await conversation.recovered_from(crashed)
     print(f"\n(a) daphne-1 killed: supervisor had it listening again in {restarted:.1f} s; ", end="")
     print(f"everyone held a message written after the crash {recovery['daphne killed']:.2f} s after it")
-    await asyncio.sleep(2)
+    await conversation.recovered_from(time.monotonic())  # the conversation goes on before the next fault
 
     # (b) The Redis master dies; Sentinel promotes the replica; the old master rejoins as a replica.
     old_master = "redis-a" if master == stack.redis_ports["redis-a"] else "redis-b"
@@ -192,7 +193,7 @@ async def test_a_conversation_through_nginx_survives_a_daphne_crash_a_redis_fail
     recovery["pgbouncer restarted"] = await conversation.recovered_from(restarted_at)
     print(f"(c) PgBouncer restarted (supervisorctl restart): listening again after {back:.1f} s; ", end="")
     print(f"everyone held a message written after it {recovery['pgbouncer restarted']:.2f} s after the restart")
-    await asyncio.sleep(2)
+    await conversation.recovered_from(time.monotonic())  # and goes on after the last one
 
     await conversation.stop()
     with stack.database_connection() as db:
@@ -252,15 +253,22 @@ def test_the_stack_serves_hashed_static_files_and_keeps_metrics_from_the_outside
 
 
 def test_no_log_of_the_stack_holds_an_invite_or_reset_secret(stack):
-    for path in (
+    access_log = stack.folder / "log" / "access.log"
+    lines_before = len(access_log.read_text().splitlines()) if access_log.exists() else 0
+    paths = (
         f"/groups/{GROUP}/invite/{SECRET}/",
         f"/accounts/reset/MQ/{SECRET}/",
         f"/accounts/reset/{SECRET}/",
         f"/accounts/login/?next=/groups/{GROUP}/invite/{SECRET}/",
-    ):
+    )
+    for path in paths:
         stack.get(path)
-    time.sleep(0.5)  # nginx writes its access log line when the answer is sent
-    access = (stack.folder / "log" / "access.log").read_text()
+    # nginx writes each access log line as it sends the answer: wait for all four.
+    eventually(
+        lambda: access_log.exists() and len(access_log.read_text().splitlines()) >= lines_before + len(paths),
+        what="nginx logging the four requests",
+    )
+    access = access_log.read_text()
     assert f"/groups/{GROUP}/invite/[hidden]/" in access and "/accounts/reset/[hidden]/" in access
     leaks = [path.name for path in (stack.folder / "log").glob("*.log") if SECRET in path.read_text()]
     assert leaks == []
