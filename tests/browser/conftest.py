@@ -14,6 +14,10 @@ from playwright.sync_api import expect
 from chat.models import Message
 from tests.support.waiting import PATIENCE
 
+# Playwright's expectations give up after 5 s by default: on a loaded machine a page can take longer to
+# show what it will show. They poll, so a longer limit costs nothing when the page is right.
+expect.set_options(timeout=PATIENCE * 1000)
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
