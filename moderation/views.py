@@ -18,7 +18,7 @@ from supportcircle.security import log_refusal
 from . import actions, frames
 from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
 from .models import AuditEntry, Report
-from .queue import open_queue
+from .queue import open_queue, why_held
 from .records import ModerationRefused
 from .review import policy_for
 
@@ -62,10 +62,16 @@ def _facilitated_group(request: HttpRequest, slug: str) -> Group:
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """Everything waiting for a facilitator: crisis alerts first, then held messages, reports and repairs."""
     group = _facilitated_group(request, slug)
+    waiting = open_queue(group)
     return render(
         request,
         "moderation/queue.html",
-        {"group": group, "queue": open_queue(group), "agreements": group.current_agreements()},
+        {
+            "group": group,
+            "queue": waiting,
+            "held": why_held(group, waiting.held),
+            "agreements": group.current_agreements(),
+        },
     )
 
 
