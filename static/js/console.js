@@ -355,13 +355,16 @@
           moderate("hide", { seq: item.message.seq, agreement: item.agreement.number });
         }, true));
       }
+      if (item.member && item.member.id) {
+        row.append(button("Check in privately", function () { openCheckIn(li, item.member, "held_message"); }, true));
+      }
     } else if (item.kind === "report") {
       row.append(button("Mark as looked at", function () {
         moderate("resolve_report", { report: item.id, outcome: "Thank you for telling us. A facilitator has looked at it." });
       }));
     } else if (item.kind === "alert") {
       row.append(button("I'm following up", function () { moderate("acknowledge_alert", { alert: item.id }); }));
-      row.append(button("Check in privately", function () { openCheckIn(li, item.member, crisis ? "crisis_today" : ""); }, true));
+      row.append(button("Check in privately", function () { openCheckIn(li, item.member, crisis ? "crisis_alert" : "flagged_message"); }, true));
     } else if (item.kind === "repair") {
       row.append(button("Accept the repair", function () { moderate("accept_repair", { repair: item.id }); }));
     }
@@ -383,6 +386,11 @@
     radarSoon = setTimeout(askRadar, 400);
   }
 
+  // The words a check-in starts with, by why the facilitator is checking in (console.live.CHECK_IN_WORDS).
+  var CHECK_IN_WORDS = {};
+  try { CHECK_IN_WORDS = JSON.parse(root.dataset.checkInWords || "{}"); } catch (e) { CHECK_IN_WORDS = {}; }
+  function checkInWords(reason) { return CHECK_IN_WORDS[reason] || root.dataset.kindCheckIn || ""; }
+
   function openCheckIn(container, member, reason) {
     var existing = container.querySelector("form.check-in");
     if (existing) { existing.querySelector("textarea").focus(); return; }
@@ -394,7 +402,7 @@
     box.id = id;
     box.rows = 3;
     box.maxLength = 500;
-    box.value = (root.dataset.kindCheckIn || "").replace("{name}", member.pseudonym);
+    box.value = checkInWords(reason).replace("{name}", member.pseudonym);
     var row = el("div", "button-row");
     var submit = el("button", "", "Send privately");
     submit.type = "submit";
@@ -426,6 +434,38 @@
       list.append(li);
     });
     $("radar-empty").hidden = members.length > 0;
+  }
+
+  // The conversation column: hide it or pin it in view, remembered for this facilitator in this browser ----
+
+  var COLUMN_KEY = "supportcircle.console.conversation." + (root.dataset.me || "");
+  function columnChoice() {
+    try { return JSON.parse(localStorage.getItem(COLUMN_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function rememberColumn(choice) {
+    try { localStorage.setItem(COLUMN_KEY, JSON.stringify(choice)); } catch (e) { /* private mode: not kept */ }
+  }
+  function showColumn(choice) {
+    var hidden = !!choice.hidden;
+    var pinned = !!choice.pinned;
+    $("conversation-body").hidden = hidden;
+    $("conversation-hidden-note").hidden = !hidden;
+    $("conversation-hide").setAttribute("aria-pressed", String(hidden));
+    $("conversation-pin").setAttribute("aria-pressed", String(pinned));
+    $("conversation-panel").classList.toggle("pinned", pinned);
+    $("conversation-panel").classList.toggle("collapsed", hidden);
+  }
+  function setUpConversationColumn() {
+    showColumn(columnChoice());
+    ["hide", "pin"].forEach(function (what) {
+      $("conversation-" + what).addEventListener("click", function () {
+        var choice = columnChoice();
+        var key = what === "hide" ? "hidden" : "pinned";
+        choice[key] = this.getAttribute("aria-pressed") !== "true";
+        rememberColumn(choice);
+        showColumn(choice);
+      });
+    });
   }
 
   // Frames ----------------------------------------------------------------------------------------
@@ -571,5 +611,6 @@
     sendPending();
   });
 
+  setUpConversationColumn();
   connect();
 })();
