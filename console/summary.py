@@ -16,6 +16,7 @@ from chat.protocol import FEELINGS, NEEDS
 from groups.models import CareMessage, Group, LiveSession, Role
 from moderation.models import AuditEntry
 from moderation.queue import open_queue
+from supportcircle.text import counted
 
 # Calm, high-contrast colours (WCAG AA against white) for the charts.
 INK = "#1f2d3a"
@@ -136,12 +137,12 @@ def summarize_session(session: LiveSession) -> SessionSummary:
     )
     queue = open_queue(group)
     followups = [
-        f"{len(items)} {label} still open"
+        f"{counted(len(items), label)} still open"
         for label, items in (
-            ("crisis or wellbeing alert(s)", queue.alerts),
-            ("held message(s)", queue.held),
-            ("report(s)", queue.reports),
-            ("repair request(s)", queue.repairs),
+            ("crisis or wellbeing alert", queue.alerts),
+            ("held message", queue.held),
+            ("report", queue.reports),
+            ("repair request", queue.repairs),
         )
         if items
     ]

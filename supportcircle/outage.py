@@ -14,6 +14,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from supportcircle.text import counted
+
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 LOG_EVERY_SECONDS = 60
@@ -42,6 +44,8 @@ class DatabaseUnavailableMiddleware:
         now = time.monotonic()
         if now - self.logged_at >= LOG_EVERY_SECONDS:
             log.warning(
-                "database unavailable: answered %d page(s) with 503 (%s)", self.unlogged, type(exception).__name__
+                "database unavailable: answered %s with 503 (%s)",
+                counted(self.unlogged, "page"),
+                type(exception).__name__,
             )
             self.logged_at, self.unlogged = now, 0
