@@ -3,7 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
 
 from . import limits
 from .models import Attempt, User
@@ -84,3 +84,27 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password doesn't match. Your account is unchanged.")
         return password
+
+
+class RecoveryForm(PasswordResetForm):
+    """Ask for a password-recovery link by email. Whether an account has that email is never said."""
+
+    email = forms.EmailField(
+        label="The email you added to your account",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Please write the email you added to your account.",
+            "invalid": "That doesn't look like an email address. Could you check it?",
+        },
+    )
+
+
+class NewPasswordForm(SetPasswordForm):
+    """Choose a new password from a recovery link."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Your new password"
+        self.fields["new_password2"].label = "The same password again"
+        self.fields["new_password2"].help_text = "So we know it was typed as you meant it."
