@@ -14,8 +14,6 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from supportcircle.text import counted
-
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 LOG_EVERY_SECONDS = 60
@@ -45,7 +43,7 @@ class DatabaseUnavailableMiddleware:
         if now - self.logged_at >= LOG_EVERY_SECONDS:
             log.warning(
                 "database unavailable: answered %s with 503 (%s)",
-                counted(self.unlogged, "page"),
+                f"{self.unlogged} page{'' if self.unlogged == 1 else 's'}",
                 type(exception).__name__,
             )
             self.logged_at, self.unlogged = now, 0
