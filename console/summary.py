@@ -29,6 +29,7 @@ MODERATION_LABELS = {
     "moderation.message.held": "Messages held for review",
     "moderation.message.approved": "Held messages approved",
     "moderation.message.hidden": "Messages hidden under an agreement",
+    "moderation.message.withdrawn": "Held messages taken back by their authors",
     "moderation.message.nudged": "Gentle nudges before posting",
     "moderation.message.posted_after_nudge": "Posted after a nudge",
     "moderation.message.collapsed": "Messages collapsed behind a content warning",

@@ -32,6 +32,7 @@ KIND_LABELS = {
     "moderation.message.alerted": "Facilitators alerted",
     "moderation.message.approved": "Held message approved",
     "moderation.message.hidden": "Message removed under an agreement",
+    "moderation.message.withdrawn": "Held message taken back by its author",
     "moderation.crisis.alerted": "Crisis: resources shown, facilitators alerted",
     "moderation.crisis.acknowledged": "Crisis alert followed up",
     "moderation.alert.acknowledged": "Alert followed up",
