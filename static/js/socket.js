@@ -31,7 +31,7 @@
     4404: { name: "GROUP_NOT_FOUND", then: "stop" },
     4409: { name: "MEMBERSHIP_ENDED", then: "stop" },
     4410: { name: "BANNED", then: "stop" },
-    // Too many sockets for this person: try again slowly (a crashed server's stop counting after a minute).
+    // Too many sockets for this person: try again slowly (sockets of a crashed server stop counting after a minute).
     4429: { name: "TOO_MANY_SOCKETS", then: "wait" },
     4408: { name: "TOO_SLOW", then: "reconnect" },
     4503: { name: "SERVER_RESTARTING", then: "reconnect" }
