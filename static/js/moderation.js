@@ -10,6 +10,8 @@
   if (!root || !chat) return;
 
   var list = document.getElementById("messages");
+  // Notices and the crisis card sit by the message box (templates/chat/room.html), not above the messages.
+  var noticeArea = document.getElementById("chat-notices") || list.parentNode;
   var form = document.getElementById("composer");
   var textarea = document.getElementById("composer-body");
   var myId = Number(root.dataset.me);
@@ -107,7 +109,7 @@
     card.addEventListener("keydown", function (event) {
       if (event.key === "Escape") close.click();
     });
-    list.before(card);
+    noticeArea.append(card);
     heading.focus();
   }
 
@@ -120,7 +122,7 @@
   var MODERATION_NOTICES = ["held_for_review", "message_approved", "message_hidden", "warning", "timed_out",
     "repair_accepted", "report_received", "report_answered", "moderation_done"];
   var statusArea = el("div", { id: "moderation-status", className: "moderation-status", role: "status" });
-  list.before(statusArea);
+  noticeArea.append(statusArea);
 
   function showModerationNotice(f) {
     var note = el("p", { className: "notice" }, [document.createTextNode(f.message + " ")]);
@@ -196,7 +198,7 @@
     alertArea, emptyNote, queueList,
     el("a", { href: root.dataset.queueUrl, text: "Open the full queue (warn, time-out, answer reports)" })
   ]);
-  root.append(panel);
+  (document.getElementById("chat-side") || root).append(panel);
 
   function describe(item) {
     var who = item.member ? item.member.pseudonym : "A member";

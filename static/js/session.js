@@ -29,7 +29,9 @@
   banner.setAttribute("aria-live", "polite");
   banner.hidden = true;
   var list = document.getElementById("messages");
-  list.parentNode.insertBefore(banner, list);
+  // By the message box (templates/chat/room.html), where the eye is after sending.
+  var noticeArea = document.getElementById("chat-notices") || list.parentNode;
+  noticeArea.append(banner);
 
   function say(text) {
     banner.textContent = text;
@@ -106,7 +108,7 @@
     dismiss.type = "button";
     dismiss.addEventListener("click", function () { box.remove(); });
     box.append(" ", dismiss);
-    list.parentNode.insertBefore(box, list);
+    noticeArea.append(box);
   };
 
   // "I'm here to listen today": the facilitators' radar will not worry about a quiet member.
