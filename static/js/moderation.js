@@ -124,11 +124,27 @@
   var statusArea = el("div", { id: "moderation-status", className: "moderation-status", role: "status" });
   noticeArea.append(statusArea);
 
+  // What a notice makes stale: an answer about a held message ends "it is held"; a newer notice of
+  // the same kind replaces the older one.
+  var SUPERSEDES = { message_approved: ["held_for_review"], message_hidden: ["held_for_review"],
+    report_answered: ["report_received"] };
+  // Thanks and good news clear themselves after a while; anything that asks something of the member stays.
+  var FLEETING = { report_received: true, message_approved: true, repair_accepted: true, moderation_done: true };
+  var MOST_NOTICES = 3;
+
   function showModerationNotice(f) {
-    var note = el("p", { className: "notice" }, [document.createTextNode(f.message + " ")]);
+    var note = el("p", { className: "notice", "data-code": f.code || "" }, [document.createTextNode(f.message + " ")]);
     if (f.link) note.append(el("a", { href: f.link, text: LINK_TEXT[f.code] || "Open" }));
-    note.append(" ", button("Dismiss", function () { note.remove(); }, "link-button"));
+    note.append(" ", button("Dismiss", function () {
+      note.remove();
+      if (textarea && !textarea.disabled) textarea.focus();
+    }, "link-button"));
+    [f.code].concat(SUPERSEDES[f.code] || []).forEach(function (code) {
+      statusArea.querySelectorAll('[data-code="' + code + '"]').forEach(function (old) { old.remove(); });
+    });
     statusArea.append(note);
+    while (statusArea.children.length > MOST_NOTICES) statusArea.firstElementChild.remove();
+    if (FLEETING[f.code]) setTimeout(function () { note.remove(); }, 30000);
   }
 
   var baseNotice = chat.handlers.notice;

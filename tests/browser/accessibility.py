@@ -49,7 +49,8 @@ _WIDER_THAN_SCREEN = """() => {
     .filter(e => e.getBoundingClientRect().right > width + 1 && getComputedStyle(e).position !== "fixed"
                  && !e.closest(".visually-hidden, .skip-link"))
     .slice(-4)
-    .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\\s+/).join(".") : "")
+    .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+              + (typeof e.className === "string" && e.className ? "." + e.className.trim().split(/\\s+/).join(".") : "")
               + " (" + Math.round(e.getBoundingClientRect().right) + " px)");
 }"""
 

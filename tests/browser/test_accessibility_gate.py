@@ -86,7 +86,8 @@ def say(words: str, then: str) -> Step:
     def step(world: World, page) -> None:
         page.locator("#composer-body").fill(words)
         page.locator("#composer-body").press("Enter")
-        expect(page.locator(then).first).to_be_visible(timeout=10_000)
+        # The server builds its moderation engine at the first message: that one may take a while.
+        expect(page.locator(then).first).to_be_visible(timeout=60_000)
 
     return step
 
@@ -148,6 +149,7 @@ STATES: list[tuple[str, str, Step]] = [
     ("the console, a live session open", "robin", open_session),
     ("the chat, a live session on", "sam", chat_connected),
     ("the chat as the facilitator", "robin chat", chat_connected),
+    ("the chat: my first message", "sam", say("Good evening, everyone.", "li.message.mine:not(.pending)")),
     ("the chat: a nudge before posting", "sam", say(ADVICE, "section.nudge")),
     ("the chat: a held message", "sam", say(CONTACT, ".held-note")),
     ("the chat: the crisis card", "sam", say(CRISIS, "#crisis-card")),
