@@ -154,6 +154,20 @@
     else if (ends) breathingEnded();
   };
 
+  // A "you can post again in N seconds" refusal (the pause, slow mode) is over once N seconds have
+  // passed: it goes then, even if it arrived after this page saw the pause end.
+  var WAITS = { breathing: true, slow_mode: true, rate_limited: true };
+  var baseError = chat.handlers.error;
+  chat.handlers.error = function (f) {
+    if (baseError) baseError(f);
+    if (!WAITS[f.code] || !f.retry_after) return;
+    var shown = f.message;
+    setTimeout(function () {
+      var errorEl = document.getElementById("chat-error");
+      if (errorEl && errorEl.textContent === shown) chat.showError("");
+    }, f.retry_after * 1000);
+  };
+
   // When the facilitator opens a paused chat again, the "the chat is paused" refusal is over too.
   var baseRoom = chat.handlers.room;
   var wasPaused = false;
