@@ -299,6 +299,14 @@ def test_the_chat_the_console_and_the_summary_at_phone_size_for_the_readme(
         connected(sam)
         connected(alex)
         robin.get_by_role("button", name="Open the session").click()
+        robin.get_by_role("button", name="Start a check-in round").click()
+        for page, feeling, need in ((sam, "Hopeful", "to_be_heard"), (alex, "Tired", "rest")):
+            expect(page.locator("#round-panel")).to_be_visible(timeout=10_000)
+            page.get_by_label(feeling).check()
+            page.get_by_label("What do I need?").select_option(need)
+            page.get_by_role("button", name="Share my answer").click()
+        expect(robin.locator("#round-cards li")).to_have_count(2, timeout=10_000)
+        robin.get_by_role("button", name="Close the round").click()
         say_in_chat(alex, CONTACT)
         expect(robin.locator("#queue .queue-item")).to_have_count(1, timeout=60_000)
         say_in_chat(sam, "Thank you all for tonight.")
@@ -309,6 +317,9 @@ def test_the_chat_the_console_and_the_summary_at_phone_size_for_the_readme(
         robin.get_by_role("button", name="Close the session").click()
         robin.get_by_role("link", name="Read the last session's summary").click()
         expect(robin.get_by_role("heading", name="Who was here")).to_be_visible()
+        for chart in robin.locator(".summary-figure img").all():
+            expect(chart).to_have_js_property("complete", True)
+            assert chart.evaluate("img => img.naturalWidth") > 0
         robin.screenshot(path=str(where / "phone-summary.png"))
         for name in ("phone-chat.png", "phone-console.png", "phone-summary.png"):
             assert (where / name).stat().st_size > 10_000
