@@ -101,6 +101,19 @@ def click(name: str, then: str | None = None) -> Step:
     return step
 
 
+def press(key: str, then: str) -> Step:
+    def step(world: World, page) -> None:
+        page.keyboard.press(key)
+        expect(page.locator(then).first).to_be_visible(timeout=10_000)
+
+    return step
+
+
+def open_reaction_picker(world: World, page) -> None:
+    page.locator("#messages .message-actions").first.get_by_role("button", name="React").click()
+    expect(page.locator(".reaction-picker")).to_be_visible()
+
+
 def open_session(world: World, page) -> None:
     click("Open the session")(world, page)
     expect(page.locator("#session-state")).to_contain_text("Live since")
@@ -160,6 +173,8 @@ STATES: list[tuple[str, str, Step]] = [
     ("the chat: a round open", "sam", lambda world, page: expect(page.locator("#round-panel")).to_be_visible()),
     ("the console, pause & breathe on", "robin", breathe),
     ("the chat: the breathe overlay", "sam", lambda world, page: None),
+    ("the chat: the breathe guide left, the pause going on", "sam", press("Escape", "#session-banner")),
+    ("the chat: the reaction picker open", "sam", open_reaction_picker),
     ("the session summary", "robin", close_session),
     ("logged out", "sam", log_out),
 ]
