@@ -144,6 +144,7 @@ STATES: list[tuple[str, str, Step]] = [
     ("sign up", "visitor", visit("/accounts/signup/")),
     ("sign up, with what to change", "visitor", click("Create my account", ".error")),
     ("a group's page, logged out", "visitor", visit("/groups/{slug}/")),
+    ("password recovery", "visitor", visit("/accounts/password_reset/")),
     ("the group directory", "sam", visit("/")),
     ("my groups", "sam", visit("/groups/mine/")),
     ("a group's page, as a member", "sam", visit("/groups/{slug}/")),
