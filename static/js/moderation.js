@@ -193,7 +193,7 @@
     var withdraw = button("Take it back", function () {
       chat.send({ type: "withdraw", seq: m.seq });
     }, "link-button");
-    withdraw.setAttribute("aria-label", "Take back " + who);
+    withdraw.setAttribute("aria-label", "Take it back: " + who);
     var edit = button("Edit and send again", function () {
       // The words go back in the box first: whatever happens next, nothing they wrote is lost.
       if (textarea) {
