@@ -83,7 +83,19 @@
       b.setAttribute("aria-pressed", pressed ? "true" : "false");
       group.append(b);
     });
+    closeOnEscape(group, toggle);
     return group;
+  }
+
+  // Escape closes the picker and gives focus back to its React button.
+  function closeOnEscape(picker, toggle) {
+    picker.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      picker.remove();
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    });
   }
 
   function editForm(li, m) {
@@ -327,10 +339,37 @@
     if (feelings.length) parts.push("Feelings: " + feelings.join(", ") + ".");
     if (needs.length) parts.push("Needs: " + needs.join(", ") + ".");
     summaryEl.textContent = parts.join(" ");
+    summaryEl.append(" ", button("Hide this summary", function () {
+      roundPanel.hidden = true;
+      if (textarea) textarea.focus();
+    }));
     summaryEl.hidden = false;
   }
 
+  // A round that opens while the page is open is said aloud, and focus goes to it unless the person is
+  // in the middle of writing (their words and place in the box come first).
+  function announceRound(r) {
+    var label = r.kind === "gratitude" ? "A gratitude round" : "A check-in round";
+    announce(label + " has opened. Your answer, if you'd like to give one, is in the round panel.");
+    var active = document.activeElement;
+    var writing = active && (active.tagName === "TEXTAREA" || active.tagName === "INPUT") && active.value;
+    if (!writing) byId("round-title").focus();
+  }
+
+  // A closed round goes away for members; the facilitator keeps its summary until they hide it.
+  function roundClosed(r) {
+    var hadFocus = roundPanel.contains(document.activeElement);
+    roundPanel.hidden = !r.summary;
+    if (hadFocus && textarea && !textarea.disabled) textarea.focus();
+  }
+
+  function announce(text) {
+    var live = byId("chat-announcer");
+    if (live) live.textContent = text;
+  }
+
   function showRound(r, fromReady) {
+    var opened = r && r.open && (!currentRound || currentRound.id !== r.id) && !fromReady;
     currentRound = r && r.open ? r : null;
     if (isFacilitator) byId("close-round").hidden = !currentRound;
     if (!r) { roundPanel.hidden = true; return; }
@@ -348,6 +387,8 @@
       (r.cards || []).forEach(showCard);
     }
     if (r.summary) showSummary(r.summary);
+    if (!r.open) roundClosed(r);
+    else if (opened) announceRound(r);
   }
   chat.handlers.round = function (f) { showRound(f.round, false); };
   chat.handlers.round_card = function (f) {

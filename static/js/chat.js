@@ -188,7 +188,7 @@
       el.id = "cannot-post";
       el.className = "notice";
       el.setAttribute("role", "status");
-      list.before(el);
+      noticeArea().append(el);
     }
     el.textContent = f.message + " ";
     if (f.link) {
@@ -198,6 +198,9 @@
       el.append(a);
     }
   }
+
+  // Notices go by the message box (templates/chat/room.html), where the eye is after sending.
+  function noticeArea() { return document.getElementById("chat-notices") || list.parentNode; }
 
   function cssEscape(s) { return (window.CSS && CSS.escape) ? CSS.escape(s) : s.replace(/"/g, '\\"'); }
 

@@ -156,7 +156,7 @@
     var close = button("Close this card", function () { card.remove(); $("console-body").focus(); }, true);
     card.append(heading, el("p", "", f.message), list, close);
     card.addEventListener("keydown", function (event) { if (event.key === "Escape") close.click(); });
-    messagesEl.before(card);
+    (messagesEl.closest(".message-log") || messagesEl).before(card);
     heading.focus();
   }
 

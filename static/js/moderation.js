@@ -10,6 +10,8 @@
   if (!root || !chat) return;
 
   var list = document.getElementById("messages");
+  // Notices and the crisis card sit by the message box (templates/chat/room.html), not above the messages.
+  var noticeArea = document.getElementById("chat-notices") || list.parentNode;
   var form = document.getElementById("composer");
   var textarea = document.getElementById("composer-body");
   var myId = Number(root.dataset.me);
@@ -107,7 +109,7 @@
     card.addEventListener("keydown", function (event) {
       if (event.key === "Escape") close.click();
     });
-    list.before(card);
+    noticeArea.append(card);
     heading.focus();
   }
 
@@ -120,13 +122,29 @@
   var MODERATION_NOTICES = ["held_for_review", "message_approved", "message_hidden", "message_withdrawn", "warning", "timed_out",
     "repair_accepted", "report_received", "report_answered", "moderation_done"];
   var statusArea = el("div", { id: "moderation-status", className: "moderation-status", role: "status" });
-  list.before(statusArea);
+  noticeArea.append(statusArea);
+
+  // What a notice makes stale: an answer about a held message ends "it is held"; a newer notice of
+  // the same kind replaces the older one.
+  var SUPERSEDES = { message_approved: ["held_for_review"], message_hidden: ["held_for_review"],
+    report_answered: ["report_received"] };
+  // Thanks and good news clear themselves after a while; anything that asks something of the member stays.
+  var FLEETING = { report_received: true, message_approved: true, repair_accepted: true, moderation_done: true };
+  var MOST_NOTICES = 3;
 
   function showModerationNotice(f) {
-    var note = el("p", { className: "notice" }, [document.createTextNode(f.message + " ")]);
+    var note = el("p", { className: "notice", "data-code": f.code || "" }, [document.createTextNode(f.message + " ")]);
     if (f.link) note.append(el("a", { href: f.link, text: LINK_TEXT[f.code] || "Open" }));
-    note.append(" ", button("Dismiss", function () { note.remove(); }, "link-button"));
+    note.append(" ", button("Dismiss", function () {
+      note.remove();
+      if (textarea && !textarea.disabled) textarea.focus();
+    }, "link-button"));
+    [f.code].concat(SUPERSEDES[f.code] || []).forEach(function (code) {
+      statusArea.querySelectorAll('[data-code="' + code + '"]').forEach(function (old) { old.remove(); });
+    });
     statusArea.append(note);
+    while (statusArea.children.length > MOST_NOTICES) statusArea.firstElementChild.remove();
+    if (FLEETING[f.code]) setTimeout(function () { note.remove(); }, 30000);
   }
 
   var baseNotice = chat.handlers.notice;
@@ -175,7 +193,7 @@
     var withdraw = button("Take it back", function () {
       chat.send({ type: "withdraw", seq: m.seq });
     }, "link-button");
-    withdraw.setAttribute("aria-label", "Take back " + who);
+    withdraw.setAttribute("aria-label", "Take it back: " + who);
     var edit = button("Edit and send again", function () {
       // The words go back in the box first: whatever happens next, nothing they wrote is lost.
       if (textarea) {
@@ -217,7 +235,7 @@
     alertArea, emptyNote, queueList,
     el("a", { href: root.dataset.queueUrl, text: "Open the full queue (warn, time-out, answer reports)" })
   ]);
-  root.append(panel);
+  (document.getElementById("chat-side") || root).append(panel);
 
   function describe(item) {
     var who = item.member ? item.member.pseudonym : "A member";

@@ -29,11 +29,17 @@
   banner.setAttribute("aria-live", "polite");
   banner.hidden = true;
   var list = document.getElementById("messages");
-  list.parentNode.insertBefore(banner, list);
+  // By the message box (templates/chat/room.html), where the eye is after sending.
+  var noticeArea = document.getElementById("chat-notices") || list.parentNode;
+  noticeArea.append(banner);
 
-  function say(text) {
+  // A fleeting line ("the chat is open again") clears itself once it is stale; others stay until replaced.
+  var sayTimer = null;
+  function say(text, fleeting) {
+    clearTimeout(sayTimer);
     banner.textContent = text;
     banner.hidden = !text;
+    if (fleeting) sayTimer = setTimeout(function () { say(""); }, 20000);
   }
 
   function secondsLeft(until) { return Math.max(0, Math.ceil((new Date(until) - Date.now()) / 1000)); }
@@ -43,40 +49,97 @@
     clearInterval(tick);
     if (overlay) overlay.remove();
     overlay = null;
-    if (returnFocus && document.body.contains(returnFocus)) returnFocus.focus();
+    setPageInert(false);
+    var back = returnFocus;
     returnFocus = null;
+    if (back && document.body.contains(back) && !back.disabled) back.focus();
+    else if (document.getElementById("messages")) document.getElementById("messages").focus();
+  }
+
+  // While the guide is open, the page behind it is out of reach (the dialog is modal).
+  function setPageInert(on) {
+    Array.prototype.forEach.call(document.body.children, function (node) {
+      if (node === overlay || node.tagName === "SCRIPT") return;
+      if (on) node.setAttribute("inert", "");
+      else node.removeAttribute("inert");
+    });
+  }
+
+  // Posting rests during the pause: the box and its Send button are disabled (what is typed stays).
+  function setPostingRests(on) {
+    if (!form) return;
+    var box = document.getElementById("composer-body");
+    if (box) box.disabled = on;
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = on; });
+    form.classList.toggle("resting", on);
+  }
+
+  // Leaving the guide (its button or Escape) hides it for this member only: the pause itself goes on,
+  // posting still rests, and the chat opens again by itself when the facilitator's time is up.
+  function leaveGuide(b) {
+    hideGuide();
+    var s = secondsLeft(b.until);
+    say("We're still breathing together; the chat opens again by itself" + (s > 0 ? " in about " + s + " seconds." : "."));
   }
 
   function breathingEnded() {
     clearTimeout(ends);
     ends = null;
     hideGuide();
-    say("The chat is open again. Thank you for breathing together.");
+    setPostingRests(false);
+    // A "you can post again in N seconds" refusal from the pause is over now.
+    chat.showError("");
+    say("The chat is open again. Thank you for breathing together.", true);
+  }
+
+  function trapFocus(event) {
+    if (event.key === "Escape") { event.preventDefault(); overlay.leave(); return; }
+    if (event.key !== "Tab") return;
+    var focusable = overlay.querySelectorAll("button, a[href], [tabindex='0']");
+    var first = focusable[0];
+    var last = focusable[focusable.length - 1];
+    if (!first) { event.preventDefault(); return; }
+    if (event.shiftKey && (document.activeElement === first || !overlay.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !overlay.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   function showBreathing(b) {
+    var back = overlay ? returnFocus : document.activeElement;
     hideGuide();
     clearTimeout(ends);
     ends = setTimeout(breathingEnded, secondsLeft(b.until) * 1000);
-    returnFocus = document.activeElement;
-    overlay = el("section", "breathe-overlay");
+    setPostingRests(true);
+    returnFocus = back;
+    overlay = el("div", "breathe-overlay");
     overlay.id = "breathe-overlay";
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-modal", "true");
     overlay.setAttribute("aria-labelledby", "breathe-heading");
+    overlay.setAttribute("aria-describedby", "breathe-prompt");
     var card = el("div", "breathe-card");
     var heading = el("h2", "", "Let's pause and breathe");
     heading.id = "breathe-heading";
     heading.tabIndex = -1;
     var prompt = el("p", "breathe-prompt", b.prompt);
+    prompt.id = "breathe-prompt";
     var circle = el("div", "breathe-circle");
     circle.setAttribute("aria-hidden", "true");
     var left = el("p", "breathe-left");
-    var note = el("p", "help", "Posting rests until then and opens again by itself. You can keep reading.");
+    var note = el("p", "help", "Posting rests until then and opens again by itself. You can hide this guide (Escape) and keep reading.");
     var close = el("button", "secondary", "Hide this guide");
     close.type = "button";
-    close.addEventListener("click", function () { hideGuide(); say("We're still breathing together; the chat opens again by itself."); });
+    overlay.leave = function () { leaveGuide(b); };
+    close.addEventListener("click", overlay.leave);
     card.append(heading, prompt, circle, left, note, close);
     overlay.append(card);
+    overlay.addEventListener("keydown", trapFocus);
     document.body.append(overlay);
+    setPageInert(true);
     heading.focus();
     function update() {
       var s = secondsLeft(b.until);
@@ -89,6 +152,29 @@
   chat.handlers.breathe = function (f) {
     if (f.breathe.on) showBreathing(f.breathe);
     else if (ends) breathingEnded();
+  };
+
+  // A "you can post again in N seconds" refusal (the pause, slow mode) is over once N seconds have
+  // passed: it goes then, even if it arrived after this page saw the pause end.
+  var WAITS = { breathing: true, slow_mode: true, rate_limited: true };
+  var baseError = chat.handlers.error;
+  chat.handlers.error = function (f) {
+    if (baseError) baseError(f);
+    if (!WAITS[f.code] || !f.retry_after) return;
+    var shown = f.message;
+    setTimeout(function () {
+      var errorEl = document.getElementById("chat-error");
+      if (errorEl && errorEl.textContent === shown) chat.showError("");
+    }, f.retry_after * 1000);
+  };
+
+  // When the facilitator opens a paused chat again, the "the chat is paused" refusal is over too.
+  var baseRoom = chat.handlers.room;
+  var wasPaused = false;
+  chat.handlers.room = function (f) {
+    if (baseRoom) baseRoom(f);
+    if (wasPaused && !f.room.paused) chat.showError("");
+    wasPaused = !!f.room.paused;
   };
 
   chat.handlers.session = function (f) {
@@ -106,7 +192,7 @@
     dismiss.type = "button";
     dismiss.addEventListener("click", function () { box.remove(); });
     box.append(" ", dismiss);
-    list.parentNode.insertBefore(box, list);
+    noticeArea.append(box);
   };
 
   // "I'm here to listen today": the facilitators' radar will not worry about a quiet member.
