@@ -223,6 +223,7 @@ INSTALLED_APPS = [
     "groups",
     "chat",
     "moderation",
+    "safeguarding",
     "console",
     "supportcircle.operations",
 ]
@@ -486,6 +487,32 @@ CRISIS_RESOURCES = [
         "url": "",
     },
 ]
+
+# Email (docs/operations.md, "Mail"): the console backend in development prints each email; production
+# sets SMTP through these. Safeguarding pages carry no message content, only a link on SITE_URL.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))  # for the file backend (tests)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SupportCircle <noreply@localhost>")
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+
+# The safeguarding rota (docs/operations.md, "The safeguarding rota"): how long an alert waits for someone
+# to take it before it climbs, while a live session is open and otherwise (a group may set its own in the
+# admin); how often the banner asks; how recently a page asked for someone to count as connected (no email).
+SAFEGUARDING_WINDOW_LIVE_MINUTES = env_int("SAFEGUARDING_WINDOW_LIVE_MINUTES", 2)
+SAFEGUARDING_WINDOW_QUIET_MINUTES = env_int("SAFEGUARDING_WINDOW_QUIET_MINUTES", 10)
+SAFEGUARDING_POLL_SECONDS = env_int("SAFEGUARDING_POLL_SECONDS", 15)
+SAFEGUARDING_CONNECTED_SECONDS = env_int("SAFEGUARDING_CONNECTED_SECONDS", 45)
 
 # "json": one JSON object a line (time, level, logger, message, exception), for a log collector.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
