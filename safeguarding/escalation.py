@@ -68,11 +68,12 @@ def people_at(step: Step, case: AlertCase, now: datetime) -> list[User]:
     return []
 
 
-def climb(case: AlertCase, now: datetime, *, why: str) -> None:
+def climb(case: AlertCase, now: datetime, *, why: str, since: datetime | None = None) -> None:
     """Page the next step that has anyone in it (call with the case locked, inside a transaction).
 
     A step with nobody in it (a group with no active facilitator, nobody on the rota now) is recorded
-    as skipped and the alert goes on at once; the operators are the last step, paged even if empty."""
+    as skipped and the alert goes on at once; the operators are the last step, paged even if empty. The next
+    step is due a window after ``since`` (when this one was due), so a late scheduler doesn't push it back."""
     step = Step(case.step)
     while step < Step.OPERATORS:
         step = Step(step + 1)
@@ -81,7 +82,7 @@ def climb(case: AlertCase, now: datetime, *, why: str) -> None:
             break
         audit(case.group_id, SKIPPED, note=f"Nobody to page among {step.label}: on to the next step.", at=now)
     case.step = step
-    case.next_step_at = None if step == Step.OPERATORS else now + window_for(case.group_id)
+    case.next_step_at = None if step == Step.OPERATORS else (since or now) + window_for(case.group_id)
     case.save(update_fields=["step", "next_step_at"])
     emailed = page(case, people, step, now)
     audit(
@@ -172,7 +173,9 @@ def escalate_due(now: datetime | None = None) -> int:
                 )
                 case.save(update_fields=["state", "next_step_at", "acknowledged_by", "acknowledged_at"])
                 continue
-            minutes = round((now - case.raised_at).total_seconds() / 60)
-            climb(case, now, why=f"Not taken after {minutes} min")
+            # A scheduler that was down (a restart) catches up: every step already due is paged now.
+            while case.next_step_at is not None and case.next_step_at <= now:
+                minutes = round((now - case.raised_at).total_seconds() / 60)
+                climb(case, now, why=f"Not taken after {minutes} min", since=case.next_step_at)
             climbed += 1
     return climbed

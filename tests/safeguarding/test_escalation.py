@@ -138,3 +138,15 @@ def test_the_scheduler_runs_the_climb_as_one_of_its_jobs(clock, group, member, w
     case.refresh_from_db()
     assert case.step == Step.GROUP_FACILITATORS
     assert "safeguarding_escalate" not in run_due()  # claimed within its 15 seconds already
+
+
+def test_a_scheduler_back_from_a_restart_pages_every_step_already_due(
+    clock, group, member, with_email, rota_member, operator
+):
+    case = raise_crisis(member, group)
+    clock.advance(minutes=25)  # the scheduler was down: two windows passed
+    escalate_due()
+    case.refresh_from_db()
+    assert case.step == Step.ROTA
+    assert case.next_step_at == case.raised_at + timedelta(minutes=30)  # on the schedule it would have kept
+    assert sorted(m.to[0] for m in mail.outbox) == ["morgan@example.org", "robin@example.org"]
