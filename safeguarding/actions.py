@@ -106,12 +106,19 @@ def take_alert(actor: User, case_id: int) -> AlertCase:
         if case.state != CaseState.OPEN:
             return case
         now = timezone.now()
-        alert = Alert.objects.select_for_update().select_related("member", "message").get(pk=case.alert_id)
+        # Only the alert's own row is locked (PostgreSQL refuses to lock the outer join to its message).
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("member", "message").get(pk=case.alert_id)
         if alert.acknowledged_at is None:
             alert.acknowledged_by, alert.acknowledged_at = actor, now
             alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
         _mark_taken(case, alert.acknowledged_by, alert.acknowledged_at)
-        audit(case.group_id, TAKEN, actor=alert.acknowledged_by, note=f"Taken at the step of {Step(case.step).label}.")
+        audit(
+            case.group_id,
+            TAKEN,
+            actor=alert.acknowledged_by,
+            message=alert.message,
+            note=f"Taken at the step of {Step(case.step).label}.",
+        )
         realtime.on_commit_to_facilitators(case.group_id, queue_frame({**alert_item(alert), "state": "resolved"}))
     return case
 
@@ -141,7 +148,13 @@ def follow_up(actor: User, case_id: int, note: str) -> AlertCase:
             raise SafeguardingRefused("This alert is closed already. Thank you.")
         case.state, case.follow_up_note, case.followed_up_at = CaseState.FOLLOWED_UP, note[:500], timezone.now()
         case.save(update_fields=["state", "follow_up_note", "followed_up_at"])
-        audit(case.group_id, FOLLOWED_UP, actor=actor, note="Followed up, with a private note.")
+        audit(
+            case.group_id,
+            FOLLOWED_UP,
+            actor=actor,
+            message=case.alert.message,
+            note="Followed up, with a private note.",
+        )
     return case
 
 
@@ -151,7 +164,7 @@ def close_case(actor: User, case_id: int) -> AlertCase:
         if case.state != CaseState.CLOSED:
             case.state, case.closed_at = CaseState.CLOSED, timezone.now()
             case.save(update_fields=["state", "closed_at"])
-            audit(case.group_id, CLOSED, actor=actor)
+            audit(case.group_id, CLOSED, actor=actor, message=case.alert.message)
     return case
 
 

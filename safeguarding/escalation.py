@@ -80,7 +80,13 @@ def climb(case: AlertCase, now: datetime, *, why: str, since: datetime | None = 
         people = people_at(step, case, now)
         if people or step == Step.OPERATORS:
             break
-        audit(case.group_id, SKIPPED, note=f"Nobody to page among {step.label}: on to the next step.", at=now)
+        audit(
+            case.group_id,
+            SKIPPED,
+            message=case.alert.message,
+            note=f"Nobody to page among {step.label}: on to the next step.",
+            at=now,
+        )
     case.step = step
     case.next_step_at = None if step == Step.OPERATORS else (since or now) + window_for(case.group_id)
     case.save(update_fields=["step", "next_step_at"])
@@ -88,6 +94,7 @@ def climb(case: AlertCase, now: datetime, *, why: str, since: datetime | None = 
     audit(
         case.group_id,
         CLIMBED,
+        message=case.alert.message,
         note=f"{why}: paged {step.label} ({_people(len(people))}, {emailed} by email).",
         at=now,
     )
@@ -158,7 +165,7 @@ def escalate_due(now: datetime | None = None) -> int:
     for case_id in due:
         with transaction.atomic():
             case = (
-                AlertCase.objects.select_for_update(skip_locked=True)
+                AlertCase.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=case_id, state=CaseState.OPEN, next_step_at__lte=now)
                 .select_related("alert")
                 .first()

@@ -22,16 +22,17 @@ from .actions import SafeguardingRefused
 from .models import AlertCase, CaseState, Debrief, RotaMember, Step
 from .report import figures
 
-# What the banner answers and the alert page lists, in plain words.
-TRAIL_KINDS = (
-    "moderation.crisis.alerted",
-    "moderation.crisis.acknowledged",
-    "safeguarding.alert.climbed",
-    "safeguarding.alert.step_skipped",
-    "safeguarding.alert.taken",
-    "safeguarding.alert.followed_up",
-    "safeguarding.alert.closed",
-)
+# The alert's steps in the group's audit log, in plain words.
+TRAIL_LABELS = {
+    "moderation.crisis.alerted": "Crisis: support lines shown to the member, alert raised",
+    "moderation.crisis.acknowledged": "Taken by",
+    "safeguarding.alert.climbed": "Climbed",
+    "safeguarding.alert.step_skipped": "Step skipped",
+    "safeguarding.alert.taken": "Taken by",
+    "safeguarding.alert.followed_up": "Followed up by",
+    "safeguarding.alert.closed": "Closed by",
+}
+TRAIL_KINDS = tuple(TRAIL_LABELS)
 
 
 def _case(request: HttpRequest, case_id: int) -> AlertCase:
@@ -46,16 +47,14 @@ def _case(request: HttpRequest, case_id: int) -> AlertCase:
 
 
 def trail(case: AlertCase) -> list[AuditEntry]:
-    """The alert's steps in the group's audit log, oldest first, from its raising until now."""
-    return list(
-        AuditEntry.objects.filter(
-            group_id=case.group_id, kind__in=TRAIL_KINDS, at__gte=case.raised_at - timedelta(seconds=1)
-        )
-        .filter(at__lte=(case.closed_at or timezone.now()) + timedelta(seconds=1))
-        .exclude(kind="moderation.crisis.alerted", at__gt=case.raised_at + timedelta(seconds=5))
-        .select_related("actor")
-        .order_by("at", "id")
-    )
+    """The alert's steps in the group's audit log, oldest first: the entries about its message (the audit log
+    names the message, never its words), or, once the message is gone (retention), those since it was raised."""
+    entries = AuditEntry.objects.filter(group_id=case.group_id, kind__in=TRAIL_KINDS)
+    if case.alert.message_id is not None:
+        entries = entries.filter(message_id=case.alert.message_id)
+    else:
+        entries = entries.filter(at__gte=case.raised_at - timedelta(seconds=1))
+    return list(entries.select_related("actor").order_by("at", "id"))
 
 
 @login_required
@@ -71,7 +70,7 @@ def alert(request: HttpRequest, case_id: int) -> HttpResponse:
             "may_take": case.is_open and actions.may_take(request.user, case),
             "mine": mine,
             "handles": mine or request.user.is_staff,
-            "trail": trail(case),
+            "trail": [(entry, TRAIL_LABELS[entry.kind]) for entry in trail(case)],
             "debriefs": Debrief.objects.filter(case=case, author=request.user) if mine else [],
             "support_lines": settings.CRISIS_RESOURCES,
             "is_closed": case.state == CaseState.CLOSED,
@@ -136,7 +135,7 @@ def banner(request: HttpRequest) -> JsonResponse:
                 {
                     "id": case.pk,
                     "group": case.group.name,
-                    "waiting_minutes": int((now - case.raised_at).total_seconds() // 60),
+                    "waiting_minutes": max(0, int((now - case.raised_at).total_seconds() // 60)),
                     "url": reverse("safeguarding:alert", args=[case.pk]),
                     "take_url": reverse("safeguarding:take", args=[case.pk]),
                 }

@@ -65,7 +65,11 @@ def run_due(now: datetime | None = None) -> list[str]:
             log.exception("scheduled job %s failed", job.name)
         else:
             outcome = "ok"
-            log.info("scheduled job %s done: %s", job.name, " ".join(output.getvalue().split()) or "nothing to do")
+            said = " ".join(output.getvalue().split())
+            # A frequent job with nothing to say (safeguarding_escalate, every 15 s) stays out of the INFO log.
+            log.log(
+                logging.INFO if said else logging.DEBUG, "scheduled job %s done: %s", job.name, said or "nothing to do"
+            )
         ScheduledJob.objects.filter(name=job.name).update(last_finished_at=timezone.now(), last_outcome=outcome)
         ran.append(job.name)
     return ran

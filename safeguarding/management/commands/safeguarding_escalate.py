@@ -11,4 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         climbed = escalate_due()
-        self.stdout.write(f"{climbed} alert(s) climbed" if climbed else "nothing to climb")
+        if climbed:  # quiet otherwise: the scheduler runs this every 15 seconds
+            self.stdout.write(f"{climbed} alert(s) climbed")
