@@ -30,11 +30,12 @@ class Job:
 
 
 JOBS = (
+    # First, as the most urgent: crisis alerts nobody has taken within their window climb
+    # (safeguarding.escalation); each alert is claimed with a row lock too, so even a hand-run
+    # `manage.py safeguarding_escalate` never pages twice.
+    Job("safeguarding_escalate", "safeguarding_escalate", timedelta(seconds=15)),
     # Chat transcripts and check-ins past each group's retention (docs/operations.md, Scheduled jobs).
     Job("purge_expired", "purge_expired", timedelta(hours=1)),
-    # Crisis alerts nobody has taken within their window climb (safeguarding.escalation); each alert
-    # is claimed with a row lock too, so even a hand-run `manage.py safeguarding_escalate` never pages twice.
-    Job("safeguarding_escalate", "safeguarding_escalate", timedelta(seconds=15)),
     # Django's sessions past their expiry.
     Job("clearsessions", "clearsessions", timedelta(days=1)),
 )
