@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from moderation.models import AuditEntry
 
@@ -58,6 +58,7 @@ def trail(case: AlertCase) -> list[AuditEntry]:
 
 
 @login_required
+@require_safe
 def alert(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     mine = case.acknowledged_by_id == request.user.pk
@@ -161,8 +162,11 @@ def rota(request: HttpRequest) -> HttpResponse:
     return render(request, "safeguarding/rota.html", {"member": member})
 
 
-@staff_member_required
+@login_required
+@require_safe
 def report(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied("The safeguarding report is for operators.")
     try:
         days = max(1, min(366, int(request.GET.get("days", "7"))))
     except ValueError:

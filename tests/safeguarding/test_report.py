@@ -59,7 +59,7 @@ def test_the_command_prints_the_figures(clock, group, member, facilitator, rota_
 def test_the_report_page_is_for_operators_only(clock, client, group, member, facilitator, rota_member, operator):
     _three_alerts(clock, group, member, facilitator, rota_member, operator)
     client.force_login(facilitator)
-    assert client.get(reverse("safeguarding:report")).status_code == 302  # to the admin login
+    assert client.get(reverse("safeguarding:report")).status_code == 403
     client.force_login(operator)
     page = client.get(reverse("safeguarding:report"), {"days": "7"})
     assert page.status_code == 200
