@@ -34,8 +34,8 @@ def safeguarding_banner(context) -> dict:
     return {"show": may_be_paged(user), "poll_seconds": settings.SAFEGUARDING_POLL_SECONDS}
 
 
-@register.inclusion_tag("safeguarding/_console_alerts.html")
-def alerts_in_hand(group) -> dict:
+@register.inclusion_tag("safeguarding/_console_alerts.html", takes_context=True)
+def alerts_in_hand(context, group) -> dict:
     """The group's crisis alerts of the last week that are not closed: their state, and who has each."""
     since = timezone.now() - timedelta(days=7)
     cases = (
@@ -44,4 +44,4 @@ def alerts_in_hand(group) -> dict:
         .select_related("acknowledged_by")
         .order_by("-raised_at")[:20]
     )
-    return {"cases": cases}
+    return {"cases": cases, "user": context.get("user")}

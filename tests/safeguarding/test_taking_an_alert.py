@@ -118,3 +118,4 @@ def test_the_console_shows_who_has_each_alert(clock, client, group, member, faci
     page = client.get(reverse("console:console", args=[group.slug]))
     assert b"Crisis alerts this week" in page.content
     assert b"Taken by Robin" in page.content
+    assert b"A note for yourself, and support for you" in page.content  # the debrief, offered to whoever took it
