@@ -26,6 +26,11 @@ CLOSED = "safeguarding.alert.closed"
 OPENED = "safeguarding.alert.opened"
 
 
+# The alerts that get a case and climb: crisis, and a member's "I'm worried about" flag once moderation raises
+# it as an alert of that category (it only has to send moderation.signals.alert_raised, as for crisis).
+SAFEGUARDED_CATEGORIES = frozenset({"crisis", "worried"})
+
+
 class SafeguardingRefused(Exception):
     """Something a person can't do here; ``str()`` is safe to show them."""
 
@@ -80,7 +85,7 @@ def _handles(user: User, case: AlertCase) -> bool:
 def open_case(alert: Alert, *, has_active_facilitator: bool) -> AlertCase | None:
     """A crisis alert was stored: its case opens in the same transaction. The group's facilitators who are
     here see it now; a group with no active facilitator goes straight to the rota."""
-    if not alert.is_crisis:
+    if alert.category not in SAFEGUARDED_CATEGORIES:
         return None
     now = timezone.now()
     case = AlertCase.objects.create(

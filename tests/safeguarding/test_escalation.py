@@ -150,3 +150,16 @@ def test_a_scheduler_back_from_a_restart_pages_every_step_already_due(
     assert case.step == Step.ROTA
     assert case.next_step_at == case.raised_at + timedelta(minutes=30)  # on the schedule it would have kept
     assert sorted(m.to[0] for m in mail.outbox) == ["morgan@example.org", "robin@example.org"]
+
+
+def test_an_alert_a_group_chose_for_another_kind_of_message_gets_no_case(clock, group, member):
+    from moderation.models import Alert
+    from moderation.signals import alert_raised
+    from safeguarding.models import AlertCase
+
+    alert = Alert.objects.create(group=group, member=member, category="contact")
+    alert_raised.send(sender=Alert, alert=alert, has_active_facilitator=True)
+    assert not AlertCase.objects.filter(alert=alert).exists()
+    worried = Alert.objects.create(group=group, member=member, category="worried")
+    alert_raised.send(sender=Alert, alert=worried, has_active_facilitator=True)
+    assert AlertCase.objects.get(alert=worried).step == Step.FACILITATORS_HERE
