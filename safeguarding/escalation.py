@@ -22,6 +22,7 @@ from django.utils import timezone
 from groups.models import LiveSession, Membership, MembershipState, Role
 from moderation.records import audit
 from supportcircle.accounts.models import User
+from supportcircle.text import counted
 
 from .models import AlertCase, CaseState, EscalationWindow, Page, Presence, Step
 from .rota import on_call
@@ -103,7 +104,7 @@ def climb(case: AlertCase, now: datetime, *, why: str, since: datetime | None = 
 
 
 def _people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count} people"
+    return counted(count, "person", "people")
 
 
 def page(case: AlertCase, people: list[User], step: Step, now: datetime) -> int:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from safeguarding.escalation import escalate_due
+from supportcircle.text import counted
 
 
 class Command(BaseCommand):
@@ -12,4 +13,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         climbed = escalate_due()
         if climbed:  # quiet otherwise: the scheduler runs this every 15 seconds
-            self.stdout.write(f"{climbed} alert(s) climbed")
+            self.stdout.write(f"{counted(climbed, 'alert')} climbed")
