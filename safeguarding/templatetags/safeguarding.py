@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django import template
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from groups.models import Membership, MembershipState, Role
@@ -31,7 +32,11 @@ def may_be_paged(user) -> bool:
 @register.inclusion_tag("safeguarding/_banner.html", takes_context=True)
 def safeguarding_banner(context) -> dict:
     user = context.get("user")
-    return {"show": may_be_paged(user), "poll_seconds": settings.SAFEGUARDING_POLL_SECONDS}
+    try:
+        show = may_be_paged(user)
+    except DatabaseError:  # a page (a 404, say) still renders while the database is away; the banner comes back
+        show = False
+    return {"show": show, "poll_seconds": settings.SAFEGUARDING_POLL_SECONDS}
 
 
 @register.inclusion_tag("safeguarding/_console_alerts.html", takes_context=True)
