@@ -61,6 +61,7 @@ from .records import (
     cite_number,
     notice,
 )
+from .signals import alert_acknowledged
 
 MAX_TIME_OUT_MINUTES = 7 * 24 * 60
 log = logging.getLogger(__name__)
@@ -561,6 +562,7 @@ def acknowledge_alert(actor: User, group: Group, *, alert_id: int) -> Alert:
             alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
             kind = "moderation.crisis.acknowledged" if alert.is_crisis else "moderation.alert.acknowledged"
             audit(group.pk, kind, actor=actor, target_id=alert.member_id, message=alert.message)
+            alert_acknowledged.send(sender=Alert, alert=alert, actor=actor)
             _resolved_on_facilitators(group.pk, alert_item(alert))
     return alert
 

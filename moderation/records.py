@@ -4,6 +4,7 @@ the notice frames, and the refusal a member or facilitator reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -101,6 +102,7 @@ def audit(
     message: Message | None = None,
     cited: Cited | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
         group_id=group_id,
@@ -111,6 +113,7 @@ def audit(
         agreement_number=cited.number if cited else None,
         agreement_text=cited.text if cited else "",
         note=note[:500],
+        at=at or timezone.now(),
     )
 
 

@@ -33,6 +33,7 @@ from .engine import RULESET_NAMES, Action, Engine, get_engine
 from .models import Alert, ModerationPolicy, TimeOut
 from .queue import alert_item, crisis_alert_frame, held_item, queue_frame
 from .records import Cited, active_time_out, audit, cite, notice
+from .signals import alert_raised
 
 # Engine content-warning names that differ from groups.models.ContentLabel values.
 _LABELS = {"self-harm": "self_harm", "numbers": "food", "diet": "food"}
@@ -241,13 +242,16 @@ def _raise_alert(decision: Decision, message: Message, author: User) -> None:
     )
     kind = "moderation.crisis.alerted" if is_crisis else "moderation.message.alerted"
     audit(message.group_id, kind, target_id=author.pk, message=message, cited=decision.cited)
+    has_active_facilitator = Membership.objects.filter(
+        group_id=message.group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
+    ).exists()
+    # In this transaction: the safeguarding rota (an app above) opens its case with the alert, or neither is stored.
+    alert_raised.send(sender=Alert, alert=alert, has_active_facilitator=has_active_facilitator)
     if is_crisis:
-        if not Membership.objects.filter(
-            group_id=message.group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
-        ).exists():
+        if not has_active_facilitator:
             # Nobody is there to follow it up (a facilitator on a break counts as away, as when
-            # leaving: their notifications pause). The operators are told, by number only
-            # (docs/operations.md, "Warnings to act on").
+            # leaving: their notifications pause). The safeguarding rota is paged at once; the logs
+            # say so too, by number only (docs/operations.md, "Warnings to act on").
             transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, message.group_id))
         realtime.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
         realtime.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))

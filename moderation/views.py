@@ -48,6 +48,12 @@ KIND_LABELS = {
     "moderation.repair.accepted": "Repair accepted",
     "moderation.policy.changed": "Moderation policy changed",
     "groups.facilitator.none_left": "No facilitator left: an administrator needs to bring one in",
+    # Written by the safeguarding rota (an app above moderation) into the group's log.
+    "safeguarding.alert.climbed": "Crisis alert not taken in time: the next people were paged",
+    "safeguarding.alert.step_skipped": "Crisis alert: nobody at this step, on to the next",
+    "safeguarding.alert.taken": "Crisis alert taken",
+    "safeguarding.alert.followed_up": "Crisis alert followed up, with a private note",
+    "safeguarding.alert.closed": "Crisis alert closed",
 }
 LOG_PAGE = 200
 

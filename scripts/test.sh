@@ -24,7 +24,7 @@ $BIN/pytest -q "${PARALLEL[@]}" -m "not postgresql_only" "$@"
 if pg_reachable || [ "${CI:-}" = "true" ]; then
   echo "== Database and chat tests on PostgreSQL"
   DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not browser and not system and not sqlite_only" tests/accounts tests/groups tests/chat \
-    tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations "$@"
+    tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations tests/safeguarding "$@"
   echo "== Browser tests of database faults on PostgreSQL (its connections cut, a table locked; two need it)"
   DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not sqlite_only" tests/browser/test_writing_through_a_database_outage.py \
     tests/browser/test_catching_up_through_a_refused_backfill.py tests/browser/test_catching_up_through_a_refused_ping.py "$@"

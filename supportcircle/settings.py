@@ -225,6 +225,7 @@ INSTALLED_APPS = [
     "groups",
     "chat",
     "moderation",
+    "safeguarding",
     "console",
     "supportcircle.operations",
 ]
@@ -512,6 +513,19 @@ CRISIS_RESOURCES = [
         "url": "",
     },
 ]
+
+# Where the file email backend writes (tests' servers); the safeguarding rota's emails carry no message
+# content, only a link that starts with SITE_URL (docs/operations.md, "Email").
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+
+# The safeguarding rota (docs/operations.md, "The safeguarding rota"): how long an alert waits for someone
+# to take it before it climbs, while a live session is open and otherwise (a group may set its own in the
+# admin); how often the banner asks; how recently a page asked for someone to count as connected (no email).
+SAFEGUARDING_WINDOW_LIVE_MINUTES = env_int("SAFEGUARDING_WINDOW_LIVE_MINUTES", 2)
+SAFEGUARDING_WINDOW_QUIET_MINUTES = env_int("SAFEGUARDING_WINDOW_QUIET_MINUTES", 10)
+SAFEGUARDING_POLL_SECONDS = env_int("SAFEGUARDING_POLL_SECONDS", 15)
+SAFEGUARDING_CONNECTED_SECONDS = env_int("SAFEGUARDING_CONNECTED_SECONDS", 45)
 
 # "json": one JSON object a line (time, level, logger, message, exception), for a log collector.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))

@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("", include("groups.urls")),
     path("", include("moderation.urls")),
+    path("", include("safeguarding.urls")),
     path("", include("console.urls")),
 ]

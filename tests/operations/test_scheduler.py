@@ -1,4 +1,5 @@
-"""The scheduler runs purge_expired and clearsessions on time, once per interval however many run."""
+"""The scheduler runs safeguarding_escalate, purge_expired and clearsessions on time, once per interval however
+many run."""
 
 import os
 import subprocess
@@ -29,7 +30,7 @@ def test_the_first_run_purges_expired_messages_and_sessions_and_records_it(group
     group.save()
     Session.objects.create(session_key="x" * 40, session_data="", expire_date=timezone.now() - timedelta(days=1))
 
-    assert run_due() == ["purge_expired", "clearsessions"]
+    assert run_due() == ["safeguarding_escalate", "purge_expired", "clearsessions"]
 
     assert not Message.objects.exists()
     assert not Session.objects.filter(session_key="x" * 40).exists()
@@ -39,10 +40,11 @@ def test_the_first_run_purges_expired_messages_and_sessions_and_records_it(group
 
 def test_nothing_runs_again_before_its_interval_and_each_runs_when_due(db):
     start = timezone.now()
-    assert run_due(start) == ["purge_expired", "clearsessions"]
-    assert run_due(start + timedelta(minutes=30)) == []
-    assert run_due(start + timedelta(hours=1)) == ["purge_expired"]
-    assert run_due(start + timedelta(days=1)) == ["purge_expired", "clearsessions"]
+    assert run_due(start) == ["safeguarding_escalate", "purge_expired", "clearsessions"]
+    assert run_due(start + timedelta(seconds=10)) == []
+    assert run_due(start + timedelta(minutes=30)) == ["safeguarding_escalate"]
+    assert run_due(start + timedelta(hours=1)) == ["safeguarding_escalate", "purge_expired"]
+    assert run_due(start + timedelta(days=1)) == ["safeguarding_escalate", "purge_expired", "clearsessions"]
 
 
 def test_schedulers_claiming_at_the_same_moment_start_each_job_once(db):
@@ -74,7 +76,7 @@ def test_a_failed_job_is_recorded_by_the_kind_of_failure_and_the_others_still_ru
         return call_command(name, **kwargs)
 
     monkeypatch.setattr(scheduler, "call_command", broken)
-    assert run_due() == ["purge_expired", "clearsessions"]
+    assert run_due() == ["safeguarding_escalate", "purge_expired", "clearsessions"]
     assert ScheduledJob.objects.get(name="purge_expired").last_outcome == "ConnectionError"
     assert ScheduledJob.objects.get(name="clearsessions").last_outcome == "ok"
 
@@ -92,7 +94,8 @@ def test_the_command_stops_cleanly_when_asked_to(db):
         text=True,
     )
     try:
-        assert process.stdout.readline().startswith("Scheduler running: purge_expired every 1:00:00")
+        assert process.stdout.readline().startswith("Scheduler running: safeguarding_escalate every 0:00:15")
+        assert process.stdout.readline().strip() == "ran safeguarding_escalate"
         assert process.stdout.readline().strip() == "ran purge_expired"
         assert process.stdout.readline().strip() == "ran clearsessions"
         process.terminate()

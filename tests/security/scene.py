@@ -14,6 +14,8 @@ from groups.models import (
     Membership,
     SessionSchedule,
 )
+from moderation.models import Alert
+from safeguarding.models import AlertCase
 
 
 def url_values(group, member, second_member, facilitator) -> dict[str, object]:
@@ -27,6 +29,9 @@ def url_values(group, member, second_member, facilitator) -> dict[str, object]:
         group=group, opened_by=facilitator, started_at=timezone.now(), ended_at=timezone.now()
     )
     schedule = SessionSchedule.objects.create(group=group, weekday=0, start_time=datetime.time(18, 0))
+    # A crisis alert about Sam, waiting for someone to take it: Robin (the group's facilitator) or an operator.
+    alert = Alert.objects.create(group=group, member=member, category="crisis")
+    case = AlertCase.objects.create(alert=alert, group=group, raised_at=timezone.now(), next_step_at=timezone.now())
     return {
         "slug": group.slug,
         "schedule_id": schedule.pk,
@@ -40,4 +45,5 @@ def url_values(group, member, second_member, facilitator) -> dict[str, object]:
         "request_id": conversation.pk,
         "direct_message_id": reply.pk,  # Alex's reply: Sam may report it
         "uidb64": "MQ",
+        "case_id": case.pk,
     }

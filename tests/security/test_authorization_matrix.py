@@ -83,6 +83,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     "moderation:my_reports": signed_in("ok"),  # one's own reports
     # Alex's message in Sam and Alex's conversation: only Sam may report it; nobody else learns it exists.
     "moderation:report_direct_message": signed_in("missing", member="ok"),
+    # A crisis alert about Sam: those who may take it (the group's facilitator, an operator) see it; nobody
+    # else learns it exists, Sam included. Taking, following up, closing and a debrief are by POST.
+    "safeguarding:alert": signed_in("missing", facilitator="ok", staff="ok"),
+    "safeguarding:take": POST_ONLY,
+    "safeguarding:followed_up": POST_ONLY,
+    "safeguarding:close": POST_ONLY,
+    "safeguarding:debrief": POST_ONLY,
+    "safeguarding:banner": signed_in("ok"),  # the alerts one may take: none for most people
+    "safeguarding:rota": signed_in("missing"),  # one's own place on the rota; nobody here is on it
+    "safeguarding:report": signed_in("forbidden", staff="ok"),
     # For probes and Prometheus. /metrics answers these visitors because the test client is on this
     # machine, straight; from anywhere else it is missing (tests/operations/test_metrics.py).
     "healthz": everyone("ok"),

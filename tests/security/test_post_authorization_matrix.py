@@ -56,6 +56,7 @@ from groups.models import (
 from moderation.actions import warn_member
 from moderation.models import REPAIR_PROMPTS, MemberWarning, RepairRequest, Report, ReportReason
 from moderation.review import policy_for
+from safeguarding.models import AlertCase, Debrief, RotaMember
 from supportcircle.accounts.models import User
 from tests.conftest import PASSWORD, make_person
 from tests.security.roles import ROLES, people_in_roles
@@ -168,6 +169,15 @@ def _reset_link_opened(scene: Scene, client: Client) -> None:
     token = default_token_generator.make_token(sam)
     response = client.get(f"/accounts/reset/{urlsafe_base64_encode(force_bytes(sam.pk))}/{token}/")
     assert response.status_code == 302, response.status_code
+
+
+def _case_row(scene: Scene):
+    return AlertCase.objects.filter(pk=scene.values["case_id"]).values_list("state", "follow_up_note").get()
+
+
+def _alert_taken(scene: Scene, client: Client) -> None:
+    # The visitor first says "I've got this" (refused, and nothing changes, for those who may not).
+    client.post(f"/safeguarding/alerts/{scene.values['case_id']}/take/")
 
 
 def _join_form(scene: Scene, person: User | None) -> dict:
@@ -359,6 +369,36 @@ POST_EXPECTED: dict[str, Case] = {
             "note": PRIVATE_WORDS,
         },
         probe=lambda scene, person: Report.objects.filter(direct_message_id=scene.values["direct_message_id"]).count(),
+    ),
+    # Safeguarding: the crisis alert about Sam. Robin (the group's facilitator) and an operator may take it;
+    # whoever took it follows up, closes it and writes a debrief; nobody else learns it exists.
+    "safeguarding:take": Case(
+        signed_in("missing", facilitator="done", staff="done"),
+        data=lambda scene, person: {},
+        probe=lambda scene, person: _case_row(scene),
+    ),
+    "safeguarding:followed_up": Case(
+        signed_in("missing", facilitator="done", staff="done"),
+        data=lambda scene, person: {"note": PRIVATE_WORDS},
+        probe=lambda scene, person: _case_row(scene),
+        prepare=_alert_taken,
+    ),
+    "safeguarding:close": Case(
+        signed_in("missing", facilitator="done", staff="done"),
+        data=lambda scene, person: {},
+        probe=lambda scene, person: _case_row(scene),
+        prepare=_alert_taken,
+    ),
+    "safeguarding:debrief": Case(
+        signed_in("missing", facilitator="done", staff="done"),
+        data=lambda scene, person: {"note": PRIVATE_WORDS},
+        probe=lambda scene, person: Debrief.objects.count(),
+        prepare=_alert_taken,
+    ),
+    "safeguarding:rota": Case(  # one's own availability; nobody here is on the rota
+        signed_in("missing"),
+        data=lambda scene, person: {"available": "no"},
+        probe=lambda scene, person: list(RotaMember.objects.values_list("is_available")),
     ),
 }
 

@@ -9,16 +9,17 @@ from supportcircle.operations.scheduler import JOBS, run_due
 
 class Command(BaseCommand):
     help = (
-        "Run the scheduled jobs (purge_expired hourly, clearsessions daily) for as long as it runs, "
+        "Run the scheduled jobs (safeguarding_escalate every 15 seconds, purge_expired hourly, "
+        "clearsessions daily) for as long as it runs, "
         "checking every --tick seconds. Safe to run on several machines at once: each job starts once "
         "per interval, wherever it is claimed first."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="Run whatever is due now, then stop (for cron).")
-        parser.add_argument("--tick", type=float, default=60.0, help="Seconds between looks (default 60).")
+        parser.add_argument("--tick", type=float, default=15.0, help="Seconds between looks (default 15).")
 
-    def handle(self, *args, once: bool = False, tick: float = 60.0, **options) -> None:
+    def handle(self, *args, once: bool = False, tick: float = 15.0, **options) -> None:
         stopping = threading.Event()
         if not once:
             # Stopped by supervisor or systemd (SIGTERM): finish the job in hand, then go.

@@ -1,0 +1,52 @@
+"""The banner every signed-in page of a facilitator, rota member or operator carries (from base.html), and
+the console's list of its group's alerts with who has each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+
+from groups.models import Membership, MembershipState, Role
+
+from ..models import AlertCase, CaseState, RotaMember
+
+register = template.Library()
+
+
+def may_be_paged(user) -> bool:
+    """Whether this person could ever be asked to take an alert (one or two cheap queries per page)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    return (
+        Membership.objects.filter(user=user, role=Role.FACILITATOR, state=MembershipState.ACTIVE).exists()
+        or RotaMember.objects.filter(user=user, is_active=True).exists()
+    )
+
+
+@register.inclusion_tag("safeguarding/_banner.html", takes_context=True)
+def safeguarding_banner(context) -> dict:
+    user = context.get("user")
+    try:
+        show = may_be_paged(user)
+    except DatabaseError:  # a page (a 404, say) still renders while the database is away; the banner comes back
+        show = False
+    return {"show": show, "poll_seconds": settings.SAFEGUARDING_POLL_SECONDS}
+
+
+@register.inclusion_tag("safeguarding/_console_alerts.html", takes_context=True)
+def alerts_in_hand(context, group) -> dict:
+    """The group's crisis alerts of the last week that are not closed: their state, and who has each."""
+    since = timezone.now() - timedelta(days=7)
+    cases = (
+        AlertCase.objects.filter(group=group, raised_at__gte=since)
+        .exclude(state=CaseState.CLOSED)
+        .select_related("acknowledged_by")
+        .order_by("-raised_at")[:20]
+    )
+    return {"cases": cases, "user": context.get("user")}
