@@ -12,6 +12,13 @@ LEGEND = (
     "P: production (PostgreSQL, Redis layer, Argon2, SUPPORTCIRCLE_ENV=production); D: development (SQLite, "
     "in-memory layer); B: bare Channels; R: raw websockets. Goals are judged on P; P/B and P/R are ratios."
 )
+STACK_KINDS = ("S1", "S2")
+SCALE_LEGEND = (
+    "Scale-out: S1, S2 = the production stack (deploy/stack.py) through nginx over TLS with 1 and 2 daphne "
+    "processes; server CPU summed over the daphne processes (then with nginx, PgBouncer, Redis and PostgreSQL). "
+    "On this machine S2's second process shares a core with the load generator: its rate is a floor, and "
+    "its CPU per delivery says how the work scales."
+)
 
 
 def _get(results: dict, kind: str, *path):
@@ -243,6 +250,95 @@ def _rate_row(results: dict, name: str, goal: str, ramp: tuple, met) -> dict:
     return row
 
 
+def _good_top_step(results: dict, kind: str) -> dict:
+    """The ramp's highest good step (the first step when none was good): where CPU per delivery is read."""
+    steps = _get(results, kind, "saturation", "steps") or [{}]
+    good = [step for step in steps if step.get("good")]
+    return max(good, key=lambda step: step["delivered_per_s"]) if good else steps[0]
+
+
+def scale_out(results: dict) -> list[dict]:
+    """S1 beside S2: the highest good rate and the connect storm, with the CPU that reads the scaling."""
+    if not any(_get(results, kind) for kind in STACK_KINDS):
+        return []
+    storm = ("connect_storm",)
+    # (name, unit, the figure for a target, and whether it was measured with the load generator's core free)
+    figures = (
+        ("highest good rate", "deliveries/s", lambda k: _rate(results, k), lambda k: _good_top_step(results, k)),
+        (
+            "server CPU per delivery at that step: daphne / with the rest",
+            "µs",
+            lambda k: _both(_good_top_step(results, k), "server_cpu_us_per_delivery"),
+            lambda k: _good_top_step(results, k),
+        ),
+        (
+            "connect storm: 5,000 open page and socket",
+            "s",
+            lambda k: _get(results, k, *storm, "seconds_for_5000"),
+            lambda k: _get(results, k, *storm) or {},
+        ),
+        (
+            "connect storm: server CPU per connect: daphne / with the rest",
+            "ms",
+            lambda k: _both(_get(results, k, *storm) or {}, "server_cpu_ms_per_connect"),
+            lambda k: _get(results, k, *storm) or {},
+        ),
+        ("connect storm errors", "", lambda k: _get(results, k, *storm, "errors"), lambda k: {}),
+    )
+    rows = []
+    for name, unit, figure, measured in figures:
+        values = {kind: figure(kind) for kind in STACK_KINDS}
+        invalid = [kind for kind in STACK_KINDS if measured(kind).get("valid") is False]
+        rows.append(
+            {
+                "scenario": name,
+                "unit": unit,
+                **values,
+                "S2_to_S1": _ratio(values["S2"], values["S1"]),
+                "invalid": invalid,
+            }
+        )
+    return rows
+
+
+def _rate(results: dict, kind: str):
+    best = _get(results, kind, "saturation", "highest_good_deliveries_per_s")
+    steps = _get(results, kind, "saturation", "steps") or []
+    return f"< {steps[0]['target_deliveries_per_s']:,}" if best == 0 and steps else best
+
+
+def _both(step: dict, key: str) -> str | None:
+    """``key`` and its "server_and_backing_" twin, as "a / b"."""
+    backing = key.replace("server_", "server_and_backing_", 1)
+    return None if step.get(key) is None else f"{_fmt(step[key])} / {_fmt(step.get(backing))}"
+
+
+def scale_table(results: dict, markdown: bool = False) -> str:
+    """The scale-out rows (S1 beside S2) as a table of their own; empty when the run had no stack."""
+    rows = scale_out(results)
+    if not rows:
+        return ""
+    header = ["scale-out", "S1", "S2", "S2/S1"]
+    body = [
+        [
+            r["scenario"] + (f" ({r['unit']})" if r["unit"] else ""),
+            *(_fmt(r[kind]) + ("†" if kind in r["invalid"] else "") for kind in STACK_KINDS),
+            _fmt(r["S2_to_S1"]),
+        ]
+        for r in rows
+    ]
+    return _layout(header, body, markdown) + "\n\n" + SCALE_LEGEND
+
+
+def _layout(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body])
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body])
+
+
 def _zero(value, results) -> bool:
     return value == 0
 
@@ -334,14 +430,12 @@ def table(results: dict, markdown: bool = False) -> str:
     speed = " ".join(part for part in (stamp, machine_speed(results)) if part)
     if speed:
         notes.append(speed)
+    scale = scale_table(results, markdown)
+    if not any(_get(results, kind) for kind in KINDS):
+        return "\n\n".join(part for part in (scale, marks, speed) if part)  # a run of the stack alone
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines) + "\n\n" + "\n".join(notes)
-    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
-    return "\n".join(lines + notes)
+        return _layout(header, body, True) + "\n\n" + "\n".join(notes) + (f"\n\n{scale}" if scale else "")
+    return "\n".join([_layout(header, body, False), *notes]) + (f"\n\n{scale}" if scale else "")
 
 
 def machine_speed(results: dict) -> str:
