@@ -30,7 +30,7 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # Each target's time, in seconds; a phase that no longer fits is skipped and says so.
         self.budget_seconds = (
-            {"P": 350, "D": 260, "B": 120, "R": 100, "S1": 150, "S2": 150}
+            {"P": 350, "D": 260, "B": 120, "R": 100, "S1": 240, "S2": 240}
             if quick
             else {"P": 1500, "D": 900, "B": 360, "R": 240, "S1": 420, "S2": 420}
         )

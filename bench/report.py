@@ -15,7 +15,8 @@ LEGEND = (
 STACK_KINDS = ("S1", "S2")
 SCALE_LEGEND = (
     "Scale-out: S1, S2 = the production stack (deploy/stack.py) through nginx over TLS with 1 and 2 daphne "
-    "processes; server CPU summed over the daphne processes (then with nginx, PgBouncer, Redis and PostgreSQL). "
+    "processes; server CPU summed over the daphne processes (in brackets: with nginx, PgBouncer, Redis and "
+    "PostgreSQL). "
     "On this machine S2's second process shares a core with the load generator: its rate is a floor, and "
     "its CPU per delivery says how the work scales."
 )
@@ -258,46 +259,43 @@ def _good_top_step(results: dict, kind: str) -> dict:
 
 
 def scale_out(results: dict) -> list[dict]:
-    """S1 beside S2: the highest good rate and the connect storm, with the CPU that reads the scaling."""
+    """S1 beside S2: the highest good rate and the connect storm, with the CPU that reads the scaling.
+
+    A CPU row holds the daphne processes' figure per target and, under ``with_backing``, the same with
+    nginx, PgBouncer, Redis and PostgreSQL added; S2/S1 compares the daphne figures.
+    """
     if not any(_get(results, kind) for kind in STACK_KINDS):
         return []
-    storm = ("connect_storm",)
-    # (name, unit, the figure for a target, and whether it was measured with the load generator's core free)
+
+    def storm(kind: str) -> dict:
+        return _get(results, kind, "connect_storm") or {}
+
+    # (name, unit, where a target's figure is, its key; a CPU key has its "server_and_backing_" twin)
     figures = (
-        ("highest good rate", "deliveries/s", lambda k: _rate(results, k), lambda k: _good_top_step(results, k)),
+        ("highest good rate", "deliveries/s", lambda k: _good_top_step(results, k), None),
         (
-            "server CPU per delivery at that step: daphne / with the rest",
+            "server CPU per delivery at that step",
             "µs",
-            lambda k: _both(_good_top_step(results, k), "server_cpu_us_per_delivery"),
             lambda k: _good_top_step(results, k),
+            "server_cpu_us_per_delivery",
         ),
-        (
-            "connect storm: 5,000 open page and socket",
-            "s",
-            lambda k: _get(results, k, *storm, "seconds_for_5000"),
-            lambda k: _get(results, k, *storm) or {},
-        ),
-        (
-            "connect storm: server CPU per connect: daphne / with the rest",
-            "ms",
-            lambda k: _both(_get(results, k, *storm) or {}, "server_cpu_ms_per_connect"),
-            lambda k: _get(results, k, *storm) or {},
-        ),
-        ("connect storm errors", "", lambda k: _get(results, k, *storm, "errors"), lambda k: {}),
+        ("connect storm: 5,000 open page and socket", "s", storm, "seconds_for_5000"),
+        ("connect storm: server CPU per connect", "ms", storm, "server_cpu_ms_per_connect"),
+        ("connect storm: connects tried", "", storm, "attempted"),
+        ("connect storm errors", "", storm, "errors"),
     )
     rows = []
-    for name, unit, figure, measured in figures:
-        values = {kind: figure(kind) for kind in STACK_KINDS}
-        invalid = [kind for kind in STACK_KINDS if measured(kind).get("valid") is False]
-        rows.append(
-            {
-                "scenario": name,
-                "unit": unit,
-                **values,
-                "S2_to_S1": _ratio(values["S2"], values["S1"]),
-                "invalid": invalid,
-            }
-        )
+    for name, unit, node, key in figures:
+        values = {kind: _rate(results, kind) if key is None else node(kind).get(key) for kind in STACK_KINDS}
+        row = {"scenario": name, "unit": unit, **values, "S2_to_S1": _ratio(values["S2"], values["S1"])}
+        if key and key.startswith("server_cpu"):
+            twin = key.replace("server_", "server_and_backing_", 1)
+            row["with_backing"] = {kind: node(kind).get(twin) for kind in STACK_KINDS}
+        # Measured while the load generator's core was busy with more than the load generator.
+        row["invalid"] = [
+            kind for kind in STACK_KINDS if node(kind).get("valid") is False and key not in ("attempted", "errors")
+        ]
+        rows.append(row)
     return rows
 
 
@@ -307,22 +305,24 @@ def _rate(results: dict, kind: str):
     return f"< {steps[0]['target_deliveries_per_s']:,}" if best == 0 and steps else best
 
 
-def _both(step: dict, key: str) -> str | None:
-    """``key`` and its "server_and_backing_" twin, as "a / b"."""
-    backing = key.replace("server_", "server_and_backing_", 1)
-    return None if step.get(key) is None else f"{_fmt(step[key])} / {_fmt(step.get(backing))}"
-
-
 def scale_table(results: dict, markdown: bool = False) -> str:
     """The scale-out rows (S1 beside S2) as a table of their own; empty when the run had no stack."""
     rows = scale_out(results)
     if not rows:
         return ""
+
+    def cell(row: dict, kind: str) -> str:
+        if row[kind] is None:
+            return "-"
+        backing = row.get("with_backing", {}).get(kind)
+        shown = _fmt(row[kind]) + ("" if backing is None else f" ({_fmt(backing)})")
+        return shown + ("†" if kind in row["invalid"] else "")
+
     header = ["scale-out", "S1", "S2", "S2/S1"]
     body = [
         [
             r["scenario"] + (f" ({r['unit']})" if r["unit"] else ""),
-            *(_fmt(r[kind]) + ("†" if kind in r["invalid"] else "") for kind in STACK_KINDS),
+            *(cell(r, k) for k in STACK_KINDS),
             _fmt(r["S2_to_S1"]),
         ]
         for r in rows

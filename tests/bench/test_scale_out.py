@@ -49,10 +49,11 @@ def test_the_report_puts_two_processes_beside_one_with_cpu_per_delivery():
     results = _run(S1=stack(1000.0, 400.0, 60.0), S2=stack(1500.0, 420.0, 45.0))
     rows = {row["scenario"]: row for row in report.scale_out(results)}
     assert rows["highest good rate"]["S2_to_S1"] == 1.5
-    assert rows["server CPU per delivery at that step: daphne / with the rest"]["S2"] == "420.0 / 840.0"
+    cpu = rows["server CPU per delivery at that step"]
+    assert (cpu["S2"], cpu["with_backing"]["S2"], cpu["S2_to_S1"]) == (420.0, 840.0, 1.05)
     assert rows["connect storm: 5,000 open page and socket"]["S2_to_S1"] == 0.75
     shown = report.table(results)
-    assert "S2/S1" in shown and "shares a core with the load generator" in shown
+    assert "S2/S1" in shown and "420.0 (840.0)" in shown and "shares a core with the load generator" in shown
     assert "human pace" not in shown, "a run of the stack alone shows the scale-out table alone"
 
 
