@@ -445,7 +445,11 @@ def machine_speed(results: dict) -> str:
     if not figures:
         return ""
     shown = ", ".join(f"{name.replace('_', ' ')} {_fmt(value)}" for name, value in figures)
-    return f"Machine speed (bench/calibrate.py, CPU ms on the server's core, lower is faster): {shown}."
+    load = results["meta"].get("load_average") or {}
+    loads = ", ".join(f"{name.replace('_', ' ')} {_fmt(value)}" for name, value in load.items())
+    return f"Machine speed (bench/calibrate.py, CPU ms on the server's core, lower is faster): {shown}." + (
+        f" Load average: {loads}." if loads else ""
+    )
 
 
 def _ramps(results: dict) -> list[tuple[str, str, str, list[dict]]]:

@@ -277,6 +277,7 @@ def main() -> int:
             "bench_second_opinion.py", args.quick, RESULTS / "second_opinion.json.tmp", 600
         )
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_average"]["at_the_end"] = round(os.getloadavg()[0], 1)
 
     from bench import report
 
@@ -301,6 +302,8 @@ def meta(plan: Plan, app_envs: dict, kinds: list[str]) -> dict:
         if plan.quick
         else "",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # The machine's one-minute load average: others' work shares these cores (calibrate says how much it costs).
+        "load_average": {"at_the_start": round(os.getloadavg()[0], 1)},
         "targets": kinds,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
