@@ -459,6 +459,8 @@ def _ramps(results: dict) -> list[tuple[str, str, str, list[dict]]]:
         ("SupportCircle, development (D)", "#7fb8a4", "-", _get(results, "D", "saturation", "steps")),
         ("bare Channels (B)", "#b5542b", "-", _get(results, "B", "saturation", "steps")),
         ("raw websockets (R)", "#4a4a8a", "-", _get(results, "R", "saturation", "steps")),
+        ("the stack, 1 daphne process (S1)", "#a07a1f", "-", _get(results, "S1", "saturation", "steps")),
+        ("the stack, 2 daphne processes (S2)", "#a07a1f", "--", _get(results, "S2", "saturation", "steps")),
     ]
     for key, style in (("1ms", "--"), ("10ms", ":")):
         ramp = _get(results, "P", "remote_db", key) or {}
