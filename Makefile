@@ -70,11 +70,16 @@ lint: $(VENV)/.installed-dev
 # P on PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/supportcircle_bench;
 # its options reach the server, e.g. ?pool=true&pool_max_size=40 for Django's pool, as production pools
 # its connections), beside D on SQLite, B and R. BENCH_ARGS="--targets P,B,R" leaves out the development column.
+# With the stack's Debian packages (.ci/run installs them) also S1 and S2: `make stack` through nginx with
+# 1 and 2 daphne processes, for scale-out (the highest good rate and the connect storm).
+comma := ,
+STACK_PARTS_MISSING = $(foreach tool,nginx pgbouncer supervisord redis-sentinel,$(if $(shell command -v $(tool) 2>/dev/null),,$(tool)))
+BENCH_TARGETS = P,B,R,D$(if $(strip $(STACK_PARTS_MISSING)),,$(comma)S1$(comma)S2)
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --targets $(BENCH_TARGETS) $(BENCH_ARGS)
 
 bench-quick: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --quick --targets $(BENCH_TARGETS) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

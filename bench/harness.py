@@ -12,7 +12,7 @@ import os
 import time
 
 from bench import load, servers, world
-from bench.procstats import Window, process_cpu_seconds
+from bench.procstats import Window, cpu_seconds_of
 
 LOADGEN_LIMIT_PCT = 70.0
 # Sockets opened to set a scenario up (not the connect storm) open at most this many at a time,
@@ -30,7 +30,9 @@ class Plan:
         self.recipe = world.QUICK if quick else world.FULL
         # Each target's time, in seconds; a phase that no longer fits is skipped and says so.
         self.budget_seconds = (
-            {"P": 350, "D": 260, "B": 120, "R": 100} if quick else {"P": 1500, "D": 900, "B": 360, "R": 240}
+            {"P": 350, "D": 260, "B": 120, "R": 100, "S1": 240, "S2": 240}
+            if quick
+            else {"P": 1500, "D": 900, "B": 360, "R": 240, "S1": 420, "S2": 420}
         )
         self.human_sockets = 200 if quick else 1_000
         # P and D run the full minute; B and R settle within seconds and have no HTTP part, so a third.
@@ -103,13 +105,14 @@ class Context:
         self.app_env = app_env
         self.counters_path = servers.RESULTS / f"counters-{kind}.json.tmp"
         self.proc = self.start()
-        self.target = load.Target(kind, self.proc.port, world_info["sessions"] if world_info else None)
+        self.target = load.Target(kind, self.proc.port, world_info["sessions"] if world_info else None, self.proc.tls)
         self.deadline = time.monotonic() + plan.budget_seconds[kind]
         self.helpers: tuple[int, ...] = ()  # processes on the load generator's core that are not it
 
     @property
     def is_app(self) -> bool:
-        return self.kind in servers.COLUMN_OF
+        """SupportCircle (P, D, and the stack S1, S2), not B or R."""
+        return self.kind in servers.COLUMN_OF or self.kind in servers.STACK_PROCESSES
 
     def start(self, app_env: dict | None = None) -> servers.Process:
         return servers.start_target(self.kind, self.redis_url, app_env or self.app_env, self.counters_path)
@@ -125,8 +128,8 @@ class Context:
 
     def db_counts(self) -> dict | None:
         """The server's statement counts so far (None without bench/asgi_p.py's counter: B, R, BENCH_PLAIN_APP)."""
-        if not self.is_app or os.environ.get("BENCH_PLAIN_APP"):
-            return None  # SIGUSR1 would end a process that has no handler for it
+        if self.kind not in servers.COLUMN_OF or os.environ.get("BENCH_PLAIN_APP"):
+            return None  # SIGUSR1 would end a process that has no handler for it (the stack's are plain)
         return servers.read_counters(self.proc, self.counters_path)
 
     def backing_pids(self) -> list[int]:
@@ -134,11 +137,17 @@ class Context:
         pids = [self.redis.pid] if self.redis is not None and self.kind in ("P", "B") else []
         if self.kind == "P":
             pids += servers.postgres_backends(self.app_env["DATABASE_URL"])
-        return pids
+        return pids + self.proc.backing_pids()  # the stack's nginx, PgBouncer, Redis and PostgreSQL
 
     def window(self) -> Window:
+        # A server process on the load generator's core (S2's second daphne) is not the load generator.
         return Window(
-            self.proc.pid, servers.LOADGEN_CORE, servers.SERVER_CORE, backing=self.backing_pids, helpers=self.helpers
+            self.proc.pid,
+            servers.LOADGEN_CORE,
+            servers.SERVER_CORE,
+            backing=self.backing_pids,
+            helpers=(*self.helpers, *self.proc.on_loadgen_core),
+            more_server_pids=self.proc.pids[1:],
         )
 
     def time_left(self) -> float:
@@ -149,9 +158,9 @@ async def settle(ctx: Context, limit: float = 20.0) -> float:
     """Wait until the server has worked off any backlog (under 20% of a core for half a second)."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
-        before = process_cpu_seconds(ctx.proc.pid)
+        before = sum(cpu_seconds_of(ctx.proc.pids).values())
         await asyncio.sleep(0.5)
-        if process_cpu_seconds(ctx.proc.pid) - before < 0.1:
+        if sum(cpu_seconds_of(ctx.proc.pids).values()) - before < 0.1:
             break
     return round(time.monotonic() - started, 1)
 

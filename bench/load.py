@@ -22,6 +22,7 @@ import random
 import re
 import secrets
 import socket
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -116,17 +117,21 @@ def _ms(value: float | None) -> float | None:
 
 
 class Target:
-    """A server under load: P or D (SupportCircle, production or development column), B or R."""
+    """A server under load: P or D (SupportCircle, production or development column), B or R, or
+    the stack (S1, S2), reached through its nginx over TLS (``tls``: a context trusting its certificate)."""
 
-    def __init__(self, kind: str, port: int, sessions: list[str] | None = None) -> None:
+    def __init__(
+        self, kind: str, port: int, sessions: list[str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.kind = kind
         self.port = port
         self.sessions = sessions or []
+        self.tls = tls
 
     @property
     def is_p(self) -> bool:
-        """SupportCircle itself (either column): it speaks the documented protocol."""
-        return self.kind in ("P", "D")
+        """SupportCircle itself (either column, or the stack): it speaks the documented protocol."""
+        return self.kind in ("P", "D", "S1", "S2")
 
     @property
     def secure(self) -> bool:
@@ -135,12 +140,13 @@ class Target:
 
     @property
     def origin(self) -> str:
-        return f"{'https' if self.secure else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.secure or self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def url(self, room: str) -> str:
+        scheme = "wss" if self.tls else "ws"
         if self.is_p:
-            return f"ws://127.0.0.1:{self.port}/ws/groups/{room}/"
-        return f"ws://127.0.0.1:{self.port}/ws/{room}/"
+            return f"{scheme}://127.0.0.1:{self.port}/ws/groups/{room}/"
+        return f"{scheme}://127.0.0.1:{self.port}/ws/{room}/"
 
     def headers(self, member: int, session: str | None = None) -> dict[str, str]:
         if not self.is_p:
@@ -246,6 +252,7 @@ class Client:
             max_size=2**23,
             max_queue=16,
             sock=sock,
+            ssl=target.tls,
         )
         if target.is_p:
             ready = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
@@ -551,10 +558,18 @@ async def drain(gen: Generator, step: Step, *, timeout: float, catch_up: bool = 
 
 
 async def http(
-    port: int, method: str, path: str, *, headers: dict | None = None, body: bytes = b"", secure: bool = False
+    port: int,
+    method: str,
+    path: str,
+    *,
+    headers: dict | None = None,
+    body: bytes = b"",
+    secure: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple:
-    """One request on a fresh connection; ``secure``: as it reaches a server behind a TLS proxy."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    """One request on a fresh connection; ``secure``: as it reaches a server behind a TLS proxy;
+    ``tls``: over TLS, to the proxy itself (the stack's nginx)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
     try:
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
         if secure:
@@ -581,7 +596,7 @@ async def http(
 
 async def csrf_pair(target: Target) -> tuple[str, str]:
     """A csrftoken cookie and the form token that goes with it, from the real login page."""
-    status, cookies, content = await http(target.port, "GET", "/accounts/login/", secure=target.secure)
+    status, cookies, content = await http(target.port, "GET", "/accounts/login/", secure=target.secure, tls=target.tls)
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', content)
     if status != 200 or not match or "csrftoken" not in cookies:
         raise RuntimeError(f"login page did not offer a CSRF token (HTTP {status})")
@@ -599,6 +614,7 @@ async def log_in(target: Target, pseudonym: str, password: str, csrf: tuple[str,
         headers={"Cookie": f"csrftoken={cookie}", "Origin": target.origin},
         body=form.encode(),
         secure=target.secure,
+        tls=target.tls,
     )
     if status != 302 or "sessionid" not in cookies:
         raise RuntimeError(f"login for {pseudonym} failed (HTTP {status})")
@@ -608,7 +624,12 @@ async def log_in(target: Target, pseudonym: str, password: str, csrf: tuple[str,
 async def chat_page(target: Target, room: str, session: str) -> int:
     """Open the group's chat page as a signed-in member; return the seq its socket starts from."""
     status, _, content = await http(
-        target.port, "GET", f"/groups/{room}/chat/", headers={"Cookie": f"sessionid={session}"}, secure=target.secure
+        target.port,
+        "GET",
+        f"/groups/{room}/chat/",
+        headers={"Cookie": f"sessionid={session}"},
+        secure=target.secure,
+        tls=target.tls,
     )
     match = re.search(rb'data-last-seq="(\d+)"', content)
     if status != 200 or not match:

@@ -50,7 +50,10 @@ def core_times(core: int) -> tuple[int, int]:
 
 @dataclass
 class Window:
-    """CPU use of the server process, the load generator and both cores over one measured step.
+    """CPU use of the server, the load generator and both cores over one measured step.
+
+    The server is ``server_pid`` and ``more_server_pids`` (the stack's other daphne processes):
+    their CPU and memory are added up.
 
     ``backing`` names the processes that serve the server (its redis-server, its PostgreSQL
     backends): their CPU is added up beside the server's own, for those there from start to end.
@@ -63,13 +66,14 @@ class Window:
     server_core: int
     backing: Callable[[], list[int]] = list
     helpers: tuple[int, ...] = ()
+    more_server_pids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         self.start()
 
     def start(self) -> None:
         self.t0 = time.monotonic()
-        self.server_cpu0 = process_cpu_seconds(self.server_pid)
+        self.server_cpu0 = self.server_cpu_seconds()
         self.loadgen_cpu0 = process_cpu_seconds(os.getpid())
         self.core0 = core_times(self.loadgen_core)
         self.score0 = core_times(self.server_core)
@@ -84,12 +88,15 @@ class Window:
         helpers_jiffies = (sum(cpu_seconds_of(self.helpers).values()) - self.helpers0) * TICKS
         return {
             "elapsed_s": elapsed,
-            "server_cpu_s": process_cpu_seconds(self.server_pid) - self.server_cpu0,
+            "server_cpu_s": self.server_cpu_seconds() - self.server_cpu0,
             "backing_cpu_s": sum(backing1[pid] - self.backing0[pid] for pid in backing1),
             "loadgen_cpu_s": process_cpu_seconds(os.getpid()) - self.loadgen_cpu0,
             "loadgen_core_busy_pct": 100.0
             * max(busy - self.core0[0] - helpers_jiffies, 0)
             / max(total - self.core0[1], 1),
             "server_core_busy_pct": 100.0 * (sbusy - self.score0[0]) / max(stotal - self.score0[1], 1),
-            "server_rss_kb": process_rss_kb(self.server_pid),
+            "server_rss_kb": sum(process_rss_kb(pid) for pid in (self.server_pid, *self.more_server_pids)),
         }
+
+    def server_cpu_seconds(self) -> float:
+        return sum(cpu_seconds_of((self.server_pid, *self.more_server_pids)).values())

@@ -12,6 +12,14 @@ LEGEND = (
     "P: production (PostgreSQL, Redis layer, Argon2, SUPPORTCIRCLE_ENV=production); D: development (SQLite, "
     "in-memory layer); B: bare Channels; R: raw websockets. Goals are judged on P; P/B and P/R are ratios."
 )
+STACK_KINDS = ("S1", "S2")
+SCALE_LEGEND = (
+    "Scale-out: S1, S2 = the production stack (deploy/stack.py) through nginx over TLS with 1 and 2 daphne "
+    "processes; server CPU summed over the daphne processes (in brackets: with nginx, PgBouncer, Redis and "
+    "PostgreSQL). "
+    "On this machine S2's second process shares a core with the load generator: its rate is a floor, and "
+    "its CPU per delivery says how the work scales."
+)
 
 
 def _get(results: dict, kind: str, *path):
@@ -243,6 +251,94 @@ def _rate_row(results: dict, name: str, goal: str, ramp: tuple, met) -> dict:
     return row
 
 
+def _good_top_step(results: dict, kind: str) -> dict:
+    """The ramp's highest good step (the first step when none was good): where CPU per delivery is read."""
+    steps = _get(results, kind, "saturation", "steps") or [{}]
+    good = [step for step in steps if step.get("good")]
+    return max(good, key=lambda step: step["delivered_per_s"]) if good else steps[0]
+
+
+def scale_out(results: dict) -> list[dict]:
+    """S1 beside S2: the highest good rate and the connect storm, with the CPU that reads the scaling.
+
+    A CPU row holds the daphne processes' figure per target and, under ``with_backing``, the same with
+    nginx, PgBouncer, Redis and PostgreSQL added; S2/S1 compares the daphne figures.
+    """
+    if not any(_get(results, kind) for kind in STACK_KINDS):
+        return []
+
+    def storm(kind: str) -> dict:
+        return _get(results, kind, "connect_storm") or {}
+
+    # (name, unit, where a target's figure is, its key; a CPU key has its "server_and_backing_" twin)
+    figures = (
+        ("highest good rate", "deliveries/s", lambda k: _good_top_step(results, k), None),
+        (
+            "server CPU per delivery at that step",
+            "µs",
+            lambda k: _good_top_step(results, k),
+            "server_cpu_us_per_delivery",
+        ),
+        ("connect storm: 5,000 open page and socket", "s", storm, "seconds_for_5000"),
+        ("connect storm: server CPU per connect", "ms", storm, "server_cpu_ms_per_connect"),
+        ("connect storm: connects tried", "", storm, "attempted"),
+        ("connect storm errors", "", storm, "errors"),
+    )
+    rows = []
+    for name, unit, node, key in figures:
+        values = {kind: _rate(results, kind) if key is None else node(kind).get(key) for kind in STACK_KINDS}
+        row = {"scenario": name, "unit": unit, **values, "S2_to_S1": _ratio(values["S2"], values["S1"])}
+        if key and key.startswith("server_cpu"):
+            twin = key.replace("server_", "server_and_backing_", 1)
+            row["with_backing"] = {kind: node(kind).get(twin) for kind in STACK_KINDS}
+        # Measured while the load generator's core was busy with more than the load generator.
+        row["invalid"] = [
+            kind for kind in STACK_KINDS if node(kind).get("valid") is False and key not in ("attempted", "errors")
+        ]
+        rows.append(row)
+    return rows
+
+
+def _rate(results: dict, kind: str):
+    best = _get(results, kind, "saturation", "highest_good_deliveries_per_s")
+    steps = _get(results, kind, "saturation", "steps") or []
+    return f"< {steps[0]['target_deliveries_per_s']:,}" if best == 0 and steps else best
+
+
+def scale_table(results: dict, markdown: bool = False) -> str:
+    """The scale-out rows (S1 beside S2) as a table of their own; empty when the run had no stack."""
+    rows = scale_out(results)
+    if not rows:
+        return ""
+
+    def cell(row: dict, kind: str) -> str:
+        if row[kind] is None:
+            return "-"
+        backing = row.get("with_backing", {}).get(kind)
+        shown = _fmt(row[kind]) + ("" if backing is None else f" ({_fmt(backing)})")
+        return shown + ("†" if kind in row["invalid"] else "")
+
+    header = ["scale-out", "S1", "S2", "S2/S1"]
+    body = [
+        [
+            r["scenario"] + (f" ({r['unit']})" if r["unit"] else ""),
+            *(cell(r, k) for k in STACK_KINDS),
+            _fmt(r["S2_to_S1"]),
+        ]
+        for r in rows
+    ]
+    return _layout(header, body, markdown) + "\n\n" + SCALE_LEGEND
+
+
+def _layout(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body])
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body])
+
+
 def _zero(value, results) -> bool:
     return value == 0
 
@@ -334,14 +430,12 @@ def table(results: dict, markdown: bool = False) -> str:
     speed = " ".join(part for part in (stamp, machine_speed(results)) if part)
     if speed:
         notes.append(speed)
+    scale = scale_table(results, markdown)
+    if not any(_get(results, kind) for kind in KINDS):
+        return "\n\n".join(part for part in (scale, marks, speed) if part)  # a run of the stack alone
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines) + "\n\n" + "\n".join(notes)
-    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
-    return "\n".join(lines + notes)
+        return _layout(header, body, True) + "\n\n" + "\n".join(notes) + (f"\n\n{scale}" if scale else "")
+    return "\n".join([_layout(header, body, False), *notes]) + (f"\n\n{scale}" if scale else "")
 
 
 def machine_speed(results: dict) -> str:
@@ -351,7 +445,11 @@ def machine_speed(results: dict) -> str:
     if not figures:
         return ""
     shown = ", ".join(f"{name.replace('_', ' ')} {_fmt(value)}" for name, value in figures)
-    return f"Machine speed (bench/calibrate.py, CPU ms on the server's core, lower is faster): {shown}."
+    load = results["meta"].get("load_average") or {}
+    loads = ", ".join(f"{name.replace('_', ' ')} {_fmt(value)}" for name, value in load.items())
+    return f"Machine speed (bench/calibrate.py, CPU ms on the server's core, lower is faster): {shown}." + (
+        f" Load average: {loads}." if loads else ""
+    )
 
 
 def _ramps(results: dict) -> list[tuple[str, str, str, list[dict]]]:
@@ -361,6 +459,8 @@ def _ramps(results: dict) -> list[tuple[str, str, str, list[dict]]]:
         ("SupportCircle, development (D)", "#7fb8a4", "-", _get(results, "D", "saturation", "steps")),
         ("bare Channels (B)", "#b5542b", "-", _get(results, "B", "saturation", "steps")),
         ("raw websockets (R)", "#4a4a8a", "-", _get(results, "R", "saturation", "steps")),
+        ("the stack, 1 daphne process (S1)", "#a07a1f", "-", _get(results, "S1", "saturation", "steps")),
+        ("the stack, 2 daphne processes (S2)", "#a07a1f", "--", _get(results, "S2", "saturation", "steps")),
     ]
     for key, style in (("1ms", "--"), ("10ms", ":")):
         ramp = _get(results, "P", "remote_db", key) or {}

@@ -1,7 +1,7 @@
 """`make bench`: SupportCircle as production runs it (P) and as development runs it (D), beside
-bare Channels (B) and a raw websockets server (R).
+bare Channels (B) and a raw websockets server (R); and the production stack scaled out (S1, S2).
 
-    python bench/run.py [--quick] [--targets P,B,R,D] [--scenarios human_pace,crowd,...] [--output FILE]
+    python bench/run.py [--quick] [--targets P,B,R,D,S1,S2] [--scenarios human_pace,crowd,...] [--output FILE]
 
 - P, the headline: ``daphne supportcircle.asgi:application`` with the real settings module and
   environment variables only (bench/servers.app_environment): SUPPORTCIRCLE_ENV=production,
@@ -16,19 +16,28 @@ bare Channels (B) and a raw websockets server (R).
   in-memory channel layer, as ``make run`` serves it (without DEBUG).
 - B: one Channels consumer with channels-redis's default RedisChannelLayer, no auth, no database.
 - R: a plain websockets broadcast server, the floor of what Python does.
+- S1, S2: scale-out. `make stack` itself (deploy/stack.py: nginx with TLS, daphne under supervisor,
+  PgBouncer, Redis with Sentinel) with 1 and 2 daphne processes, serving P's world (P's database
+  through PgBouncer, P's SECRET_KEY and bench settings), reached through nginx over TLS. Server CPU
+  is summed over the daphne processes; nginx, PgBouncer, Redis and PostgreSQL count beside it. The
+  stack runs on the server's core, and S2's second daphne process on the other core: on a two-core
+  machine it competes with the load generator, so read S2 by its CPU per delivery, not its rate alone.
+  Needs the stack's Debian packages (nginx, pgbouncer, supervisor, redis-sentinel); `make bench`
+  adds S1 and S2 when they are there. The stack's run folders are bench/.data/stack-s1 and -s2.
 
-``--targets P,B,R`` leaves out the development column. The scenarios, and for whom each runs:
+``--targets P,B,R`` leaves out the development column. The scenarios, and for whom each runs
+(S: S1 and S2):
 
   delivery_cost  (P D B R) server CPU per delivery at human pace, nothing else on the server
   human_pace     (P D B R) 1,000 sockets post every 10 s; P and D serve the HTTP history at 50/s beside
-  saturation     (P D B R) offered deliveries/s doubled until p99 > 250 ms or messages go missing
+  saturation     (P D B R S) offered deliveries/s doubled until p99 > 250 ms or messages go missing
   big_room       (P D B R) one room of 500
   slow_reader    (P D B R) one socket stops reading in a busy room
   history        (P D)     first page and backfill with 1,000 and 1,000,000 messages
   login_storm    (P D)     300 logins through the real form, 30 at a time, while 1,000 chat
   idle_memory    (P D B R) server memory per idle socket at 2,000 and 10,000
   crowd          (P D)     all 10,000 signed in, 1,000 groups: ping every 20 s, post once a minute
-  connect_storm  (P D B R) 5,000 members with a session open the chat page and its socket, 200 at a time
+  connect_storm  (P D B R S) 5,000 members with a session open the chat page and its socket, 200 at a time
   remote_db      (P)       human pace and the ramp with PostgreSQL 1 ms and 10 ms away (bench/db_proxy.py)
   moderation               the guideline engine alone (bench/bench_moderation.py)
   second_opinion           the second opinion's latency (bench/bench_second_opinion.py, when it is there)
@@ -58,6 +67,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -71,7 +81,8 @@ from bench.harness import LOADGEN_LIMIT_PCT, PHASE_MIN_SECONDS, Context, Plan  #
 
 RESULTS = servers.RESULTS
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/supportcircle_bench"
-TARGETS = ("P", "B", "R", "D")  # in this order: B and R measured next to P, the headline
+TARGETS = ("P", "B", "R", "D", "S1", "S2")  # in this order: B and R measured next to P, the headline
+DEFAULT_TARGETS = "P,B,R,D"  # S1 and S2 need the stack's Debian packages: `make bench` adds them when there
 SCENARIOS = (
     "delivery_cost",
     "human_pace",
@@ -87,18 +98,19 @@ SCENARIOS = (
 )
 EXTRAS = ("moderation", "second_opinion", "costs")
 
-# Who runs each scenario (P and D are SupportCircle; B and R have no pages, logins or database).
+# Who runs each scenario (P and D are SupportCircle; B and R have no pages, logins or database; S is the
+# stack, S1 and S2, measured for scale-out only).
 WHO = {
     "delivery_cost": "PDBR",
     "human_pace": "PDBR",
-    "saturation": "PDBR",
+    "saturation": "PDBRS",
     "big_room": "PDBR",
     "slow_reader": "PDBR",
     "history": "PD",
     "login_storm": "PD",
     "idle_memory": "PDBR",
     "crowd": "PD",
-    "connect_storm": "PDBR",
+    "connect_storm": "PDBRS",
     "remote_db": "P",
 }
 # In this order: each phase's label, its key (harness.PHASE_MIN_SECONDS), what runs it, the scenarios it serves.
@@ -126,7 +138,7 @@ PHASES = (
 async def run_target(ctx: Context, wanted: set[str]) -> dict:
     out: dict = {}
     for label, key, run, serves in PHASES:
-        names = {name for name in serves if name in wanted and ctx.kind in WHO[name]}
+        names = {name for name in serves if name in wanted and ctx.kind[0] in WHO[name]}
         if not names:
             continue
         if ctx.time_left() < PHASE_MIN_SECONDS[key]:
@@ -180,7 +192,9 @@ def build_world(column: str, app_env: dict, quick: bool, costs: bool) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="everything scaled down, for CI-size checks")
-    parser.add_argument("--targets", default=",".join(TARGETS), help="of P (production), D (development), B, R")
+    parser.add_argument(
+        "--targets", default=DEFAULT_TARGETS, help="of P (production), D (development), B, R, S1 and S2 (the stack)"
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS + EXTRAS))
     parser.add_argument("--output", default="", help="results file (default latest.json, or quick.json)")
     args = parser.parse_args()
@@ -190,6 +204,11 @@ def main() -> int:
     kinds = [k for k in TARGETS if k in args.targets.split(",")]
     if unknown or not kinds:
         parser.error(f"unknown scenarios {sorted(unknown)}" if unknown else "no known target")
+    missing = [tool for tool in servers.STACK_TOOLS if shutil.which(tool) is None]
+    if missing and set(kinds) & set(servers.STACK_PROCESSES):
+        parser.error(
+            f"S1 and S2 need the stack's Debian packages; missing: {', '.join(missing)} (.ci/run installs them)"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     for log in RESULTS.glob("*.log.tmp"):
         log.unlink()  # each run's servers append to fresh logs
@@ -227,6 +246,11 @@ def main() -> int:
                 results["meta"]["world_seconds"][kind] = round(time.monotonic() - t0, 1)
                 if "costs" in worlds[kind]:
                     results["p_costs"] = worlds[kind].pop("costs")
+            elif kind in servers.STACK_PROCESSES:  # the stack serves P's world, in P's database
+                if "P" not in worlds:
+                    print(f"  {kind}: the production world", flush=True)
+                    worlds["P"] = build_world(servers.PRODUCTION, app_envs["P"], plan.quick, costs=False)
+                worlds[kind], app_envs[kind] = worlds["P"], app_envs["P"]
         speed = results["meta"]["machine_speed"]
         for kind in kinds:
             speed[f"before_{kind}"] = calibrate.on_core(servers.SERVER_CORE)
@@ -253,10 +277,12 @@ def main() -> int:
             "bench_second_opinion.py", args.quick, RESULTS / "second_opinion.json.tmp", 600
         )
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_average"]["at_the_end"] = round(os.getloadavg()[0], 1)
 
     from bench import report
 
     results["summary"] = report.summarize(results)
+    results["scale_out"] = report.scale_out(results)
     # A bare name goes in bench/results; a path is taken as given.
     output = RESULTS / (args.output or ("quick.json" if args.quick else "latest.json"))
     if "/" in args.output:
@@ -276,6 +302,8 @@ def meta(plan: Plan, app_envs: dict, kinds: list[str]) -> dict:
         if plan.quick
         else "",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # The machine's one-minute load average: others' work shares these cores (calibrate says how much it costs).
+        "load_average": {"at_the_start": round(os.getloadavg()[0], 1)},
         "targets": kinds,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -295,6 +323,22 @@ def meta(plan: Plan, app_envs: dict, kinds: list[str]) -> dict:
                 "secret_values": "SECRET_KEY (bench/.data/secret-key) and, for P, CHANNEL_ENCRYPTION_KEY",
             }
             for kind in ("P", "D")
+        }
+        | {
+            kind: {
+                "what": f"the production stack (deploy/stack.py) with {count} daphne process"
+                + ("es" if count > 1 else ""),
+                "daphne": "under supervisor: daphne --verbosity 0 -b 127.0.0.1 -p PORT supportcircle.asgi:application",
+                "front": "nginx over TLS (deploy/nginx/supportcircle.conf); the load generator speaks https and wss",
+                "database": "P's database through PgBouncer in transaction pooling; Redis with Sentinel for the layer",
+                "environment": "as `make stack` with STACK_APP_SECRET_KEY (P's), STACK_APP_CHAT_RATE_LIMIT, "
+                "STACK_APP_LOG_LEVEL=WARNING",
+                "pinning": "the stack on the server core; the second daphne process on the load generator's core",
+                "server_cpu": "summed over the daphne processes; nginx, PgBouncer, Redis, Sentinels, the "
+                "scheduler and PostgreSQL's backends are the backing CPU",
+            }
+            for kind, count in servers.STACK_PROCESSES.items()
+            if kind in kinds
         },
         "b_layer": "channels_redis.core.RedisChannelLayer (defaults)",
         "password_hasher": "the settings' own (Argon2): every bench member has the same Argon2 hash, made once",

@@ -173,7 +173,12 @@ async def http_history_load(ctx: Context, seconds: float, latencies: list[float]
         headers = {"Cookie": f"sessionid={ctx.world['sessions'][member]}"}
         try:
             status, _, _ = await load.http(
-                ctx.proc.port, "GET", f"/groups/{slug}/chat/history/", headers=headers, secure=ctx.target.secure
+                ctx.proc.port,
+                "GET",
+                f"/groups/{slug}/chat/history/",
+                headers=headers,
+                secure=ctx.target.secure,
+                tls=ctx.target.tls,
             )
         except OSError as problem:
             status = type(problem).__name__

@@ -1,16 +1,20 @@
-"""Start and stop what the benchmark measures: a private redis-server and the three targets.
+"""Start and stop what the benchmark measures: a private redis-server and the targets.
 
 Every process listens on 127.0.0.1 only. The server side (target and its redis-server) is
-pinned to SERVER_CORE and the load generator to LOADGEN_CORE with taskset.
+pinned to SERVER_CORE and the load generator to LOADGEN_CORE with taskset. The stack targets
+(S1, S2) are `make stack` itself (deploy/stack.py), started on SERVER_CORE; S2's second daphne
+process is moved to LOADGEN_CORE, the only other core there is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,7 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import redis
 
-from tests.support.servers import free_port, wait_for_port  # the system tests' helpers, shared
+from deploy.stack import PORTS as STACK_PORTS
+from tests.support.servers import free_port, free_port_block, wait_for_port  # the system tests' helpers, shared
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -61,6 +66,18 @@ class Process:
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The server's processes (one here; the stack's daphne processes in StackTarget)."""
+        return (self.pid,)
+
+    # Only the stack has these: its TLS front, its helper processes, a process on the load generator's core.
+    tls = None
+    on_loadgen_core: tuple[int, ...] = ()
+
+    def backing_pids(self) -> list[int]:
+        return []
 
     def signal(self, signum: int) -> None:
         if self.popen.poll() is None:
@@ -187,9 +204,102 @@ def start_target(kind: str, redis_url: str, app_env: dict[str, str] | None, coun
         argv = daphne_argv("bench.targets.bare_channels:application", port)
     elif kind == "R":
         argv = [sys.executable, str(ROOT / "bench" / "targets" / "raw_websockets.py"), str(port)]
+    elif kind in STACK_PROCESSES:
+        return StackTarget(kind, app_env or {})
     else:
         raise ValueError(kind)
     return Process(f"target-{kind}", pinned(SERVER_CORE, argv), env, port)
+
+
+# S1 and S2: the production stack (deploy/stack.py, what `make stack` starts) with one and two daphne
+# processes, measured through its nginx over TLS, as members reach it.
+STACK_PROCESSES = {"S1": 1, "S2": 2}
+STACK_TOOLS = ("nginx", "pgbouncer", "supervisord", "redis-sentinel")  # as .ci/run checks them
+
+
+class StackTarget:
+    """`make stack` serving P's world: P's database (through its PgBouncer) and SECRET_KEY, so P's
+    members and sessions are the stack's; its own Redis with Sentinel, nginx and supervisor, in
+    bench/.data/stack-<kind>/ on a free block of ports. ``stop`` stops it and keeps the database.
+    """
+
+    def __init__(self, kind: str, app_env: dict[str, str]) -> None:
+        self.name = f"target-{kind}"
+        self.folder = ROOT / "bench" / ".data" / f"stack-{kind.lower()}"
+        base = free_port_block()
+        self.port = base + STACK_PORTS["https"]
+        self.env = stack_environment(kind, app_env, folder=self.folder, port_base=base)
+        self.log_path = RESULTS / f"{self.name}.log.tmp"
+        self.stack("stop")  # one an interrupted run left behind (only what it started)
+        self.stack("start", check=True)
+        programs = self.programs()
+        self.pids = tuple(pid for name, pid in sorted(programs.items()) if name.startswith("daphne:"))
+        self.pid = self.pids[0]
+        self.others = [pid for name, pid in programs.items() if not name.startswith("daphne:")]
+        self.others += children_of(programs["nginx"])  # its workers do the work
+        self.database_url = app_env["DATABASE_URL"]
+        # The second process has only the load generator's core left: it competes with it.
+        self.on_loadgen_core = self.pids[1:]
+        for pid in self.on_loadgen_core:
+            for thread in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(thread), {LOADGEN_CORE})
+        self.tls = ssl.create_default_context(cafile=str(self.folder / "tls" / "cert.pem"))
+
+    def stack(self, command: str, check: bool = False) -> None:
+        with open(self.log_path, "a") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} deploy/stack.py {command}\n")
+            log.flush()
+            argv = pinned(SERVER_CORE, [sys.executable, str(ROOT / "deploy" / "stack.py"), command])
+            done = subprocess.run(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, timeout=300)
+        if check and done.returncode:
+            raise RuntimeError(f"the stack did not start; see {self.log_path} and {self.folder / 'log'}/")
+
+    def programs(self) -> dict[str, int]:
+        """Each running program of the stack's supervisor, by name (daphne:daphne-1, nginx, ...): its pid."""
+        argv = ["supervisorctl", "-c", str(self.folder / "conf" / "supervisord.conf"), "status"]
+        status = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+        return {name: int(pid) for name, pid in re.findall(r"^(\S+)\s+RUNNING\s+pid (\d+)", status, re.MULTILINE)}
+
+    def backing_pids(self) -> list[int]:
+        """What works for the daphne processes: nginx, PgBouncer, Redis, Sentinels, the scheduler, PostgreSQL."""
+        return self.others + postgres_backends(self.database_url)
+
+    def signal(self, signum: int) -> None:
+        raise RuntimeError("the stack's daphne processes serve supportcircle.asgi:application: no counters")
+
+    def stop(self) -> None:
+        self.stack("stop")
+
+
+def stack_environment(kind: str, app_env: dict[str, str], *, folder: Path, port_base: int) -> dict[str, str]:
+    """What deploy/stack.py is started with for S1 or S2 (its variables: deploy/stack.py's docstring)."""
+    database = urlsplit(app_env["DATABASE_URL"])  # P's, which may carry options for P's own pool: not used
+    env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES and not k.startswith("STACK_")}
+    env.update(
+        STACK_DIR=str(folder),
+        STACK_PORT_BASE=str(port_base),
+        STACK_PROCESSES=str(STACK_PROCESSES[kind]),
+        STACK_POSTGRES=database._replace(path="", query="").geturl(),
+        STACK_DATABASE=database_name(app_env["DATABASE_URL"]),
+        STACK_DEMO="0",
+        # P's SECRET_KEY signs the world's sessions; the stack keeps its own CHANNEL_ENCRYPTION_KEY.
+        STACK_APP_SECRET_KEY=app_env["SECRET_KEY"],
+        STACK_APP_CHAT_RATE_LIMIT=BENCH_RATE_LIMIT,
+        STACK_APP_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def children_of(parent: int) -> list[int]:
+    children = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
+                    children.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass  # gone meanwhile
+    return children
 
 
 # A DATABASE_URL may carry SupportCircle's own options (supportcircle/settings.py: ``pool=true``,

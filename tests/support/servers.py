@@ -8,6 +8,7 @@ and visible to them) and, when given a Redis URL, share one channel layer.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -40,6 +41,20 @@ def wait_for_port(port: int, timeout: float = 120.0, process: subprocess.Popen |
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def free_port_block() -> int:
+    """A base port (a multiple of 100) whose hundred ports are all free now: deploy/stack.py's STACK_PORT_BASE."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000, 100)
+        try:
+            for port in range(base, base + 100):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free block of 100 ports")
 
 
 def test_database_env() -> dict[str, str]:

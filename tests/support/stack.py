@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import random
 import re
 import shutil
 import signal
@@ -24,6 +23,7 @@ import psycopg
 import pytest
 
 from tests.conftest import IN_CI
+from tests.support.servers import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("nginx", "pgbouncer", "supervisord", "redis-server", "redis-sentinel", "openssl")
@@ -44,22 +44,6 @@ def require_the_stacks_packages() -> None:
         if IN_CI:
             pytest.fail(f"PostgreSQL must be reachable at {POSTGRES} under CI=true")
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES}")
-
-
-def free_port_block() -> int:
-    """A STACK_PORT_BASE whose hundred ports are all free now."""
-    import socket
-
-    for _ in range(50):
-        base = random.randrange(20000, 60000, 100)
-        try:
-            for port in range(base, base + 100):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free block of 100 ports")
 
 
 class Stack:
