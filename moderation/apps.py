@@ -9,7 +9,7 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from chat.extensions import set_reviewer
 
-        from . import frames, receivers  # noqa: F401  (register the frames; connect the receivers)
+        from . import follow_up, frames, receivers  # noqa: F401  (register the frames and the after-posted hook)
         from .review import ModerationReviewer
 
         set_reviewer(ModerationReviewer())

@@ -76,6 +76,8 @@ def alert_item(alert: Alert) -> dict:
         "id": alert.pk,
         "state": "resolved" if alert.acknowledged_at else "open",
         "category": alert.category,
+        "crisis_kind": alert.crisis_kind or None,
+        "source": alert.source,
         "member": person(alert.member),
         "message": _message_excerpt(alert.message),
         "created_at": alert.created_at.isoformat(),
@@ -119,7 +121,7 @@ def open_queue(group: Group) -> Queue:
         .select_related("member", "message")
         .order_by("created_at")
     )
-    alerts.sort(key=lambda alert: not alert.is_crisis)
+    alerts.sort(key=lambda alert: alert.urgency)
     held = list(Message.objects.filter(group=group, state=MessageState.HELD).select_related("author").order_by("seq"))
     reports = list(
         Report.objects.filter(group=group, state=ReportState.OPEN)
