@@ -35,6 +35,7 @@ from supportcircle.http import close_this_threads_connections
 from .engine import DEFAULT_ACTIONS, DEFAULT_AGREEMENTS, Action
 from .models import POSSIBLE_CRISIS
 from .records import audit, cite
+from .review import engine_for, policy_for, raise_alert, raise_crisis_alert
 from .second_opinion import CONFIDENT, POSSIBLE, Opinion, combine
 from .second_opinion.worker import SecondOpinionWorker
 
@@ -123,8 +124,6 @@ def _answered(future: Future, posted: Posted) -> None:
 
 def act_on_opinion(posted: Posted, opinion: Opinion) -> None:
     """Carry out what the whole decision adds to the engine's (see the module's docstring)."""
-    from .review import engine_for, policy_for, raise_alert, raise_crisis_alert
-
     engine = engine_for(posted.rulesets)
     message = Message.objects.select_related("author", "group").filter(pk=posted.message_id).first()
     if message is None or message.state not in (MessageState.VISIBLE, MessageState.HELD) or message.author is None:

@@ -157,6 +157,10 @@ class Alert(models.Model):
     crisis_kind = models.CharField(max_length=20, blank=True, default="")
     # Who raised it: the phrase engine, the second opinion, or a peer ("engine", "second_opinion", "peer").
     source = models.CharField(max_length=20, blank=True, default="engine")
+    # The member who raised a worry (source "peer"); facilitators see who, to follow up with them too.
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The crisis resources the member was shown, as they were at that moment.
     resources_shown = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

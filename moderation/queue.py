@@ -78,6 +78,7 @@ def alert_item(alert: Alert) -> dict:
         "category": alert.category,
         "crisis_kind": alert.crisis_kind or None,
         "source": alert.source,
+        "raised_by": person(alert.raised_by) if alert.raised_by_id else None,
         "member": person(alert.member),
         "message": _message_excerpt(alert.message),
         "created_at": alert.created_at.isoformat(),
@@ -118,7 +119,7 @@ def open_queue(group: Group) -> Queue:
     """What is waiting for a facilitator in this group: crisis first."""
     alerts = list(
         Alert.objects.filter(group=group, acknowledged_at__isnull=True)
-        .select_related("member", "message")
+        .select_related("member", "message", "raised_by")
         .order_by("created_at")
     )
     alerts.sort(key=lambda alert: alert.urgency)

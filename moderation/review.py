@@ -267,6 +267,7 @@ def raise_alert(
     cited: Cited | None = None,
     resources: list[dict] | None = None,
     note: str = "",
+    raised_by: User | None = None,
 ) -> Alert:
     """The one way an alert reaches the facilitators (stored, audited, sent after commit): a crisis or a
     peer's worry as ``crisis_alert`` (crisis-first), anything else as a quiet ``queue_item``."""
@@ -279,12 +280,14 @@ def raise_alert(
         crisis_kind=kind or "",
         source=source,
         resources_shown=resources or [],
+        raised_by=raised_by,
     )
     kinds = {"crisis": "moderation.crisis.alerted", "worried": "moderation.worry.raised"}
     audit_kind = kinds.get(category, f"moderation.{category}.alerted" if category == POSSIBLE_CRISIS else "")
     audit(
         group_id,
         audit_kind or "moderation.message.alerted",
+        actor=raised_by,
         target_id=member.pk,
         message=message,
         cited=cited,
