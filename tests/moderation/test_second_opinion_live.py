@@ -144,3 +144,12 @@ async def test_under_overload_the_message_still_posts_at_once_and_the_shed_is_co
         stuck.release.set()
         follow_up.use_worker(old)
         busy.close(wait=False)
+
+
+def test_an_operator_sees_the_queue_depth_and_the_shed_count_in_metrics(settings, model_ready):
+    from django.test import Client
+
+    settings.METRICS_TOKEN = ""
+    text = Client().get("/metrics").content.decode()
+    assert "supportcircle_second_opinion_queue_depth " in text
+    assert "supportcircle_second_opinion_shed_total " in text
