@@ -24,6 +24,8 @@ DANGER_AT_HOME = (
 )
 BODY_FAILING = "my heart keeps skipping and I fainted at work after purging, I can't feel my hands"
 EYE_ROLL = "you always want attention, honestly 🙄"
+# Between the two crisis thresholds: worried, not sure.
+MAYBE = "i don't see the point anymore honestly"
 # A second opinion answers within 2 s at human pace (docs/moderation.md): the tests wait no longer.
 WITHIN = 2.0
 
@@ -81,6 +83,21 @@ async def test_medical_danger_says_to_get_urgent_medical_care(channel_layer, cir
     assert card["kind"] == "medical"
     assert "urgent medical care" in card["message"]
     assert card["resources"][0]["name"].startswith("Urgent medical care")
+
+
+async def test_a_possible_crisis_is_a_quiet_please_look_for_the_facilitators_and_nothing_for_the_member(
+    channel_layer, circle, member, facilitator, model_ready
+):
+    async with connected(member, circle.slug) as sam, connected(facilitator, circle.slug) as robin:
+        await sam.send(send("maybe-1", MAYBE))
+        await sam.receive_until("ack")
+        item = (await robin.receive_until("queue_item", timeout=WITHIN))["item"]
+        assert (item["kind"], item["category"], item["source"]) == ("alert", "possible_crisis", "second_opinion")
+        assert item["message"]["body"] == MAYBE
+        later = {f["type"] for f in await nothing_more(sam, timeout=0.5)}
+        assert not {"crisis_resources", "follow_up", "notice"} & later  # the member sees nothing
+    row = await database_sync_to_async(Alert.objects.get)(group=circle)
+    assert not row.is_crisis and row.urgency == 1
 
 
 async def test_judgment_the_engine_missed_gets_a_private_kind_follow_up_with_an_edit_option(
