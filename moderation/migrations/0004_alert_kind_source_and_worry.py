@@ -6,26 +6,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('moderation', '0003_chat_report_rows_name_no_target'),
+        ("moderation", "0003_chat_report_rows_name_no_target"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='crisis_kind',
-            field=models.CharField(blank=True, default='', max_length=20),
+            model_name="alert",
+            name="crisis_kind",
+            field=models.CharField(blank=True, default="", max_length=20),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='raised_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alert",
+            name="raised_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='source',
-            field=models.CharField(blank=True, default='engine', max_length=20),
+            model_name="alert",
+            name="source",
+            field=models.CharField(blank=True, default="engine", max_length=20),
         ),
     ]

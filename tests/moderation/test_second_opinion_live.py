@@ -181,3 +181,29 @@ def test_an_operator_sees_the_queue_depth_and_the_shed_count_in_metrics(settings
     text = Client().get("/metrics").content.decode()
     assert "supportcircle_second_opinion_queue_depth " in text
     assert "supportcircle_second_opinion_shed_total " in text
+
+
+@pytest.mark.django_db
+def test_handing_a_message_to_the_second_opinion_adds_no_statement_to_the_send_path(
+    circle, member, django_capture_on_commit_callbacks
+):
+    """The hook runs after commit on the posting thread: it reads what the seat already holds and puts
+    the message on the worker's queue, so the send path keeps its statements (tests/chat/test_send.py)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.actions import post_message
+
+    handed = []
+    old = follow_up.use_worker(SecondOpinionWorker(lambda text, context: handed.append(text), warm_up=None))
+    try:
+        post_message(member.pk, circle.pk, client_id="warm-up", body="Hello")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            post_message(member.pk, circle.pk, client_id="counted", body="Thank you all")
+        with CaptureQueriesContext(connection) as queries:
+            for callback in callbacks:
+                callback()
+        assert queries.captured_queries == []
+        assert follow_up.worker().metrics()["submitted"] >= 1
+    finally:
+        follow_up.use_worker(old).close(wait=False)
