@@ -23,6 +23,12 @@ run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	@echo "SupportCircle is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	@if [ "$${DEBUG:-true}" = "true" ]; then \
+		echo "It runs with DEBUG on, for development only: error pages show code and settings."; \
+		echo "To try it as it will run for real: DEBUG=false make run. Another address: HOST=0.0.0.0 PORT=8080 make run"; \
+	else \
+		echo "DEBUG is off. Another address: HOST=0.0.0.0 PORT=8080 make run"; \
+	fi
 	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b $(HOST) -p $(PORT) supportcircle.asgi:application
 
 # The production shape on this machine, on loopback (docs/operations.md): nginx, daphne x cores,

@@ -31,6 +31,7 @@ import time
 
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.serializers import MsgPackSerializer, registry
 from channels_redis.utils import _wrap_close
 
 from supportcircle import metrics
@@ -75,10 +76,42 @@ class _BoundedPubSubLoopLayer(RedisPubSubLoopLayer):
         await self._get_shard(channel).subscribe(channel)
 
 
+class DecodedOnceSerializer(MsgPackSerializer):
+    """channels-redis's msgpack serializer (with its encryption), decoding a group message once a process.
+
+    A group message reaches a process once and is handed to each of its sockets in the group as the
+    same bytes; each socket's ``receive`` then decodes it: with encryption, a Fernet check and decrypt
+    per recipient, the largest per-delivery cost after the send itself. The last few decoded messages
+    are kept by their bytes, and each recipient gets its own shallow copy of the event.
+    Registered with channels-redis's public serializer registry as ``SERIALIZER_FORMAT``.
+    """
+
+    KEEP = 64
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.recent: dict[bytes, dict] = {}
+
+    def deserialize(self, message: bytes) -> dict:
+        decoded = self.recent.get(message)
+        if decoded is None:
+            decoded = super().deserialize(message)
+            if len(self.recent) >= self.KEEP:
+                del self.recent[next(iter(self.recent))]
+            self.recent[message] = decoded
+        return dict(decoded)
+
+
+SERIALIZER_FORMAT = "msgpack-decoded-once"
+registry.register_serializer(SERIALIZER_FORMAT, DecodedOnceSerializer)
+
+
 class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
-    """channels-redis's pub/sub layer (one PUBLISH per group message) with a bounded inbox per socket."""
+    """channels-redis's pub/sub layer (one PUBLISH per group message) with a bounded inbox per socket,
+    decoding each group message once per process (DecodedOnceSerializer)."""
 
     def __init__(self, *args, capacity: int = DEFAULT_INBOX, **kwargs) -> None:
+        kwargs.setdefault("serializer_format", SERIALIZER_FORMAT)
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self.marker = self.serialize(OVERFLOW_EVENT)

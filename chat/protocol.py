@@ -191,6 +191,7 @@ class NoticeCode(StrEnum):
     HELD_FOR_REVIEW = "held_for_review"
     MESSAGE_APPROVED = "message_approved"
     MESSAGE_HIDDEN = "message_hidden"
+    MESSAGE_WITHDRAWN = "message_withdrawn"
     WARNING = "warning"
     TIMED_OUT = "timed_out"
     REPAIR_ACCEPTED = "repair_accepted"
@@ -214,6 +215,7 @@ NOTICE_MESSAGES: dict[NoticeCode, str] = {
     NoticeCode.HELD_FOR_REVIEW: "Your message is waiting for a facilitator to read it. Only you can see it until then.",
     NoticeCode.MESSAGE_APPROVED: "A facilitator read your message and it's now with the group.",
     NoticeCode.MESSAGE_HIDDEN: "A facilitator removed one of your messages under one of the group's agreements.",
+    NoticeCode.MESSAGE_WITHDRAWN: "You took your message back before anyone else read it.",
     NoticeCode.WARNING: "A facilitator would like to gently remind you of one of the group's agreements.",
     NoticeCode.TIMED_OUT: "A facilitator has paused your posting for a little while. You can keep reading.",
     NoticeCode.REPAIR_ACCEPTED: "A facilitator accepted your repair. Thank you for coming back to it.",
@@ -248,6 +250,7 @@ CLIENT_FRAME_TYPES = (
     "report",
     "moderate",
     "worried",
+    "withdraw",
     # Facilitator console (console.frames).
     "session",
     "lock_joins",
@@ -452,6 +455,14 @@ class WorriedFrame:
     type: str = "worried"
 
 
+@dataclass(frozen=True)
+class WithdrawFrame:
+    """The author takes back their own message while it is held for review (to drop it, or to word it again)."""
+
+    seq: int
+    type: str = "withdraw"
+
+
 # What a facilitator can do from the chat, and the fields each needs besides ``action``.
 MODERATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "approve": ("seq",),
@@ -551,6 +562,7 @@ ClientFrame = (
     | ReportFrame
     | ModerateFrame
     | WorriedFrame
+    | WithdrawFrame
     | ConsoleFrame
 )
 
@@ -741,6 +753,7 @@ _PARSERS = {
     "report": _parse_report,
     "moderate": _parse_moderate,
     "worried": lambda d: WorriedFrame(seq=_seq(d), note=_short_text(d, "note")),
+    "withdraw": lambda d: WithdrawFrame(seq=_seq(d)),
     "session": lambda d: SessionFrame(action=_choice(d, "action", SESSION_ACTIONS)),
     "lock_joins": lambda d: LockJoinsFrame(locked=_field(d, "locked", bool)),
     "breathe": _parse_breathe,

@@ -32,6 +32,46 @@ KIND_CHECK_IN = (
     "Hi {name}, I noticed you've been quiet and wanted to check in. No need to reply; I'm here if you'd like to talk."
 )
 
+# The words a private check-in starts with, by why the facilitator is checking in: the radar's reasons
+# (console.radar.Reason) and the queue's (a crisis alert, a flagged or held message). The facilitator
+# can change them before sending; a reason not named here starts with KIND_CHECK_IN.
+CHECK_IN_WORDS: dict[str, str] = {
+    "crisis_alert": (
+        "Hi {name}, I saw what you shared and I'm really glad you told us. I'm here with you now. "
+        "How are you doing at this moment? If you might not be safe, the support lines you were shown "
+        "can help right away, and I'm still here."
+    ),
+    "crisis_today": (
+        "Hi {name}, I'm thinking of you after what you shared earlier today. How are you doing right now? "
+        "I'm here if you'd like to talk, and the support lines are there any time."
+    ),
+    "self_criticism_today": (
+        "Hi {name}, I noticed you've been hard on yourself today. You deserve the kindness you give others here. "
+        "I'm here if you'd like to talk."
+    ),
+    "left_abruptly": (
+        "Hi {name}, I noticed you left the session suddenly and wanted to see that you're okay. "
+        "No need to explain; you're welcome back whenever you like."
+    ),
+    "quiet_after_hard_reply": (
+        "Hi {name}, a reply to you earlier may have been hard to read. How did it land for you? "
+        "I'm here if you'd like to talk about it."
+    ),
+    "difficult_checkin": (
+        "Hi {name}, thank you for sharing how you're feeling in the check-in. That sounds like a lot to carry. "
+        "Would it help to talk for a moment? No pressure at all."
+    ),
+    "silent": KIND_CHECK_IN,
+    "flagged_message": (
+        "Hi {name}, I wanted to check in about your message earlier. You're not in trouble; "
+        "I just wanted to see how you're doing. I'm here if you'd like to talk."
+    ),
+    "held_message": (
+        "Hi {name}, I'm reading your message that's waiting for a facilitator. Thank you for your patience. "
+        "You can also take it back or change it yourself. How are you doing?"
+    ),
+}
+
 
 def session_to_wire(session: LiveSession | None, group: Group) -> dict:
     """The `session` frame's body: what everyone may know about the live session."""
@@ -238,5 +278,5 @@ def note_departure(user_id: int, group_id: int, *, now: datetime | None = None) 
     SessionAttendance.objects.filter(session_id=row[0], user_id=user_id, left_at__isnull=True).update(left_at=now)
 
 
-def kind_check_in_text(pseudonym: str) -> str:
-    return KIND_CHECK_IN.format(name=pseudonym)
+def kind_check_in_text(pseudonym: str, reason: str = "") -> str:
+    return CHECK_IN_WORDS.get(reason, KIND_CHECK_IN).format(name=pseudonym)

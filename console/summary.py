@@ -16,6 +16,7 @@ from chat.protocol import FEELINGS, NEEDS
 from groups.models import CareMessage, Group, LiveSession, Role
 from moderation.models import AuditEntry
 from moderation.queue import open_queue
+from supportcircle.text import counted
 
 # Calm, high-contrast colours (WCAG AA against white) for the charts.
 INK = "#1f2d3a"
@@ -28,6 +29,7 @@ MODERATION_LABELS = {
     "moderation.message.held": "Messages held for review",
     "moderation.message.approved": "Held messages approved",
     "moderation.message.hidden": "Messages hidden under an agreement",
+    "moderation.message.withdrawn": "Held messages taken back by their authors",
     "moderation.message.nudged": "Gentle nudges before posting",
     "moderation.message.posted_after_nudge": "Posted after a nudge",
     "moderation.message.collapsed": "Messages collapsed behind a content warning",
@@ -136,12 +138,12 @@ def summarize_session(session: LiveSession) -> SessionSummary:
     )
     queue = open_queue(group)
     followups = [
-        f"{len(items)} {label} still open"
+        f"{counted(len(items), label)} still open"
         for label, items in (
-            ("crisis or wellbeing alert(s)", queue.alerts),
-            ("held message(s)", queue.held),
-            ("report(s)", queue.reports),
-            ("repair request(s)", queue.repairs),
+            ("crisis or wellbeing alert", queue.alerts),
+            ("held message", queue.held),
+            ("report", queue.reports),
+            ("repair request", queue.repairs),
         )
         if items
     ]

@@ -27,7 +27,7 @@ from groups.actions import require_facilitator
 from groups.models import Group, LiveSession
 
 from . import summary as summaries
-from .live import KIND_CHECK_IN
+from .live import CHECK_IN_WORDS, KIND_CHECK_IN
 
 
 @login_required
@@ -47,6 +47,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
             "min_breathe": MIN_BREATHE_SECONDS,
             "max_breathe": MAX_BREATHE_SECONDS,
             "kind_check_in": KIND_CHECK_IN,
+            "check_in_words": json.dumps(CHECK_IN_WORDS),
             "max_note": MAX_NOTE_CHARS,
             "vocabulary": json.dumps({"feelings": FEELINGS, "needs": NEEDS}),
         },

@@ -198,6 +198,50 @@ def raise_worry(user_id: int, group_id: int, *, seq: int, note: str = "") -> Ale
     return alert
 
 
+def withdraw_held_message(user_id: int, group_id: int, *, seq: int) -> Message:
+    """The author takes back their own message while it waits for a facilitator (their phone number, say),
+    to leave it unsaid or to word it again. Nobody else ever read it: it leaves the facilitators' queue at
+    once, and where it stood everyone sees only "removed by its author", as for any message taken back."""
+    with transaction.atomic():
+        membership = _seated_membership(user_id, group_id)
+        message = Message.objects.select_for_update().filter(group_id=group_id, seq=seq).first()
+        if message is None or message.author_id != user_id:
+            # Someone else's message, held or not, is simply not found: its existence is not theirs to learn.
+            raise ModerationRefused(
+                "We couldn't find that message of yours.", ErrorCode.NOT_FOUND, reason="not_your_held_message"
+            )
+        if message.state != MessageState.HELD:
+            raise ModerationRefused(
+                "That message isn't waiting for a facilitator any more, so there's nothing to take back here.",
+                ErrorCode.NOT_FOUND,
+            )
+        cited = cite_held(message)
+        message.state = MessageState.REMOVED_BY_AUTHOR
+        message.body = ""
+        message.save(update_fields=["state", "body"])
+        audit(
+            group_id,
+            "moderation.message.withdrawn",
+            actor=membership.user,
+            target_id=user_id,
+            message=message,
+            cited=cited,
+        )
+        chat_actions.broadcast_updated(message)
+        realtime.on_commit_private(
+            user_id,
+            group_id,
+            notice(
+                NoticeCode.MESSAGE_WITHDRAWN,
+                "You took your message back. Nobody else read it, and the facilitators no longer need to. "
+                "If you'd like to say it another way, your words are in the box.",
+                seq=seq,
+            ),
+        )
+        _resolved_on_facilitators(group_id, held_item(message, cited))
+    return message
+
+
 # --- Reporting a private message ----------------------------------------------------------------
 #
 # A private message is reported to the facilitators of one group the two people share, chosen by the

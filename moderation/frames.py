@@ -1,4 +1,4 @@
-"""The chat socket's moderation frames (``report`` and ``moderate``), turned into moderation actions, and
+"""The chat socket's moderation frames (``report``, ``moderate`` and ``withdraw``), turned into moderation actions, and
 what a socket is sent as it opens (a facilitator's queue, a member's time-out). Registered with the
 chat's one frame registry (chat.extensions) in ModerationConfig.ready.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect
-from chat.protocol import ModerateFrame, NoticeCode, ReportFrame, WorriedFrame
+from chat.protocol import ModerateFrame, NoticeCode, ReportFrame, WithdrawFrame, WorriedFrame
 from groups.models import Group, Role
 from supportcircle.accounts.models import User
 
@@ -43,6 +43,12 @@ def worried(user_id: int, group_id: int, frame: WorriedFrame) -> None:
     """The facilitators get a crisis-first alert; the worried member a `notice` (worry_received) saying
     what they can do meanwhile, on every one of their sockets in this group."""
     actions.raise_worry(user_id, group_id, seq=frame.seq, note=frame.note)
+
+
+@handled_on_a_database_thread(WithdrawFrame)
+def withdraw(user_id: int, group_id: int, frame: WithdrawFrame) -> None:
+    """The author's notice arrives on every one of their sockets in this group; the facilitators' queue item leaves."""
+    actions.withdraw_held_message(user_id, group_id, seq=frame.seq)
 
 
 @handled_on_a_database_thread(ModerateFrame)

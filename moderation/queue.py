@@ -103,6 +103,57 @@ def crisis_alert_frame(alert: Alert) -> dict:
     return {"type": "crisis_alert", "alert": alert_item(alert)}
 
 
+# What the engine found, in plain words, for the facilitator reading a held message.
+FOUND_WORDS = {
+    "crisis": "words that may mean someone is in crisis",
+    "judgment": "words that may judge rather than ask",
+    "advice": "advice nobody asked for",
+    "numbers": "numbers about food or bodies",
+    "diet": "diet talk",
+    "body": "a comment on someone's body",
+    "self_criticism": "harsh words about oneself",
+    "contact": "a way to reach someone outside the group (a phone number, an email address or a handle)",
+}
+
+
+@dataclass(frozen=True)
+class Found:
+    """One thing the guideline engine noticed in a held message: what kind, and the words themselves."""
+
+    what: str
+    words: str
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    """A held message as the queue page shows it: the agreement it was held under, and what was found."""
+
+    message: Message
+    cited: Cited | None
+    found: tuple[Found, ...]
+
+
+def why_held(group: Group, held: list[Message]) -> list[HeldMessage]:
+    """Why each message is waiting, in plain words: the agreement it was held under (from the audit log, one
+    query) and what the engine found in it, read again from the words the facilitator is about to read."""
+    from .review import engine_for  # review imports this module
+
+    citations = {
+        entry.message_id: Cited(entry.agreement_number, entry.agreement_text)
+        for entry in AuditEntry.objects.filter(message__in=held, kind="moderation.message.held")
+    }
+    engine = engine_for(group.rulesets) if held else None
+    shown = []
+    for message in held:
+        found = []
+        for match in engine.check(message.body).matches:
+            item = Found(FOUND_WORDS.get(match.category, match.category), message.body[match.start : match.end])
+            if item not in found:
+                found.append(item)
+        shown.append(HeldMessage(message, citations.get(message.pk), tuple(found)))
+    return shown
+
+
 @dataclass
 class Queue:
     alerts: list[Alert]

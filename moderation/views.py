@@ -19,7 +19,7 @@ from supportcircle.security import log_refusal
 from . import actions, crisis, frames
 from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
 from .models import AuditEntry, Report
-from .queue import open_queue
+from .queue import open_queue, why_held
 from .records import ModerationRefused
 from .review import policy_for
 
@@ -33,6 +33,7 @@ KIND_LABELS = {
     "moderation.message.alerted": "Facilitators alerted",
     "moderation.message.approved": "Held message approved",
     "moderation.message.hidden": "Message removed under an agreement",
+    "moderation.message.withdrawn": "Held message taken back by its author",
     "moderation.crisis.alerted": "Crisis: resources shown, facilitators alerted",
     "moderation.crisis.acknowledged": "Crisis alert followed up",
     "moderation.alert.acknowledged": "Alert followed up",
@@ -63,10 +64,16 @@ def _facilitated_group(request: HttpRequest, slug: str) -> Group:
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """Everything waiting for a facilitator: crisis alerts first, then held messages, reports and repairs."""
     group = _facilitated_group(request, slug)
+    waiting = open_queue(group)
     return render(
         request,
         "moderation/queue.html",
-        {"group": group, "queue": open_queue(group), "agreements": group.current_agreements()},
+        {
+            "group": group,
+            "queue": waiting,
+            "held": why_held(group, waiting.held),
+            "agreements": group.current_agreements(),
+        },
     )
 
 

@@ -42,6 +42,8 @@ class DatabaseUnavailableMiddleware:
         now = time.monotonic()
         if now - self.logged_at >= LOG_EVERY_SECONDS:
             log.warning(
-                "database unavailable: answered %d page(s) with 503 (%s)", self.unlogged, type(exception).__name__
+                "database unavailable: answered %s with 503 (%s)",
+                f"{self.unlogged} page{'' if self.unlogged == 1 else 's'}",
+                type(exception).__name__,
             )
             self.logged_at, self.unlogged = now, 0

@@ -190,6 +190,8 @@ def database_from_url(url: str) -> dict:
 
 
 DEBUG = env_bool("DEBUG", False)
+# With DEBUG on, a wrong address still shows the site's own 404 page (supportcircle.not_found); true: Django's.
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 # "development" is what `make run` and the tests use; "production" is everything real. Anything else
 # is refused: a typo (prodution) must never run with development's committed key and open cookies.
 ENVIRONMENT = env_choice("SUPPORTCIRCLE_ENV", "development", ("development", "production"))
@@ -241,6 +243,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "supportcircle.security.SecurityHeadersMiddleware",
     "supportcircle.security.LogRefusalsMiddleware",
+    # Innermost: the page it swaps in passes every middleware above on its way out.
+    "supportcircle.not_found.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "supportcircle.urls"
@@ -465,6 +469,28 @@ if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Health probes and Prometheus ask a daphne process itself, over plain HTTP on its own machine.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# Email: only for password recovery, to the address a member chose to add (docs/operations.md, "Email").
+# Development prints each email on the console; with EMAIL_HOST set, or in production, it goes by SMTP.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST or IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL can't both be on; SSL on port 465 wants TLS off.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SupportCircle <no-reply@localhost>")
+# How long a password-recovery link works, in seconds.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 24 * 60 * 60)
 
 # /metrics answers a request made on this machine straight to a server process, or one that brings
 # "Authorization: Bearer <METRICS_TOKEN>" (supportcircle/metrics.py). Unset: only the first.

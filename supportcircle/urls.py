@@ -12,6 +12,13 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     # Before Django's own auth URLs: our login view locks out repeated failures.
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    # Django's own password recovery, with our words (templates/registration/password_reset_*).
+    path("accounts/password_reset/", account_views.PasswordRecoveryView.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.ChooseNewPasswordView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("supportcircle.accounts.urls")),
     path("admin/", admin.site.urls),

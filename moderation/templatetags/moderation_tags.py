@@ -18,3 +18,11 @@ def report_reasons_json() -> str:
 def care_links() -> dict:
     """Support lines one step away, and a quick exit, on every chat page (docs/moderation.md)."""
     return {"quick_exit_url": settings.QUICK_EXIT_URL}
+
+
+@register.filter
+def noticed(category: str) -> str:
+    """A moderation category (``contact``, ``judgment``...) as the plain words the queue uses."""
+    from moderation.queue import FOUND_WORDS
+
+    return FOUND_WORDS.get(category, category)

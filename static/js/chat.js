@@ -1,20 +1,20 @@
 // SupportCircle group chat client. No build step, no dependencies.
 // Protocol: docs/protocol.md. Every message carries a per-group sequence
-// number; we keep the highest number we hold without a gap ("contiguous") and
-// ask the server for anything missing, on reconnect and while connected.
+// number; the shared socket client (static/js/socket.js, loaded first) keeps the
+// highest number we hold without a gap and asks the server for anything missing,
+// on reconnect and while connected. This page draws, and keeps the outbox.
 (function () {
   "use strict";
 
   var root = document.getElementById("chat");
   if (!root) return;
 
+  // What this page says when the socket closes for good (the codes' meanings: static/js/socket.js).
   var PERMANENT_CLOSE = { 4401: "You've been logged out. Please log in again to rejoin the conversation.",
     4403: "This chat is for members of the group.",
     4404: "We couldn't find this group.",
     4409: "You're no longer a member of this group, so the chat has closed.",
     4410: "You can't take part in this group right now. If you think this is a mistake, please contact the facilitators." };
-  // Too many sockets for this person: say so, and try again slowly (tabs of a crashed server stop counting after a minute).
-  var TOO_MANY_SOCKETS = 4429;
 
   var groupSlug = root.dataset.group;
   var myId = Number(root.dataset.me);
@@ -28,18 +28,11 @@
 
   var REFRESH_WINDOW = 50;
   var seen = new Set();
-  var contiguous = Number(root.dataset.lastSeq) || 0;
   list.querySelectorAll("li[data-seq]").forEach(function (li) { seen.add(Number(li.dataset.seq)); });
 
+  // The group socket (static/js/socket.js): connecting, catching up and retrying live there.
   var socket = null;
-  var attempt = 0;
-  var backfillPending = false;
-  var pingTimer = null;
-  var stopped = false;
   var outbox = loadOutbox();
-  // Frames the server refused with try_again, each waiting its retry_after: "send:<client_id>",
-  // "backfill", "ping". One timer per refused frame, never one per refusal for the whole outbox.
-  var retryTimers = {};
   var retryNoteShown = false;
 
   function loadOutbox() {
@@ -208,38 +201,18 @@
 
   function cssEscape(s) { return (window.CSS && CSS.escape) ? CSS.escape(s) : s.replace(/"/g, '\\"'); }
 
-  function advanceContiguous() {
-    while (seen.has(contiguous + 1)) contiguous++;
-  }
-
-  function requestBackfill() {
-    if (backfillPending || !socket || socket.readyState !== WebSocket.OPEN) return;
-    backfillPending = true;
-    send({ type: "backfill", after_seq: contiguous });
-  }
-
-  function ping() { send({ type: "ping" }); }
-
-  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
-  // database restored from a backup, a failover). What it no longer has goes, and we count from its
-  // number again, so what it sends next under those numbers is shown and gaps are asked for.
-  function resyncTo(latest) {
+  // The server lost its newest messages (a restored database, a failover): what it no longer has
+  // goes, and socket.js counts from its number again.
+  function forget(latest) {
     list.querySelectorAll("li[data-seq]").forEach(function (li) {
       if (Number(li.dataset.seq) > latest) li.remove();
     });
     Array.from(seen).forEach(function (seq) {
       if (seq > latest) { seen.delete(seq); delete messages[seq]; }
     });
-    contiguous = latest;
   }
 
-  function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
-  }
+  function send(frame) { return socket.send(frame); }
 
   function renderPending(item) {
     var li = document.createElement("li");
@@ -263,17 +236,11 @@
     return send(Object.assign({ type: "send" }, item));
   }
 
-  // After (re)connecting: every unacknowledged send once, with its own client_id (stored once).
-  function resendOutbox() {
-    outbox.forEach(function (item) { cancelRetry("send:" + item.client_id); sendItem(item); });
-  }
-
   function outboxItem(clientId) {
     return outbox.find(function (item) { return item.client_id === clientId; });
   }
 
   function dropFromOutbox(clientId) {
-    cancelRetry("send:" + clientId);
     outbox = outbox.filter(function (item) { return item.client_id !== clientId; });
     saveOutbox();
     var pending = list.querySelector('li.pending[data-client-id="' + cssEscape(clientId) + '"]');
@@ -294,154 +261,57 @@
     saveDraft();
   }
 
-  // Retrying what the server refused for now (try_again, docs/protocol.md) ------------------------
-
-  function retryLater(key, seconds, retry) {
-    clearTimeout(retryTimers[key]);
-    retryTimers[key] = setTimeout(function () { delete retryTimers[key]; retry(); }, seconds * 1000);
-  }
-  function cancelRetry(key) {
-    clearTimeout(retryTimers[key]);
-    delete retryTimers[key];
-  }
-  function cancelAllRetries() {
-    Object.keys(retryTimers).forEach(cancelRetry);
-  }
-
-  // The frame the server could not carry out just now is sent again once, after retry_after: a send
-  // by its client_id (if still unacknowledged), a backfill or ping as it would be asked now. Typing
-  // and read markers are momentary, and the next keystroke or message sends another.
-  function retryRefused(f, type) {
-    var wait = f.retry_after || 2;
-    if (type === "send") {
-      if (!outboxItem(f.ref)) return;
-      retryLater("send:" + f.ref, wait, function () {
-        var item = outboxItem(f.ref);
-        if (item) sendItem(item);
-      });
-      showError(f.message);
-      retryNoteShown = true;  // cleared once every waiting send is stored
-    } else if (type === "backfill") {
-      retryLater("backfill", wait, requestBackfill);
-    } else if (type === "ping") {
-      retryLater("ping", wait, ping);
-    } else if (type !== "typing" && type !== "read") {
-      showError("We couldn't do that just now, so nothing changed. Please try again in a moment.");
-    }
-  }
-
-  // Frames the page sends by itself: a refusal of one is not the person's to hear about.
-  var BACKGROUND_FRAMES = { backfill: true, ping: true, typing: true, read: true };
-
-  function refused(f) {
-    var type = f.frame || (f.ref ? "send" : "");
-    // Whatever answered it, a backfill is no longer on its way: the next gap may ask again.
-    if (type === "backfill") backfillPending = false;
-    if (f.code === "try_again") {
-      retryRefused(f, type);
-    } else if (!BACKGROUND_FRAMES[type]) {
-      // Anything else (server_error, rate_limited, too_long...) is not sent again by itself: the
-      // words go back in the box, and the person hears why.
-      if (f.ref) giveBack(f.ref);
-      showError(f.message);
-    }
+  // A send the server refused (socket.js retries a try_again once, by itself): the person hears why,
+  // and anything else (server_error, rate_limited, too_long...) puts the words back in the box.
+  function sendRefused(f, item, retrying) {
+    if (!retrying) giveBack(f.ref);
+    showError(f.message);
+    if (retrying) retryNoteShown = true;  // cleared once every waiting send is stored
   }
 
   var handlers = {
     ready: function (f) {
-      attempt = 0;
       setStatus("Connected");
       showError("");
       if (form) form.hidden = !f.can_post;
-      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
-      resendOutbox();
     },
     notice: function (f) {
       showNotice(f);
       if (form && typeof f.can_post === "boolean") form.hidden = !f.can_post;
     },
     history: function (f) {
-      backfillPending = false;
-      cancelRetry("backfill");
-      // The server's newest is below what we hold: count from its number (see resyncTo).
-      if (!f.more && f.through_seq < contiguous) resyncTo(f.through_seq);
       // Catching up is not news: screen readers wait until the list settles.
       list.setAttribute("aria-busy", "true");
       var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
       f.messages.forEach(renderMessage);
       list.removeAttribute("aria-busy");
       if (atBottom) list.scrollTop = list.scrollHeight;
-      // The server covered everything through through_seq, including any
-      // message it withheld from us, so there is no gap below it.
-      if (f.through_seq > contiguous) contiguous = f.through_seq;
-      advanceContiguous();
-      if (f.more) requestBackfill();
     },
     message: function (f) {
       renderMessage(f.message);
-      advanceContiguous();
-      // Still above the gap-free run after adding it: something before it is missing.
-      if (f.message.seq > contiguous) requestBackfill();
     },
     ack: function (f) {
       dropFromOutbox(f.client_id);
       if (retryNoteShown && !outbox.length) showError("");  // the "we'll send it again" note is over
       renderMessage(f.message);
-      advanceContiguous();
-      if (f.message.seq > contiguous) requestBackfill();
     },
     message_updated: function (f) {
       if (seen.has(f.message.seq)) renderMessage(f.message);
-    },
-    pong: function (f) {
-      cancelRetry("ping");
-      if (f.latest_seq < contiguous) resyncTo(f.latest_seq);
-      if (f.latest_seq > contiguous) requestBackfill();
-    },
-    error: refused
+    }
   };
 
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    // Ask from a window below what we hold, so edits, removals, pins and reactions made while we
-    // were away are refreshed along with the gap (docs/protocol.md); re-rendering is by seq.
-    var from = Math.max(0, contiguous - REFRESH_WINDOW);
-    socket = new WebSocket(scheme + location.host + root.dataset.wsPath + "?last_seq=" + from);
-    backfillPending = false;
-    cancelAllRetries();  // what waits to be retried is asked afresh once the new socket is ready
-    socket.onmessage = function (event) {
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      var handler = handlers[frame.type];
-      if (handler) handler(frame);
-    };
-    socket.onopen = function () {
-      clearInterval(pingTimer);
-      pingTimer = setInterval(ping, 20000);
-    };
-    socket.onclose = function (event) {
-      clearInterval(pingTimer);
-      if (PERMANENT_CLOSE[event.code]) {
-        stopped = true;
-        setStatus("Disconnected");
-        showError(PERMANENT_CLOSE[event.code]);
-        if (form) form.hidden = true;
-        return;
-      }
-      if (stopped) return;
-      if (event.code === TOO_MANY_SOCKETS) {
-        setStatus("Waiting for a free connection…");
-        showError("You have this chat open in a lot of tabs or devices. Closing one you no longer need lets this one connect; we'll keep trying.");
-        setTimeout(connect, 30000 + Math.round(Math.random() * 10000));
-        return;
-      }
-      attempt += 1;
-      // Exponential backoff with jitter, so a restarted server is not stampeded.
-      var base = Math.min(30000, 500 * Math.pow(2, attempt));
-      var delay = Math.round(base * (0.5 + Math.random()));
+  // How the socket is doing, in this page's words (what each close code means: socket.js).
+  function connectionChanged(status, code) {
+    if (status === "stopped") {
+      setStatus("Disconnected");
+      showError(PERMANENT_CLOSE[code]);
+      if (form) form.hidden = true;
+    } else if (status === "waiting") {
+      setStatus("Waiting for a free connection…");
+      showError("You have this chat open in a lot of tabs or devices. Closing one you no longer need lets this one connect; we'll keep trying.");
+    } else {
       setStatus("Reconnecting… your messages are safe and will be sent when we're back.");
-      setTimeout(connect, delay);
-    };
+    }
   }
 
   if (form && textarea) {
@@ -494,7 +364,7 @@
     render: renderMessage,
     myId: myId,
     showError: showError,
-    contiguous: function () { return contiguous; },
+    contiguous: function () { return socket.contiguous(); },
     withdraw: function (clientId) {
       var item = outbox.find(function (i) { return i.client_id === clientId; });
       dropFromOutbox(clientId);
@@ -509,5 +379,19 @@
   };
 
   list.scrollTop = list.scrollHeight;
-  connect();
+  socket = window.SupportSocket.open({
+    path: root.dataset.wsPath,
+    handlers: handlers,
+    contiguous: Number(root.dataset.lastSeq) || 0,
+    // Ask from a window below what we hold, so edits, removals, pins and reactions made while we
+    // were away are refreshed along with the gap (docs/protocol.md); re-rendering is by seq.
+    askFrom: function (held) { return Math.max(0, held - REFRESH_WINDOW); },
+    holds: function (seq) { return seen.has(seq); },
+    forget: forget,
+    unacknowledged: function () { return outbox; },
+    resend: sendItem,
+    onSendRefused: sendRefused,
+    onStatus: connectionChanged,
+    showError: showError
+  });
 })();

@@ -2,13 +2,15 @@
 // It opens the group's own socket (docs/protocol.md): the facilitator's socket already receives
 // the conversation, presence, room state, rounds, the moderation queue and, during a live session,
 // the wellbeing radar. Every control below sends one documented frame; the server answers by
-// broadcasting the change, and this page only ever draws what the server said.
+// broadcasting the change, and this page only ever draws what the server said. The socket's plumbing
+// (reconnect, close codes, catching up, retries) is the shared client in static/js/socket.js.
 (function () {
   "use strict";
 
   var root = document.getElementById("console");
   if (!root) return;
 
+  // What this page says when the socket closes for good (the codes' meanings: static/js/socket.js).
   var PERMANENT_CLOSE = { 4401: "You've been logged out. Please log in again to open the console.",
     4403: "The console is for this group's facilitators.",
     4404: "We couldn't find this group.",
@@ -26,19 +28,12 @@
   var messagesEl = $("console-messages");
 
   var socket = null;
-  var attempt = 0;
-  var stopped = false;
-  var pingTimer = null;
   var radarTimer = null;
   var breatheTimer = null;
   var radarSoon = null;
-  var backfillPending = false;
-  // Frames the server refused with try_again, each waiting its retry_after: "send", "backfill",
-  // "ping". One timer per refused frame (docs/protocol.md).
-  var retryTimers = {};
   // The facilitator's message on its way: its words stay in the box until the server has stored it.
   var pendingSend = null;
-  var state = { session: null, room: null, round: null, queue: {}, seen: new Set(), contiguous: 0 };
+  var state = { session: null, room: null, round: null, queue: {}, seen: new Set() };
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -61,10 +56,7 @@
     var d = new Date(iso);
     return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
-  function transmit(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
-    return false;
-  }
+  function transmit(frame) { return socket.send(frame); }
   function send(frame) {
     if (transmit(frame)) return true;
     showError("We're reconnecting; please try that again in a moment.");
@@ -101,41 +93,13 @@
     if (nearBottom) messagesEl.scrollTop = messagesEl.scrollHeight;
   }
 
-  // state.contiguous: every seq up to it is drawn, or was withheld from this facilitator by the server.
-  function requestBackfill() {
-    if (backfillPending || !transmit({ type: "backfill", after_seq: state.contiguous })) return;
-    backfillPending = true;
-  }
-  function caughtUpTo(seq) {
-    while (state.seen.has(state.contiguous + 1)) state.contiguous++;
-    // Still above the gap-free run: something before it never arrived, so ask for it.
-    if (seq > state.contiguous) requestBackfill();
-  }
-  function ping() { transmit({ type: "ping" }); }
-
-  // The server's newest seq is below what we hold without a gap: it lost its newest messages (a
-  // database restored from a backup, a failover). What it no longer has goes, and we count from its
-  // number again, so what it sends next under those numbers is shown and gaps are asked for.
-  function resyncTo(latest) {
+  // The server lost its newest messages (a restored database, a failover): what it no longer has
+  // goes, and socket.js counts from its number again.
+  function forget(latest) {
     messagesEl.querySelectorAll("li[data-seq]").forEach(function (li) {
       if (Number(li.dataset.seq) > latest) li.remove();
     });
     Array.from(state.seen).forEach(function (seq) { if (seq > latest) state.seen.delete(seq); });
-    state.contiguous = latest;
-  }
-
-  // Retrying what the server refused for now (try_again) -------------------------------------------
-
-  function retryLater(key, seconds, retry) {
-    clearTimeout(retryTimers[key]);
-    retryTimers[key] = setTimeout(function () { delete retryTimers[key]; retry(); }, seconds * 1000);
-  }
-  function cancelRetry(key) {
-    clearTimeout(retryTimers[key]);
-    delete retryTimers[key];
-  }
-  function cancelAllRetries() {
-    Object.keys(retryTimers).forEach(cancelRetry);
   }
 
   // Saying something ---------------------------------------------------------------------------
@@ -152,22 +116,20 @@
     var box = $("console-body");
     if (box.value === pendingSend.body) box.value = "";
     pendingSend = null;
-    cancelRetry("send");
     sendingEl.textContent = "";
     showError("");  // a "try again" about it is over
   }
-  function notSent(f) {
+  function sendRefused(f, item, retrying) {
+    if (!item) return;  // about one stored since
     showError(f.message);
-    if (f.code === "try_again") {
-      // The same client_id again, once: the server stores it once, however many times it is asked.
+    if (retrying) {
+      // socket.js sends the same client_id again, once: the server stores it once, however many times it is asked.
       sendingEl.textContent = "Trying again in a moment…";
-      retryLater("send", f.retry_after || 2, sendPending);
       return;
     }
     // Not sent (server_error, rate_limited...), and not sent again by itself: the words are still in
     // the box to change or send again.
     pendingSend = null;
-    cancelRetry("send");
     sendingEl.textContent = "";
   }
 
@@ -362,13 +324,16 @@
           moderate("hide", { seq: item.message.seq, agreement: item.agreement.number });
         }, true));
       }
+      if (item.member && item.member.id) {
+        row.append(button("Check in privately", function () { openCheckIn(li, item.member, "held_message"); }, true));
+      }
     } else if (item.kind === "report") {
       row.append(button("Mark as looked at", function () {
         moderate("resolve_report", { report: item.id, outcome: "Thank you for telling us. A facilitator has looked at it." });
       }));
     } else if (item.kind === "alert") {
       row.append(button("I'm following up", function () { moderate("acknowledge_alert", { alert: item.id }); }));
-      row.append(button("Check in privately", function () { openCheckIn(li, item.member, crisis ? "crisis_today" : ""); }, true));
+      row.append(button("Check in privately", function () { openCheckIn(li, item.member, crisis ? "crisis_alert" : "flagged_message"); }, true));
     } else if (item.kind === "repair") {
       row.append(button("Accept the repair", function () { moderate("accept_repair", { repair: item.id }); }));
     }
@@ -390,6 +355,11 @@
     radarSoon = setTimeout(askRadar, 400);
   }
 
+  // The words a check-in starts with, by why the facilitator is checking in (console.live.CHECK_IN_WORDS).
+  var CHECK_IN_WORDS = {};
+  try { CHECK_IN_WORDS = JSON.parse(root.dataset.checkInWords || "{}"); } catch (e) { CHECK_IN_WORDS = {}; }
+  function checkInWords(reason) { return CHECK_IN_WORDS[reason] || root.dataset.kindCheckIn || ""; }
+
   function openCheckIn(container, member, reason) {
     var existing = container.querySelector("form.check-in");
     if (existing) { existing.querySelector("textarea").focus(); return; }
@@ -401,7 +371,7 @@
     box.id = id;
     box.rows = 3;
     box.maxLength = 500;
-    box.value = (root.dataset.kindCheckIn || "").replace("{name}", member.pseudonym);
+    box.value = checkInWords(reason).replace("{name}", member.pseudonym);
     var row = el("div", "button-row");
     var submit = el("button", "", "Send privately");
     submit.type = "submit";
@@ -435,33 +405,52 @@
     $("radar-empty").hidden = members.length > 0;
   }
 
+  // The conversation column: hide it or pin it in view, remembered for this facilitator in this browser ----
+
+  var COLUMN_KEY = "supportcircle.console.conversation." + (root.dataset.me || "");
+  function columnChoice() {
+    try { return JSON.parse(localStorage.getItem(COLUMN_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function rememberColumn(choice) {
+    try { localStorage.setItem(COLUMN_KEY, JSON.stringify(choice)); } catch (e) { /* private mode: not kept */ }
+  }
+  function showColumn(choice) {
+    var hidden = !!choice.hidden;
+    var pinned = !!choice.pinned;
+    $("conversation-body").hidden = hidden;
+    $("conversation-hidden-note").hidden = !hidden;
+    $("conversation-hide").setAttribute("aria-pressed", String(hidden));
+    $("conversation-pin").setAttribute("aria-pressed", String(pinned));
+    $("conversation-panel").classList.toggle("pinned", pinned);
+    $("conversation-panel").classList.toggle("collapsed", hidden);
+  }
+  function setUpConversationColumn() {
+    showColumn(columnChoice());
+    ["hide", "pin"].forEach(function (what) {
+      $("conversation-" + what).addEventListener("click", function () {
+        var choice = columnChoice();
+        var key = what === "hide" ? "hidden" : "pinned";
+        choice[key] = this.getAttribute("aria-pressed") !== "true";
+        rememberColumn(choice);
+        showColumn(choice);
+      });
+    });
+  }
+
   // Frames ----------------------------------------------------------------------------------------
 
   var handlers = {
     ready: function (f) {
-      attempt = 0;
       statusEl.textContent = "Connected";
       showError("");
       renderRoster(f.here || []);
       if (f.room) renderRoom(f.room);
       renderRound(f.round);
-      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
-      sendPending();
     },
-    history: function (f) {
-      backfillPending = false;
-      cancelRetry("backfill");
-      // The server's newest is below what we hold: count from its number (see resyncTo).
-      if (!f.more && f.through_seq < state.contiguous) resyncTo(f.through_seq);
-      f.messages.forEach(renderMessage);
-      // The server covered everything through through_seq, including what it withheld from us.
-      if (f.through_seq > state.contiguous) state.contiguous = f.through_seq;
-      caughtUpTo(state.contiguous);
-      if (f.more) requestBackfill();
-    },
-    message: function (f) { renderMessage(f.message); caughtUpTo(f.message.seq); askRadarSoon(); },
+    history: function (f) { f.messages.forEach(renderMessage); },
+    message: function (f) { renderMessage(f.message); askRadarSoon(); },
     message_updated: function (f) { renderMessage(f.message); },
-    ack: function (f) { stored(f.client_id); renderMessage(f.message); caughtUpTo(f.message.seq); },
+    ack: function (f) { stored(f.client_id); renderMessage(f.message); },
     presence: function (f) { renderRoster(f.here); askRadarSoon(); },
     room: function (f) { renderRoom(f.room); },
     round: function (f) { renderRound(f.round); },
@@ -472,73 +461,21 @@
     session: function (f) { renderSession(f.session); },
     breathe: function (f) { renderBreathe(f.breathe); },
     radar: function (f) { renderRadar(f.members); },
-    notice: function (f) { showError(""); showNotice(f.message); },
-    pong: function (f) {
-      cancelRetry("ping");
-      if (f.latest_seq < state.contiguous) resyncTo(f.latest_seq);
-      if (f.latest_seq > state.contiguous) requestBackfill();
-    },
-    error: refused
+    notice: function (f) { showError(""); showNotice(f.message); }
   };
 
-  // The frame the server could not carry out just now is sent again once, after retry_after; the
-  // console's own background frames (backfill, ping, radar) quietly, the facilitator's controls not
-  // by themselves: they hear that nothing changed and may press again.
-  var BACKGROUND_FRAMES = { backfill: true, ping: true, radar: true, typing: true, read: true };
-  function refused(f) {
-    var type = f.frame || (f.ref ? "send" : "");
-    // Whatever answered it, a backfill is no longer on its way: the next gap may ask again.
-    if (type === "backfill") backfillPending = false;
-    if (type === "send" && f.ref) {
-      if (pendingSend && f.ref === pendingSend.client_id) notSent(f);  // else about one stored since
-    } else if (f.code === "try_again" && type === "backfill") {
-      retryLater("backfill", f.retry_after || 2, requestBackfill);
-    } else if (f.code === "try_again" && type === "ping") {
-      retryLater("ping", f.retry_after || 2, ping);
-    } else if (f.code === "try_again" && !BACKGROUND_FRAMES[type]) {
-      showError("We couldn't do that just now, so nothing changed. Please try again in a moment.");
-    } else if (!BACKGROUND_FRAMES[type]) {
-      showError(f.message);
-    }
-  }
-
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var query = state.contiguous ? "?last_seq=" + state.contiguous : "";
-    socket = new WebSocket(scheme + location.host + root.dataset.wsPath + query);
-    backfillPending = false;
-    cancelAllRetries();  // what waits to be retried is asked afresh once the new socket is ready
-    socket.onmessage = function (event) {
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      var handler = handlers[frame.type];
-      if (handler) handler(frame);
-    };
-    socket.onopen = function () {
-      clearInterval(pingTimer);
-      pingTimer = setInterval(ping, 20000);
-    };
-    socket.onclose = function (event) {
-      clearInterval(pingTimer);
-      clearInterval(radarTimer);
-      if (PERMANENT_CLOSE[event.code]) {
-        stopped = true;
-        statusEl.textContent = "Disconnected";
-        showError(PERMANENT_CLOSE[event.code]);
-        return;
-      }
-      if (stopped) return;
-      if (event.code === 4429) {  // TOO_MANY_SOCKETS (docs/protocol.md): wait for one to close
-        statusEl.textContent = "Waiting for a free connection…";
-        showError("You have this group open in a lot of tabs or devices. Closing one you no longer need lets the console connect; we'll keep trying.");
-        setTimeout(connect, 30000 + Math.round(Math.random() * 10000));
-        return;
-      }
-      attempt += 1;
-      var base = Math.min(30000, 500 * Math.pow(2, attempt));
+  // How the socket is doing, in this page's words (what each close code means: socket.js).
+  function connectionChanged(status, code) {
+    clearInterval(radarTimer);
+    if (status === "stopped") {
+      statusEl.textContent = "Disconnected";
+      showError(PERMANENT_CLOSE[code]);
+    } else if (status === "waiting") {
+      statusEl.textContent = "Waiting for a free connection…";
+      showError("You have this group open in a lot of tabs or devices. Closing one you no longer need lets the console connect; we'll keep trying.");
+    } else {
       statusEl.textContent = "Reconnecting…";
-      setTimeout(connect, Math.round(base * (0.5 + Math.random())));
-    };
+    }
   }
 
   // Controls ----------------------------------------------------------------------------------------
@@ -578,5 +515,16 @@
     sendPending();
   });
 
-  connect();
+  setUpConversationColumn();
+  socket = window.SupportSocket.open({
+    path: root.dataset.wsPath,
+    handlers: handlers,
+    holds: function (seq) { return state.seen.has(seq); },
+    forget: forget,
+    unacknowledged: function () { return pendingSend ? [pendingSend] : []; },
+    resend: sendPending,
+    onSendRefused: sendRefused,
+    onStatus: connectionChanged,
+    showError: showError
+  });
 })();

@@ -125,7 +125,7 @@
     warning: "Repair", message_hidden: "Repair", timed_out: "Repair",
     report_received: "See my reports", report_answered: "See my reports"
   };
-  var MODERATION_NOTICES = ["held_for_review", "message_approved", "message_hidden", "warning", "timed_out",
+  var MODERATION_NOTICES = ["held_for_review", "message_approved", "message_hidden", "message_withdrawn", "warning", "timed_out",
     "repair_accepted", "report_received", "report_answered", "moderation_done"];
   var statusArea = el("div", { id: "moderation-status", className: "moderation-status", role: "status" });
   list.before(statusArea);
@@ -234,10 +234,31 @@
     select.focus();
   }
 
+  // --- My own held message: take it back, or take it back to word it again -------------------------
+
+  function heldControls(m) {
+    var who = "your message held for review";
+    var withdraw = button("Take it back", function () {
+      chat.send({ type: "withdraw", seq: m.seq });
+    }, "link-button");
+    withdraw.setAttribute("aria-label", "Take back " + who);
+    var edit = button("Edit and send again", function () {
+      // The words go back in the box first: whatever happens next, nothing they wrote is lost.
+      if (textarea) {
+        textarea.value = m.body;
+        textarea.focus();
+      }
+      chat.send({ type: "withdraw", seq: m.seq });
+    }, "link-button");
+    edit.setAttribute("aria-label", "Edit and send again " + who);
+    return el("div", { className: "button-row held-actions" }, [withdraw, edit]);
+  }
+
   // chat.js calls each decorator whenever it (re)draws a message: live, in history and after updates.
   chat.decorators.push(function (li, m) {
     if (m.state === "held") {
       li.append(el("p", { className: "held-note", text: "Waiting for a facilitator to read it. Only you can see it for now." }));
+      if (m.author.id === myId) li.append(heldControls(m));
     }
     if (m.state !== "visible" || m.author.id === myId) return;
     var toggle = el("button", {

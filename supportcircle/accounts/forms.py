@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
 
-from . import limits
+from . import limits, timezones
 from .models import Attempt, User
 
 
@@ -20,17 +18,34 @@ class SignUpForm(UserCreationForm):
             "pseudonym": "The name others in your groups will see. Please don't use your real name.",
         }
 
+    # Filled in by the browser (static/js/timezone.js) with where it is; changeable later on the profile.
+    timezone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-guess-timezone": "true"})
+    )
+
     def clean_pseudonym(self) -> str:
         pseudonym = self.cleaned_data["pseudonym"].strip()
         if User.objects.with_pseudonym(pseudonym).exists():
             raise forms.ValidationError("Someone is already using that pseudonym. Could you try another?")
         return pseudonym
 
+    def clean_timezone(self) -> str:
+        # Whatever the browser said, only a place we offer is kept; anything else is UTC, as before.
+        return timezones.canonical(self.cleaned_data.get("timezone") or "") or timezones.UTC
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.timezone = self.cleaned_data.get("timezone") or timezones.UTC
+        if commit:
+            user.save()
+        return user
+
 
 class ProfileForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label="Your time zone",
-        help_text="Session times are shown in this time zone.",
+        help_text="Session times are shown in this time zone. Common places come first; you can search by city.",
+        error_messages={"invalid_choice": "Please choose a place from the list."},
     )
 
     class Meta:
@@ -40,8 +55,21 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        zones = sorted(zoneinfo.available_timezones())
-        self.fields["timezone"].choices = [(zone, zone) for zone in zones]
+        choices = list(timezones.grouped_choices())
+        current = self.instance.timezone
+        if current and current not in timezones.canonical_zones():
+            # Kept from before the list was curated: still theirs until they choose another.
+            choices.insert(0, ("Your current setting", ((current, current),)))
+        field = self.fields["timezone"]
+        field.choices = choices
+        field.widget.attrs.update(
+            {
+                "data-timezone-select": "true",
+                # Never chosen (still the default): the browser's own zone is suggested.
+                "data-unset": "true" if current == timezones.UTC else "false",
+                "data-links": timezones.links_json(),
+            }
+        )
 
 
 class LoginForm(AuthenticationForm):
@@ -84,3 +112,27 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password doesn't match. Your account is unchanged.")
         return password
+
+
+class RecoveryForm(PasswordResetForm):
+    """Ask for a password-recovery link by email. Whether an account has that email is never said."""
+
+    email = forms.EmailField(
+        label="The email you added to your account",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Please write the email you added to your account.",
+            "invalid": "That doesn't look like an email address. Could you check it?",
+        },
+    )
+
+
+class NewPasswordForm(SetPasswordForm):
+    """Choose a new password from a recovery link."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Your new password"
+        self.fields["new_password2"].label = "The same password again"
+        self.fields["new_password2"].help_text = "So we know it was typed as you meant it."

@@ -13,7 +13,7 @@ from supportcircle.security import log_refusal
 
 from . import limits
 from .actions import delete_account, what_deleting_leaves
-from .forms import DeleteAccountForm, LoginForm, ProfileForm, SignUpForm
+from .forms import DeleteAccountForm, LoginForm, NewPasswordForm, ProfileForm, RecoveryForm, SignUpForm
 from .models import Attempt
 from .privacy import export_for
 
@@ -30,6 +30,17 @@ class LoginView(auth_views.LoginView):
                 response.status_code = 429
                 response["Retry-After"] = str(error.params["retry_after"])
         return response
+
+
+class PasswordRecoveryView(auth_views.PasswordResetView):
+    """Django's password reset: a link by email to the address on the account. The page that follows reads
+    the same whether or not an account has that email, so it never tells anyone who is here."""
+
+    form_class = RecoveryForm
+
+
+class ChooseNewPasswordView(auth_views.PasswordResetConfirmView):
+    form_class = NewPasswordForm
 
 
 @require_http_methods(["GET", "POST"])

@@ -38,7 +38,7 @@ pytestmark = [
 ]
 
 RETRY_AFTER = 2  # what the server asks for (chat/consumers.py)
-PING_EVERY_MS = 20_000  # static/js/chat.js and console.js
+PING_EVERY_MS = 20_000  # static/js/socket.js
 RECHECK_SECONDS = 2  # supportcircle/accounts/sessions.py: deliveries re-check at least this often
 OUTAGE_SECONDS = 8
 

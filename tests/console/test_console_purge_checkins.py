@@ -61,7 +61,7 @@ def test_the_scheduled_purge_expired_command_also_purges_check_ins(group, facili
     ListeningToday.objects.create(user=member, group=group, day=now.date(), set_at=now)
     call_command("purge_expired")
     out = capsys.readouterr().out
-    assert "Deleted 1 check-in answer(s)" in out and "1 earlier 'listening today' note(s)" in out
+    assert "Deleted 1 check-in answer past" in out and "1 earlier note saying 'listening today'" in out
     assert list(RoundAnswer.objects.values_list("pk", flat=True)) == [kept.pk]
     assert list(ListeningToday.objects.values_list("day", flat=True)) == [now.date()]
 

@@ -27,9 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
+def wait_for_port(port: int, timeout: float = 120.0, process: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on ``port``. A failure timeout, not a speed bound: a server starts
+    in a second or two on a quiet machine and took over 15 s under CI's load; one that exited fails at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise TimeoutError(f"the server for 127.0.0.1:{port} exited with {process.returncode} before listening")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -95,7 +99,7 @@ class Daphne:
             stderr=self.log_path.open("ab") if self.log_path else subprocess.PIPE,
         )
         try:
-            wait_for_port(self.port)
+            wait_for_port(self.port, process=self.process)
         except TimeoutError:
             self.stop()
             raise

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from chat.retention import purge_checkins, purge_expired_transcripts
+from supportcircle.text import counted
 
 
 class Command(BaseCommand):
@@ -13,9 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         purged = purge_expired_transcripts()
         total = sum(purged.values())
-        self.stdout.write(f"Purged {total} expired message(s) from {len(purged)} group(s).")
+        self.stdout.write(f"Purged {counted(total, 'expired message')} from {counted(len(purged), 'group')}.")
         checkins = purge_checkins(now=timezone.now())
         self.stdout.write(
-            f"Deleted {checkins.checkin_answers} check-in answer(s) past their group's retention "
-            f"and {checkins.listening_flags} earlier 'listening today' note(s)."
+            f"Deleted {counted(checkins.checkin_answers, 'check-in answer')} past their group's retention "
+            f"and {counted(checkins.listening_flags, 'earlier note')} saying 'listening today'."
         )

@@ -1,0 +1,72 @@
+"""Forgot your password? A link by email to the address on the account, through Django's own views, in our
+words, and never a hint whether an account has the email someone typed."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-new-and-calm-password-2026"
+
+
+def test_the_login_page_offers_a_way_to_recover_a_password(client):
+    html = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/password_reset/"' in html and "Forgot your password?" in html
+
+
+def test_a_member_with_an_email_gets_a_link_and_chooses_a_new_password(client, member):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+
+    response = client.post("/accounts/password_reset/", {"email": "SAM@example.org"}, follow=True)
+
+    assert "Check your email" in response.content.decode()
+    (email,) = mail.outbox
+    assert email.to == ["sam@example.org"] and "Hello Sam," in email.body
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", email.body).group(1)
+    form = client.get(link, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, follow=True
+    )
+    assert "Your new password is saved" in done.content.decode()
+    member.refresh_from_db()
+    assert member.check_password(NEW_PASSWORD) and not member.check_password(PASSWORD)
+
+
+def test_an_unknown_email_reads_exactly_like_a_known_one(client, member):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+
+    known = client.post("/accounts/password_reset/", {"email": "sam@example.org"}, follow=True)
+    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.org"}, follow=True)
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.redirect_chain == unknown.redirect_chain
+    assert known.content.decode().replace("sam", "") == unknown.content.decode().replace("nobody", "")
+    assert len(mail.outbox) == 1
+
+
+def test_a_used_link_says_so_kindly_and_offers_a_new_one(client, member):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+    client.post("/accounts/password_reset/", {"email": "sam@example.org"})
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    client.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+    again = client.get(link, follow=True).content.decode()
+
+    assert "This link has already been used or has expired" in again
+    assert 'href="/accounts/password_reset/"' in again
+
+
+def test_development_prints_email_on_the_console():
+    from supportcircle import settings as project_settings
+
+    if not project_settings.IS_PRODUCTION and not project_settings.env_str("EMAIL_HOST"):
+        assert project_settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
