@@ -549,6 +549,8 @@ def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
         message.save(update_fields=["body", "edited_at", "content_warning"])
         record_event(group_id, user_id, "chat.message.edited", message)
         reviewer().record(decision, message, membership)
+        for hook in POSTED_HOOKS:  # the new words are read again, as a new message's are
+            transaction.on_commit(functools.partial(hook, message, membership, decision))
         return broadcast_updated(message)
 
 

@@ -117,7 +117,7 @@ def set_reviewer(chosen: Reviewer) -> None:
 
 # --- After a message posted ----------------------------------------------------------------------
 
-# Each is called once the stored message's transaction has committed: hook(message, seat, review),
+# Each is called once a stored (or edited) message's transaction has committed: hook(message, seat, review),
 # where ``seat`` is the author's Membership (with its group) and ``review`` what the reviewer decided.
 # Called on the thread that posted, after the commit and before the ack: a hook must only hand the
 # message on (a queue, a thread) and return at once; it must never raise.

@@ -65,6 +65,19 @@ async def test_a_crisis_without_crisis_words_brings_the_card_and_the_alert_a_mom
     assert (row.category, row.crisis_kind, row.source) == ("crisis", "suicide", "second_opinion")
 
 
+async def test_a_message_edited_into_danger_is_read_again_and_brings_the_card(
+    channel_layer, circle, member, facilitator, model_ready
+):
+    async with connected(member, circle.slug) as sam, connected(facilitator, circle.slug) as robin:
+        await sam.send(send("edit-1", "long day, talk later"))
+        seq = (await sam.receive_until("ack"))["message"]["seq"]
+        await sam.send({"type": "edit", "seq": seq, "body": BODY_FAILING})
+        card = await sam.receive_until("crisis_resources", timeout=WITHIN)
+        assert card["kind"] == "medical"
+        alert = (await robin.receive_until("crisis_alert", timeout=WITHIN))["alert"]
+        assert alert["message"]["body"] == BODY_FAILING
+
+
 async def test_danger_at_home_gets_the_emergency_number_first_and_a_quick_exit(
     channel_layer, circle, member, model_ready
 ):
