@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +21,7 @@ from supportcircle.accounts.sessions import session_belongs_to
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
-from .extensions import reviewer
+from .extensions import POSTED_HOOKS, reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
@@ -396,6 +397,8 @@ def post_message(
                     quoted=quoted_for_fanout(wire),
                 )
             reviewer().record(decision, message, seat)
+            for hook in POSTED_HOOKS:  # the second opinion: handed the message once it is committed
+                transaction.on_commit(functools.partial(hook, message, seat, decision))
     except IntegrityError:
         # Another tab sent the same client id at the same instant and won.
         return _already_posted(seat, client_id)
@@ -546,6 +549,8 @@ def edit_message(user_id: int, group_id: int, *, seq: int, body: str) -> dict:
         message.save(update_fields=["body", "edited_at", "content_warning"])
         record_event(group_id, user_id, "chat.message.edited", message)
         reviewer().record(decision, message, membership)
+        for hook in POSTED_HOOKS:  # the new words are read again, as a new message's are
+            transaction.on_commit(functools.partial(hook, message, membership, decision))
         return broadcast_updated(message)
 
 

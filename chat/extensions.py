@@ -7,6 +7,8 @@ The chat sits below moderation and the console; they plug in here from their App
   registers its own; moderation (``report``, ``moderate``) and the console register theirs.
 - **the send review**: the one :class:`Reviewer` that decides what becomes of a message before it is
   stored (moderation's, moderation/review.py). Without one, everything is posted as written.
+- **after a message posted**: what runs once a message's transaction has committed (moderation's
+  second opinion, which must never delay delivery: a hook only hands the message on).
 - **on connect / on disconnect**: what a new socket is sent first (a facilitator's queue, a time-out
   notice, a live session) and what a closing one leaves behind (attendance).
 """
@@ -111,6 +113,20 @@ def reviewer() -> Reviewer:
 def set_reviewer(chosen: Reviewer) -> None:
     global _reviewer
     _reviewer = chosen
+
+
+# --- After a message posted ----------------------------------------------------------------------
+
+# Each is called once a stored (or edited) message's transaction has committed: hook(message, seat, review),
+# where ``seat`` is the author's Membership (with its group) and ``review`` what the reviewer decided.
+# Called on the thread that posted, after the commit and before the ack: a hook must only hand the
+# message on (a queue, a thread) and return at once; it must never raise.
+POSTED_HOOKS: list[Callable[[Any, Any, Review], None]] = []
+
+
+def after_posted(hook):
+    POSTED_HOOKS.append(hook)
+    return hook
 
 
 # --- On connect and disconnect --------------------------------------------------------------------

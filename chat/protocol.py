@@ -198,6 +198,7 @@ class NoticeCode(StrEnum):
     REPORT_RECEIVED = "report_received"
     REPORT_ANSWERED = "report_answered"
     MODERATION_DONE = "moderation_done"
+    WORRY_RECEIVED = "worry_received"
     # Facilitator console (console.live).
     CARE_SENT = "care_sent"
     LISTENING_NOTED = "listening_noted"
@@ -221,6 +222,7 @@ NOTICE_MESSAGES: dict[NoticeCode, str] = {
     NoticeCode.REPORT_RECEIVED: "Thank you for telling us. The facilitators will look at it and let you know.",
     NoticeCode.REPORT_ANSWERED: "The facilitators have answered a message you reported.",
     NoticeCode.MODERATION_DONE: "Done.",
+    NoticeCode.WORRY_RECEIVED: "Thank you for looking out for them. The facilitators have been told.",
     NoticeCode.CARE_SENT: "Your check-in reached them privately. Thank you for looking out for them.",
     NoticeCode.LISTENING_NOTED: "Thank you for letting us know. Listening is a welcome way to be here.",
 }
@@ -247,6 +249,7 @@ CLIENT_FRAME_TYPES = (
     "round_close",
     "report",
     "moderate",
+    "worried",
     "withdraw",
     # Facilitator console (console.frames).
     "session",
@@ -275,6 +278,8 @@ SERVER_FRAME_TYPES = (
     "crisis_resources",
     "crisis_alert",
     "queue_item",
+    "follow_up",
+    "peer_hint",
     "session",
     "breathe",
     "radar",
@@ -442,6 +447,15 @@ class ReportFrame:
 
 
 @dataclass(frozen=True)
+class WorriedFrame:
+    """A member is worried about the author of message ``seq`` (moderation: a crisis-first alert)."""
+
+    seq: int
+    note: str = ""
+    type: str = "worried"
+
+
+@dataclass(frozen=True)
 class WithdrawFrame:
     """The author takes back their own message while it is held for review (to drop it, or to word it again)."""
 
@@ -547,6 +561,7 @@ ClientFrame = (
     | RoundCloseFrame
     | ReportFrame
     | ModerateFrame
+    | WorriedFrame
     | WithdrawFrame
     | ConsoleFrame
 )
@@ -737,6 +752,7 @@ _PARSERS = {
     "round_close": lambda d: RoundCloseFrame(round_id=_seq(d, "round_id")),
     "report": _parse_report,
     "moderate": _parse_moderate,
+    "worried": lambda d: WorriedFrame(seq=_seq(d), note=_short_text(d, "note")),
     "withdraw": lambda d: WithdrawFrame(seq=_seq(d)),
     "session": lambda d: SessionFrame(action=_choice(d, "action", SESSION_ACTIONS)),
     "lock_joins": lambda d: LockJoinsFrame(locked=_field(d, "locked", bool)),

@@ -19,7 +19,8 @@ from supportcircle import realtime
 from supportcircle.accounts.models import User
 from supportcircle.security import log_refusal
 
-from .errors import BoundaryError, MembershipError, NotAFacilitator
+from .errors import AskFirst, BoundaryError, MembershipError, NotAFacilitator
+from .extensions import direct_message_reviewer
 from .models import (
     SEATED_STATES,
     Agreement,
@@ -739,15 +740,24 @@ def conversation_for(user: User, conversation_id: int) -> DirectMessageRequest |
     )
 
 
-def send_direct_message(user: User, conversation_id: int, body: str) -> DirectMessage:
-    """Post in an accepted private conversation, unless either person has since blocked the other."""
+def send_direct_message(user: User, conversation_id: int, body: str, *, send_anyway: bool = False) -> DirectMessage:
+    """Post in an accepted private conversation, unless either person has since blocked the other.
+
+    The group's checks that matter between two people run here too (groups.extensions, moderation's):
+    contact details are asked about first (``send_anyway`` after the sender read why); crisis words
+    bring the sender the support lines (``message.care_card``, read once the message is stored)."""
     body = body.strip()
     if not body:
         raise BoundaryError("Please write something before sending.")
     if len(body) > 4000:
         raise BoundaryError("That message is longer than 4,000 characters. Could you split it in two?")
+    review = direct_message_reviewer().review(user, body)
+    if review.ask_first and not send_anyway:
+        raise AskFirst(review.ask_first)
     with transaction.atomic():
         conversation = conversation_for(user, conversation_id)
         if conversation is None or blocked_between(conversation.from_user_id, conversation.to_user_id):
             raise BoundaryError(DM_CLOSED, reason="conversation_closed")
-        return DirectMessage.objects.create(conversation=conversation, author=user, body=body)
+        message = DirectMessage.objects.create(conversation=conversation, author=user, body=body)
+    message.care_card = direct_message_reviewer().care_card(message)
+    return message

@@ -29,3 +29,7 @@ class NotAFacilitator(PermissionDenied):
 
 class BoundaryError(Refusal):
     """A boundary or private-message change that cannot happen."""
+
+
+class AskFirst(BoundaryError):
+    """A private message the sender is asked about before it is sent (``str()`` says why, kindly)."""

@@ -109,6 +109,8 @@ class DirectMessageForm(forms.Form):
             "max_length": "That message is longer than 4,000 characters. Could you split it in two?",
         },
     )
+    # Shown only after the sender was asked first (contact details): they read why, and choose.
+    send_anyway = forms.BooleanField(label="I've read this; send it anyway", required=False)
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from supportcircle.accounts.models import User
 from supportcircle.security import log_refusal
 
 from . import actions
-from .errors import BoundaryError
+from .errors import AskFirst, BoundaryError
 from .forms import BoundarySettingsForm, DirectMessageForm, DirectMessageRequestForm, PersonForm
 from .models import (
     BoundarySettings,
@@ -184,14 +184,24 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     if thread is None:
         raise Http404
     form = DirectMessageForm(request.POST or None)
+    asked_first = False
+    care_card = None
     if request.method == "POST" and form.is_valid():
         try:
-            actions.send_direct_message(request.user, thread.pk, form.cleaned_data["body"])
+            sent = actions.send_direct_message(
+                request.user, thread.pk, form.cleaned_data["body"], send_anyway=form.cleaned_data["send_anyway"]
+            )
+        except AskFirst as question:
+            asked_first = True
+            form.add_error(None, str(question))
         except BoundaryError as problem:
             log_refusal(request, problem.reason)
             form.add_error(None, str(problem))
         else:
-            return redirect("groups:conversation", conversation_id=thread.pk)
+            if sent.care_card is None:
+                return redirect("groups:conversation", conversation_id=thread.pk)
+            care_card = sent.care_card  # shown at once, above the conversation
+            form = DirectMessageForm()
     other = thread.other(request.user)
     closed = actions.blocked_between(request.user.pk, other.pk)
     return render(
@@ -203,6 +213,8 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "closed": closed,
             "messages_list": [] if closed else thread.messages.select_related("author"),
             "form": form,
+            "asked_first": asked_first,
+            "care_card": care_card,
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors and not asked_first else 200,
     )

@@ -31,6 +31,7 @@ from groups.models import (
 from supportcircle import realtime
 from supportcircle.accounts.models import User
 
+from . import crisis
 from .engine import Action
 from .models import (
     REPAIR_PROMPTS,
@@ -61,6 +62,7 @@ from .records import (
     cite_number,
     notice,
 )
+from .review import raise_alert
 from .signals import alert_acknowledged
 
 MAX_TIME_OUT_MINUTES = 7 * 24 * 60
@@ -142,6 +144,59 @@ def report_message(user_id: int, group_id: int, *, seq: int, reason: str, note: 
         )
         realtime.on_commit_to_facilitators(group_id, queue_frame(report_item(report)))
     return report
+
+
+# --- "I'm worried about them" -------------------------------------------------------------------
+
+WORRY_MEANWHILE = (
+    "Thank you for looking out for {name}. The facilitators have been told, first in their queue, and "
+    "will check in with them. Meanwhile, a simple, kind reply in the group helps (\u201cI'm glad you told "
+    "us. I'm here.\u201d); you don't need to fix anything or give advice. If you believe they're in danger "
+    "right now and you know where they are, please call your local emergency number. This can be heavy "
+    "to carry: the support lines below are there for you too."
+)
+
+
+def raise_worry(user_id: int, group_id: int, *, seq: int, note: str = "") -> Alert:
+    """A member is worried about the person who wrote message ``seq``. The facilitators get a crisis-first
+    alert (one per message while open: a second worried peer is thanked, and the alert stands); the
+    worried member is thanked and told kindly what they can do meanwhile, with the support lines."""
+    _check_report_pace(user_id)
+    with transaction.atomic():
+        membership = _seated_membership(user_id, group_id)
+        message = _message_in(group_id, seq)
+        if message.author_id == user_id or message.author is None:
+            raise ModerationRefused(
+                "This is your own message. If you're struggling, the support lines at the top of the page "
+                "are there for you, any time.",
+                reason="own_message",
+            )
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(message=message, category="worried", acknowledged_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            alert = raise_alert(
+                message,
+                message.author,
+                category="worried",
+                source="peer",
+                raised_by=membership.user,
+                resources=list(crisis.resources_for(crisis.SUICIDE)),
+                note=note.strip()[:500] or "A member is worried about them.",
+            )
+        realtime.on_commit_private(
+            user_id,
+            group_id,
+            notice(
+                NoticeCode.WORRY_RECEIVED,
+                WORRY_MEANWHILE.format(name=message.author.pseudonym),
+                seq=seq,
+                resources=crisis.resources_for(crisis.SUICIDE),
+            ),
+        )
+    return alert
 
 
 def withdraw_held_message(user_id: int, group_id: int, *, seq: int) -> Message:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect
-from chat.protocol import ModerateFrame, NoticeCode, ReportFrame, WithdrawFrame
+from chat.protocol import ModerateFrame, NoticeCode, ReportFrame, WithdrawFrame, WorriedFrame
 from groups.models import Group, Role
 from supportcircle.accounts.models import User
 
@@ -36,6 +36,13 @@ _DONE = {
 def report(user_id: int, group_id: int, frame: ReportFrame) -> None:
     """The thanks arrives as a `notice` on every one of the reporter's sockets in this group."""
     actions.report_message(user_id, group_id, seq=frame.seq, reason=frame.reason, note=frame.note)
+
+
+@handled_on_a_database_thread(WorriedFrame)
+def worried(user_id: int, group_id: int, frame: WorriedFrame) -> None:
+    """The facilitators get a crisis-first alert; the worried member a `notice` (worry_received) saying
+    what they can do meanwhile, on every one of their sockets in this group."""
+    actions.raise_worry(user_id, group_id, seq=frame.seq, note=frame.note)
 
 
 @handled_on_a_database_thread(WithdrawFrame)

@@ -136,6 +136,10 @@ class Report(models.Model):
         return self.reported_message.author
 
 
+CRISIS_FIRST = ("crisis", "worried")
+POSSIBLE_CRISIS = "possible_crisis"
+
+
 class Alert(models.Model):
     """Facilitators were told about a message: always for crisis, and for any category a group set to alert.
 
@@ -146,7 +150,17 @@ class Alert(models.Model):
     group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="moderation_alerts")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey("chat.Message", null=True, on_delete=models.SET_NULL, related_name="+")
+    # "crisis" (the member was shown the card), "worried" (a peer raised a worry), "possible_crisis"
+    # (the second opinion asks a facilitator to look; the member saw nothing), or another category.
     category = models.CharField(max_length=20, default="crisis")
+    # Which help fits: suicide, self_harm, medical or danger_at_home (blank when unknown).
+    crisis_kind = models.CharField(max_length=20, blank=True, default="")
+    # Who raised it: the phrase engine, the second opinion, or a peer ("engine", "second_opinion", "peer").
+    source = models.CharField(max_length=20, blank=True, default="engine")
+    # The member who raised a worry (source "peer"); facilitators see who, to follow up with them too.
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The crisis resources the member was shown, as they were at that moment.
     resources_shown = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -163,7 +177,15 @@ class Alert(models.Model):
 
     @property
     def is_crisis(self) -> bool:
-        return self.category == "crisis"
+        """Crisis-first in every queue: a crisis, or a peer's worry about someone."""
+        return self.category in CRISIS_FIRST
+
+    @property
+    def urgency(self) -> int:
+        """The queue's order: crisis and worries, then "please look", then the rest."""
+        if self.category in CRISIS_FIRST:
+            return 0
+        return 1 if self.category == POSSIBLE_CRISIS else 2
 
 
 class TimeOut(models.Model):

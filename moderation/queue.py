@@ -76,6 +76,9 @@ def alert_item(alert: Alert) -> dict:
         "id": alert.pk,
         "state": "resolved" if alert.acknowledged_at else "open",
         "category": alert.category,
+        "crisis_kind": alert.crisis_kind or None,
+        "source": alert.source,
+        "raised_by": person(alert.raised_by) if alert.raised_by_id else None,
         "member": person(alert.member),
         "message": _message_excerpt(alert.message),
         "created_at": alert.created_at.isoformat(),
@@ -167,10 +170,10 @@ def open_queue(group: Group) -> Queue:
     """What is waiting for a facilitator in this group: crisis first."""
     alerts = list(
         Alert.objects.filter(group=group, acknowledged_at__isnull=True)
-        .select_related("member", "message")
+        .select_related("member", "message", "raised_by")
         .order_by("created_at")
     )
-    alerts.sort(key=lambda alert: not alert.is_crisis)
+    alerts.sort(key=lambda alert: alert.urgency)
     held = list(Message.objects.filter(group=group, state=MessageState.HELD).select_related("author").order_by("seq"))
     reports = list(
         Report.objects.filter(group=group, state=ReportState.OPEN)

@@ -10,7 +10,6 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -29,8 +28,9 @@ from groups.models import (
 from supportcircle import realtime
 from supportcircle.accounts.models import User
 
+from . import crisis
 from .engine import RULESET_NAMES, Action, Engine, get_engine
-from .models import Alert, ModerationPolicy, TimeOut
+from .models import POSSIBLE_CRISIS, Alert, ModerationPolicy, TimeOut
 from .queue import alert_item, crisis_alert_frame, held_item, queue_frame
 from .records import Cited, active_time_out, audit, cite, notice
 from .signals import alert_raised
@@ -177,8 +177,12 @@ def review_outgoing(
         audit(group.pk, "moderation.message.blocked", target_id=membership.user_id, cited=cited)
     elif action == Action.HOLD:
         decision.state = MessageState.HELD
-    elif action == Action.COLLAPSE and not content_warning:
-        label = cited.content_warning or deciding.category
+    if decision.withheld is None and "crisis" not in verdict.categories and not content_warning:
+        # A collapse never stands in for an agreement that asks more (a nudge, a hold): that comes
+        # first, and the content warning is added to whatever then posts ("only 1200 calories and
+        # I skipped dessert" is nudged for numbers, and collapses behind "food" if posted anyway).
+        label = cited.content_warning if action == Action.COLLAPSE else engine.content_warning_for(verdict, policy)
+        label = label or (deciding.category if action == Action.COLLAPSE else "")
         decision.content_warning = _LABELS.get(label, label)[:32]
     return decision
 
@@ -231,48 +235,84 @@ def record_decision(decision: Decision, message: Message, membership: Membership
 
 
 def _raise_alert(decision: Decision, message: Message, author: User) -> None:
-    is_crisis = "crisis" in decision.categories
-    resources = list(settings.CRISIS_RESOURCES) if is_crisis else []
+    if "crisis" in decision.categories:
+        raise_crisis_alert(message, author, cited=decision.cited)
+    else:
+        raise_alert(message, author, category=decision.categories[0], cited=decision.cited)
+
+
+def raise_crisis_alert(
+    message: Message, author: User, *, kind: str | None = None, source: str = "engine", cited: Cited | None = None
+) -> Alert:
+    """A member may be in danger: they get the card for its kind (``moderation.crisis``), the group's
+    other members a gentle hint how to answer kindly, the facilitators a crisis alert, crisis-first.
+    All after commit."""
+    kind = kind if kind in crisis.KINDS else crisis.SUICIDE
+    resources = crisis.resources_for(kind)
+    alert = raise_alert(message, author, category="crisis", kind=kind, source=source, cited=cited, resources=resources)
+    realtime.on_commit_private(author.pk, message.group_id, crisis.crisis_resources_frame(kind, resources))
+    if message.state == MessageState.VISIBLE:
+        hint = realtime.frame_event(crisis.peer_hint_frame(message.seq), about=(author.pk,), echo=False)
+        realtime.on_commit_send(realtime.group_channel(message.group_id), hint)
+    return alert
+
+
+def raise_alert(
+    message: Message | None,
+    member: User,
+    *,
+    category: str,
+    group_id: int | None = None,
+    kind: str = "",
+    source: str = "engine",
+    cited: Cited | None = None,
+    resources: list[dict] | None = None,
+    note: str = "",
+    raised_by: User | None = None,
+) -> Alert:
+    """The one way an alert reaches the facilitators (stored, audited, sent after commit): a crisis or a
+    peer's worry as ``crisis_alert`` (crisis-first), anything else as a quiet ``queue_item``."""
+    group_id = group_id if group_id is not None else message.group_id
     alert = Alert.objects.create(
-        group_id=message.group_id,
-        member=author,
+        group_id=group_id,
+        member=member,
         message=message,
-        category="crisis" if is_crisis else decision.categories[0],
-        resources_shown=resources,
+        category=category,
+        crisis_kind=kind or "",
+        source=source,
+        resources_shown=resources or [],
+        raised_by=raised_by,
     )
-    kind = "moderation.crisis.alerted" if is_crisis else "moderation.message.alerted"
-    audit(message.group_id, kind, target_id=author.pk, message=message, cited=decision.cited)
+    kinds = {"crisis": "moderation.crisis.alerted", "worried": "moderation.worry.raised"}
+    audit_kind = kinds.get(category, f"moderation.{category}.alerted" if category == POSSIBLE_CRISIS else "")
+    audit(
+        group_id,
+        audit_kind or "moderation.message.alerted",
+        actor=raised_by,
+        target_id=member.pk,
+        message=message,
+        cited=cited,
+        note=note or (f"{source}: {kind}" if kind else source),
+    )
     has_active_facilitator = Membership.objects.filter(
-        group_id=message.group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
+        group_id=group_id, role=Role.FACILITATOR, state=MembershipState.ACTIVE
     ).exists()
     # In this transaction: the safeguarding rota (an app above) opens its case with the alert, or neither is stored.
     alert_raised.send(sender=Alert, alert=alert, has_active_facilitator=has_active_facilitator)
-    if is_crisis:
+    if alert.is_crisis:
         if not has_active_facilitator:
             # Nobody is there to follow it up (a facilitator on a break counts as away, as when
             # leaving: their notifications pause). The safeguarding rota is paged at once; the logs
             # say so too, by number only (docs/operations.md, "Warnings to act on").
-            transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, message.group_id))
-        realtime.on_commit_private(author.pk, message.group_id, crisis_resources_frame(resources))
-        realtime.on_commit_to_facilitators(message.group_id, crisis_alert_frame(alert))
+            transaction.on_commit(functools.partial(_tell_operators_nobody_was_alerted, alert.pk, group_id))
+        realtime.on_commit_to_facilitators(group_id, crisis_alert_frame(alert))
     else:
-        realtime.on_commit_to_facilitators(message.group_id, queue_frame(alert_item(alert)))
+        realtime.on_commit_to_facilitators(group_id, queue_frame(alert_item(alert)))
+    return alert
 
 
 def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
     log.warning("crisis alert %s in group %s: the group has no active facilitator to follow it up", alert_id, group_id)
-
-
-def crisis_resources_frame(resources: list[dict]) -> dict:
-    return {
-        "type": "crisis_resources",
-        "title": "You don't have to carry this alone",
-        "message": (
-            "Thank you for telling us. Your message is with the group, and a facilitator has been let know. "
-            "If you might act on these thoughts, or you're not safe right now, please reach out to one of these now."
-        ),
-        "resources": resources,
-    }
 
 
 class ModerationReviewer(Reviewer):
@@ -313,6 +353,9 @@ class ModerationReviewer(Reviewer):
         if rulesets in _WARMED:
             return  # built (or being built) already: no hop to a worker thread for each socket
         _WARMED.add(rulesets)
+        from .follow_up import worker
+
+        worker()  # the second opinion's model loads on its own thread, before the first message
         asyncio.get_running_loop().run_in_executor(None, engine_for, rulesets)
 
 

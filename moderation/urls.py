@@ -11,6 +11,7 @@ urlpatterns = [
     path("groups/<slug:slug>/moderation/policy/", views.policy, name="policy"),
     path("groups/<slug:slug>/repair/", views.repair, name="repair"),
     path("reports/mine/", views.my_reports, name="my_reports"),
+    path("support/", views.support_lines, name="support_lines"),
     path(
         "messages/<int:conversation_id>/report/<int:direct_message_id>/",
         views.report_direct_message,

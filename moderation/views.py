@@ -3,6 +3,7 @@ POST calls the same action the chat socket calls."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,7 +16,7 @@ from groups.actions import blocked_between, require_facilitator
 from groups.models import Group, Membership
 from supportcircle.security import log_refusal
 
-from . import actions, frames
+from . import actions, crisis, frames
 from .forms import DirectMessageReportForm, ModerateForm, PolicyForm, RepairForm
 from .models import AuditEntry, Report
 from .queue import open_queue, why_held
@@ -224,4 +225,19 @@ def report_direct_message(request: HttpRequest, conversation_id: int, direct_mes
             "closed": blocked_between(request.user.pk, other.pk),
         },
         status=400 if form.errors else 200,
+    )
+
+
+@require_safe
+def support_lines(request: HttpRequest) -> HttpResponse:
+    """The support lines, for anyone, signed in or not: one step from every chat page."""
+    return render(
+        request,
+        "moderation/support_lines.html",
+        {
+            "everyday": crisis.resources_for(crisis.SUICIDE),
+            "medical": crisis.resources_for(crisis.MEDICAL)[0],
+            "at_home": crisis.resources_for(crisis.DANGER_AT_HOME)[:2],
+            "quick_exit_url": settings.QUICK_EXIT_URL,
+        },
     )

@@ -13,8 +13,11 @@ What is counted, and the one line that counts it:
   (chat.consumers.GroupChatConsumer.chat_message); history and backfill are not counted.
 - ``supportcircle_db_statements_total``: SQL statements run on PostgreSQL (every connection, from
   supportcircle.operations.apps; not on SQLite, where counting would cost a fifth of a statement).
-- Anything a part of the product reads when asked, through ``gauge_read_at_scrape``: the
-  second-opinion queue's depth is meant to come in this way once it exists.
+- ``supportcircle_second_opinion_shed_total``: messages the second opinion's worker shed because
+  its bounded queue was full (moderation.follow_up.ask_second_opinion); each kept the engine's decision.
+- Anything a part of the product reads when asked, through ``gauge_read_at_scrape``:
+  ``supportcircle_second_opinion_queue_depth``, the messages waiting in the answering process's
+  second-opinion worker (moderation.follow_up.worker).
 
 Several server processes: with ``PROMETHEUS_MULTIPROC_DIR`` set (the stack and the systemd units set
 it), each process writes its values to files there and whichever process answers /metrics adds them
@@ -49,6 +52,10 @@ MESSAGES_DELIVERED = Counter(
     "supportcircle_chat_messages_delivered", "Chat messages handed to an open socket live (not history or backfill)."
 )
 DB_STATEMENTS = Counter("supportcircle_db_statements", "SQL statements run on PostgreSQL.")
+SECOND_OPINION_SHED = Counter(
+    "supportcircle_second_opinion_shed",
+    "Messages the second opinion's full queue shed under overload (they kept the phrase engine's decision).",
+)
 
 # Shown at 0 before the first one, so an alert on their rate has a series to read.
 for _code in ("4408", "4409", "4429", "4503"):

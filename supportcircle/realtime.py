@@ -80,8 +80,25 @@ SEND_TIMEOUT_SECONDS = 2.0
 _in_flight: set[asyncio.Future] = set()
 
 
+_lent_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar("lent_loop", default=None)
+
+
+@contextlib.contextmanager
+def sending_through(loop):
+    """On a thread the server's loop did not start (a worker pool's), send through that loop as its
+    own threads do; ``loop`` None sends as any plain thread does."""
+    token = _lent_loop.set(loop)
+    try:
+        yield
+    finally:
+        _lent_loop.reset(token)
+
+
 def server_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop that started this sync thread (database_sync_to_async, a view under daphne), if any."""
+    lent = _lent_loop.get()
+    if lent is not None and not lent.is_closed():
+        return lent
     threadlocal = SyncToAsync.threadlocal
     loop = getattr(threadlocal, "main_event_loop", None)
     if loop is None or getattr(threadlocal, "main_event_loop_pid", None) != os.getpid() or loop.is_closed():

@@ -527,6 +527,10 @@ SAFEGUARDING_WINDOW_QUIET_MINUTES = env_int("SAFEGUARDING_WINDOW_QUIET_MINUTES",
 SAFEGUARDING_POLL_SECONDS = env_int("SAFEGUARDING_POLL_SECONDS", 15)
 SAFEGUARDING_CONNECTED_SECONDS = env_int("SAFEGUARDING_CONNECTED_SECONDS", 45)
 
+# Where "Quick exit" goes (a neutral page): the chat page is replaced in the tab's history, so Back
+# does not return to it. Someone in danger at home may be watched; abuse-support sites do the same.
+QUICK_EXIT_URL = env_str("QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
+
 # "json": one JSON object a line (time, level, logger, message, exception), for a log collector.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {

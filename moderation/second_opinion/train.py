@@ -42,10 +42,14 @@ OUTPUTS = (*CATEGORIES, *CRISIS_KINDS)
 # Inverse strength (C) on standardised features; chosen by the same cross-validation among
 # 0.01, 0.02, 0.03 and 0.1 (on the last layer alone, 0.3 to 10 were tried).
 REGULARISATION = 0.02
-CALIBRATION_SOURCES = ("train_a", "train_b")
-CATEGORY_CLEAN_BUDGET = 0.004
-CARD_CLEAN_BUDGET = 0.015
-ALERT_CLEAN_BUDGET = 0.085
+# The files written to the blind-set brief by writers who never saw the rules (blind3 joined after its
+# one scoring). Budgets (issue 25, phase 2): the phrase engine alone acts on about 4.2% of their clean
+# messages, so the second opinion may add almost nothing there (clean acted on <= 5%); the card a
+# half per cent; the facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
+CALIBRATION_SOURCES = ("train_a", "train_b", "blind3")
+CATEGORY_CLEAN_BUDGET = 0.001
+CARD_CLEAN_BUDGET = 0.005
+ALERT_CLEAN_BUDGET = 0.095
 _GRID = np.round(np.arange(0.05, 0.996, 0.005), 3)
 
 
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     # the rules or the model (CALIBRATION_SOURCES): the sealed sets the goals are measured on are
     # written that way. The engine was tuned on the older files, so its few false alarms there
     # flatter it, and train_care was written after reading the model's misses.
-    calibration = np.array([e.get("source") in CALIBRATION_SOURCES for e in examples])
+    calibration = np.array([e.get("source", e["_writer"]) in CALIBRATION_SOURCES for e in examples])
     if not calibration.any():
         calibration[:] = True
     print(f"  thresholds set on {calibration.sum()} messages from {sorted(set(writers[calibration]))}")

@@ -270,13 +270,18 @@
 
   function itemKey(item) { return item.kind + ":" + item.id; }
 
+  // Crisis alerts and peers' worries first, then the second opinion's "please look", then the rest.
+  function urgency(item) {
+    if (item.kind !== "alert") return 2;
+    if (item.category === "crisis" || item.category === "worried") return 0;
+    return item.category === "possible_crisis" ? 1 : 2;
+  }
+
   function renderQueue() {
     var list = $("queue");
     var items = Object.keys(state.queue).map(function (key) { return state.queue[key]; });
     items.sort(function (a, b) {
-      var crisisA = a.kind === "alert" && a.category === "crisis" ? 0 : 1;
-      var crisisB = b.kind === "alert" && b.category === "crisis" ? 0 : 1;
-      return crisisA - crisisB || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id - b.id;
+      return urgency(a) - urgency(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id - b.id;
     });
     list.replaceChildren();
     items.forEach(function (item) { list.append(queueEntry(item)); });
@@ -291,10 +296,12 @@
   }
 
   function queueEntry(item) {
-    var crisis = item.kind === "alert" && item.category === "crisis";
+    var crisis = item.kind === "alert" && (item.category === "crisis" || item.category === "worried");
     var li = el("li", "queue-item kind-" + item.kind + (crisis ? " crisis" : ""));
     li.dataset.key = itemKey(item);
     var label = crisis ? "Crisis alert" : item.private ? "Report of a private message" : KIND_LABELS[item.kind];
+    if (item.category === "worried") label = "Worried about them (from " + (item.raised_by ? item.raised_by.pseudonym : "a member") + ")";
+    else if (item.category === "possible_crisis") label = "Please look (they saw nothing)";
     var heading = el("p", "queue-kind", label + " · " + item.member.pseudonym);
     li.append(heading);
     if (item.message && item.message.body) li.append(el("blockquote", "", item.message.body));

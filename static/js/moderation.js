@@ -103,8 +103,16 @@
       card.remove();
       if (textarea) textarea.focus();
     }, "secondary");
+    var exit = null;
+    if (f.quick_exit) {
+      // Danger at home: leave the site at once (quick_exit.js replaces this page in the tab's history).
+      exit = button("Quick exit", function () {
+        var link = document.getElementById("quick-exit");
+        if (window.SupportCircleQuickExit) window.SupportCircleQuickExit(link ? link.getAttribute("href") : "about:blank");
+      }, "quick-exit");
+    }
     card = el("section", { id: "crisis-card", className: "crisis-card", "aria-labelledby": "crisis-heading" }, [
-      heading, el("p", { text: f.message }), el("ul", { className: "resources" }, items), close
+      heading, exit, el("p", { text: f.message }), el("ul", { className: "resources" }, items), close
     ]);
     card.addEventListener("keydown", function (event) {
       if (event.key === "Escape") close.click();
@@ -154,6 +162,64 @@
   };
   chat.handlers.nudge = showNudge;
   chat.handlers.crisis_resources = showCrisisCard;
+
+  // --- The second opinion's follow-up, and a hint for peers (issue 25) ----------------------------
+
+  function messageItem(seq) { return list.querySelector('li[data-seq="' + seq + '"]'); }
+
+  chat.handlers.follow_up = function (f) {
+    var li = messageItem(f.seq);
+    var old = document.getElementById("follow-up-" + f.seq);
+    if (old) old.remove();
+    var agreement = f.agreement && f.agreement.number
+      ? "Agreement " + f.agreement.number + ": " + f.agreement.text : (f.agreement ? f.agreement.text : "");
+    var box;
+    var parts = [
+      el("p", { text: f.message }),
+      agreement ? el("p", { className: "agreement", text: agreement }) : null,
+      f.suggestion ? el("blockquote", { className: "suggestion", text: f.suggestion }) : null
+    ];
+    var row = el("div", { className: "button-row" }, [
+      button("Edit my message", function () {
+        // Opens the message's own edit form (chat-room.js); the words change in place for everyone.
+        box.remove();
+        var edit = li && Array.prototype.find.call(li.querySelectorAll(".message-actions button"), function (b) {
+          return b.textContent === "Edit";
+        });
+        if (edit) edit.click();
+      }),
+      button("Leave it as it is", function () { box.remove(); if (textarea) textarea.focus(); }, "secondary")
+    ]);
+    parts.push(row);
+    box = el("section", { id: "follow-up-" + f.seq, className: "follow-up", role: "status" }, parts);
+    if (li) li.append(box); else list.before(box);
+  };
+
+  chat.handlers.peer_hint = function (f) {
+    var li = messageItem(f.seq);
+    if (!li || li.querySelector(".peer-hint")) return;
+    li.append(el("p", { className: "peer-hint", text: f.message }));
+  };
+
+  // --- "I'm worried about them" -------------------------------------------------------------------
+
+  function sendWorry(li, m, toggle) {
+    chat.send({ type: "worried", seq: Number(li.dataset.seq) });
+    toggle.disabled = true;
+    toggle.textContent = "The facilitators know";
+  }
+
+  var baseNoticeForWorry = chat.handlers.notice;
+  chat.handlers.notice = function (f) {
+    if (f.code !== "worry_received") { if (baseNoticeForWorry) baseNoticeForWorry(f); return; }
+    var items = (f.resources || []).map(function (r) {
+      return el("li", {}, [r.url ? el("a", { href: r.url, target: "_blank", rel: "noopener noreferrer", text: r.name })
+        : el("strong", { text: r.name }), r.detail ? el("p", { text: r.detail }) : null]);
+    });
+    var note = el("div", { className: "notice worry-received" }, [el("p", { text: f.message }), el("ul", { className: "resources" }, items)]);
+    note.append(button("Dismiss", function () { note.remove(); }, "link-button"));
+    statusArea.append(note);
+  };
 
   // --- Report a message --------------------------------------------------------------------------
 
@@ -221,6 +287,14 @@
     });
     toggle.addEventListener("click", function () { openReportForm(li, toggle); });
     li.append(toggle);
+    var worry = el("button", {
+      type: "button",
+      className: "link-button worried-toggle",
+      text: "I'm worried about " + m.author.pseudonym,
+      "aria-label": "I'm worried about " + m.author.pseudonym + ": tell the facilitators privately"
+    });
+    worry.addEventListener("click", function () { sendWorry(li, m, worry); });
+    li.append(worry);
   });
 
   // --- Facilitators: the live queue --------------------------------------------------------------
@@ -240,8 +314,12 @@
   function describe(item) {
     var who = item.member ? item.member.pseudonym : "A member";
     if (item.kind === "alert") {
-      return item.category === "crisis" ? who + " may be in crisis. They were shown the crisis resources."
-        : who + "'s message was flagged (" + item.category + ").";
+      if (item.category === "crisis") return who + " may be in crisis. They were shown the crisis resources.";
+      if (item.category === "worried") {
+        return (item.raised_by ? item.raised_by.pseudonym : "A member") + " is worried about " + who + ". Please check in.";
+      }
+      if (item.category === "possible_crisis") return "Please look: " + who + " may be struggling. They saw nothing.";
+      return who + "'s message was flagged (" + item.category + ").";
     }
     if (item.kind === "held") return who + "'s message is held for review.";
     if (item.kind === "report") {
@@ -262,7 +340,8 @@
       emptyNote.hidden = queueList.children.length > 0;
       return;
     }
-    var row = el("li", { className: "queue-item" + (item.category === "crisis" ? " crisis" : "") }, [
+    var first = item.kind === "alert" && (item.category === "crisis" || item.category === "worried");
+    var row = el("li", { className: "queue-item" + (first ? " crisis" : "") }, [
       el("p", { text: describe(item) }),
       item.message && item.message.body ? el("blockquote", { text: item.message.body }) : null
     ]);
@@ -275,7 +354,7 @@
       row.append(button("Accept the repair", function () { moderate({ action: "accept_repair", repair: item.id }); }));
     }
     if (existing) existing.replaceWith(row);
-    else if (item.category === "crisis") queueList.prepend(row);
+    else if (first) queueList.prepend(row);
     else queueList.append(row);
     emptyNote.hidden = true;
   }

@@ -59,3 +59,31 @@ def test_in_a_group_with_no_numbers_the_writer_is_nudged_and_told_which_agreemen
     assert decision.withheld is not None and decision.withheld["type"] == "nudge"
     assert decision.cited.number == agreement(circle, "no_numbers").number
     assert "1200" not in (decision.suggestion or "")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_steady_ground_nudges_the_calories_first_and_posted_anyway_they_collapse_behind_food(
+    channel_layer, member, facilitator
+):
+    """The Steady Ground scene end to end: the nudge comes first, and a collapse never stands in for it."""
+    from channels.db import database_sync_to_async
+
+    from groups.actions import create_group, join_group
+    from tests.conftest import connected
+    from tests.moderation.scene import send
+
+    def steady_ground():
+        group = create_group(
+            name="Steady Ground", facilitators=[facilitator], agreements=["Be gentle."], rulesets=["ed_safety"]
+        )
+        join_group(member, group, accepted_version=1)
+        return group
+
+    group = await database_sync_to_async(steady_ground)()
+    async with connected(member, group.slug) as sam:
+        await sam.send(send("cal-1", CALORIES_AND_DESSERT))
+        nudge = await sam.receive_until("nudge", timeout=20)  # the first message waits for this engine's build
+        assert "numbers" in nudge["agreement"]["text"].lower() or "number" in nudge["message"].lower()
+        await sam.send(send("cal-1", CALORIES_AND_DESSERT, post_anyway=True))
+        ack = await sam.receive_until("ack")
+    assert ack["message"]["content_warning"] == "food"
