@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from groups.actions import create_group, join_group, send_direct_message
 from groups.models import DirectMessageRequest, DirectMessageRequestState
 from moderation.engine import RULESET_NAMES
+from safeguarding.models import AlertCase, RotaMember
 from tests.browser.accessibility import (
     DESKTOP,
     PHONE,
@@ -26,6 +27,7 @@ from tests.browser.accessibility import (
     wider_than_screen,
 )
 from tests.browser.conftest import page_for
+from tests.conftest import make_person
 from tests.support.servers import Daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,6 +134,22 @@ def close_session(world: World, page) -> None:
     expect(page.get_by_role("heading", name="How people checked in")).to_be_visible()
 
 
+def worry_about_sam(world: World, page) -> None:
+    chat_connected(world, page)
+    page.get_by_role("button", name="I'm worried about Sam: tell the facilitators privately").last.click()
+    expect(page.locator(".worry-received")).to_be_visible(timeout=10_000)
+
+
+def the_newest_alert(world: World, page) -> None:
+    case = AlertCase.objects.order_by("-pk").first()
+    visit(f"/safeguarding/alerts/{case.pk}/")(world, page)
+
+
+def the_banner(world: World, page) -> None:
+    visit("/groups/mine/")(world, page)
+    expect(page.locator("#safeguarding-banner")).to_be_visible(timeout=30_000)
+
+
 def log_out(world: World, page) -> None:
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -167,6 +185,12 @@ STATES: list[tuple[str, str, Step]] = [
     ("the chat: a nudge before posting", "sam", say(ADVICE, "section.nudge")),
     ("the chat: a held message", "sam", say(CONTACT, ".held-note")),
     ("the chat: the crisis card", "sam", say(CRISIS, "#crisis-card")),
+    ("the chat: I'm worried about someone", "alex chat", worry_about_sam),
+    ("a crisis alert's page", "robin", the_newest_alert),
+    ("the safeguarding banner on another page", "robin", the_banner),
+    ("support lines", "visitor", visit("/support/")),
+    ("my rota hours", "operator", visit("/safeguarding/rota/")),
+    ("the safeguarding report", "operator", visit("/safeguarding/report/")),
     ("the chat as the facilitator, its queue with items", "robin chat", lambda world, page: None),
     ("the console with items in Needs you", "robin", lambda world, page: None),
     ("the moderation queue with items", "robin chat", visit("/groups/{slug}/moderation/")),
@@ -182,7 +206,15 @@ STATES: list[tuple[str, str, Step]] = [
 
 
 @pytest.fixture
-def world_people(facilitator, member, second_member):
+def operator(db):
+    """An operator who is also on the safeguarding rota."""
+    person = make_person("Jordan", is_staff=True, email="jordan@example.org")
+    RotaMember.objects.create(user=person)
+    return person
+
+
+@pytest.fixture
+def world_people(facilitator, member, second_member, operator):
     group = create_group(
         name="Evening Harbour",
         facilitators=[facilitator],
@@ -196,7 +228,15 @@ def world_people(facilitator, member, second_member):
         from_user=member, to_user=second_member, state=DirectMessageRequestState.ACCEPTED
     )
     direct = send_direct_message(member, thread.pk, "How was today, honestly?")
-    people = {"visitor": None, "sam": member, "alex": second_member, "robin": facilitator, "robin chat": facilitator}
+    people = {
+        "visitor": None,
+        "sam": member,
+        "alex": second_member,
+        "alex chat": second_member,
+        "robin": facilitator,
+        "robin chat": facilitator,
+        "operator": operator,
+    }
     return people, {"slug": group.slug, "conversation": thread.pk, "direct_message": direct.pk}
 
 
