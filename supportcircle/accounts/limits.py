@@ -34,6 +34,12 @@ def signup_limit() -> Limit:
     return Limit(attempts, timedelta(seconds=seconds))
 
 
+def recovery_limit() -> Limit:
+    """Recovery emails asked for, per address and per email typed: nobody's inbox can be flooded."""
+    attempts, seconds = getattr(settings, "RECOVERY_LIMIT", (3, 60 * 60))
+    return Limit(attempts, timedelta(seconds=seconds))
+
+
 def seconds_to_wait(times: list[datetime], now: datetime, limit: Limit) -> int:
     """How long until one more attempt is allowed (0: now). ``times``: the attempts in the window, any order."""
     recent = sorted(moment for moment in times if moment > now - limit.window)
@@ -129,3 +135,7 @@ def login_key(pseudonym: str, request) -> str:
 
 def signup_key(request) -> str:
     return digest("signup", client_address(request))
+
+
+def recovery_keys(request, email: str) -> list[str]:
+    return [digest("recovery", client_address(request)), digest("recovery-email", email.strip().lower())]

@@ -120,6 +120,7 @@ class Attempt(models.Model):
     class Kind(models.TextChoices):
         FAILED_LOGIN = "failed_login", "Failed login"
         SIGNUP = "signup", "Sign-up"
+        RECOVERY = "recovery", "Password recovery asked for"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField(max_length=64)

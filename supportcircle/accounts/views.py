@@ -38,6 +38,25 @@ class PasswordRecoveryView(auth_views.PasswordResetView):
 
     form_class = RecoveryForm
 
+    def form_valid(self, form: RecoveryForm) -> HttpResponse:
+        # Counted whether or not an account has the email, so the limit says nothing about who is here.
+        keys = limits.recovery_keys(self.request, form.cleaned_data["email"])
+        limit = limits.recovery_limit()
+        wait = max(limits.wait_for(Attempt.Kind.RECOVERY, key, limit) for key in keys)
+        if wait:
+            form.add_error(
+                None,
+                "A few recovery emails were asked for just now, so we've paused them for a little while. "
+                f"Please check your inbox (and spam folder), or try again in {limits.in_words(wait)}.",
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+            return response
+        for key in keys:
+            limits.record(Attempt.Kind.RECOVERY, key, limit)
+        return super().form_valid(form)
+
 
 class ChooseNewPasswordView(auth_views.PasswordResetConfirmView):
     form_class = NewPasswordForm

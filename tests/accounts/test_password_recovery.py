@@ -70,3 +70,25 @@ def test_development_prints_email_on_the_console():
 
     if not project_settings.IS_PRODUCTION and not project_settings.env_str("EMAIL_HOST"):
         assert project_settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_asking_again_and_again_is_paused_kindly_and_floods_nobody(client, member):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+
+    for _ in range(3):
+        assert client.post("/accounts/password_reset/", {"email": "sam@example.org"}, follow=True).status_code == 200
+    fourth = client.post("/accounts/password_reset/", {"email": "sam@example.org"})
+
+    assert fourth.status_code == 429 and int(fourth["Retry-After"]) > 0
+    assert "paused them for a little while" in fourth.content.decode()
+    assert len(mail.outbox) == 3
+
+
+def test_the_pause_reads_the_same_for_an_email_nobody_has(client, member):
+    for _ in range(3):
+        client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+    fourth = client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+
+    assert fourth.status_code == 429 and "paused them for a little while" in fourth.content.decode()
+    assert mail.outbox == []
