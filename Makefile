@@ -43,6 +43,9 @@ run: $(VENV)/.installed
 	else \
 		echo "DEBUG is off. Another address: HOST=0.0.0.0 PORT=8080 make run"; \
 	fi
+	@echo "The scheduler runs beside it (the safeguarding rota's climb, retention): manage.py run_scheduler."
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-true} $(BIN)/daphne -b $(HOST) -p $(PORT) supportcircle.asgi:application
 
 # The production shape on this machine, on loopback (docs/operations.md): nginx, daphne x cores,

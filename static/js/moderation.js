@@ -207,6 +207,7 @@
     chat.send({ type: "worried", seq: Number(li.dataset.seq) });
     toggle.disabled = true;
     toggle.textContent = "The facilitators know";
+    toggle.setAttribute("aria-label", "The facilitators know you're worried about " + m.author.pseudonym);
   }
 
   var baseNoticeForWorry = chat.handlers.notice;

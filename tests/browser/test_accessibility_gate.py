@@ -186,8 +186,8 @@ STATES: list[tuple[str, str, Step]] = [
     ("the chat: a held message", "sam", say(CONTACT, ".held-note")),
     ("the chat: the crisis card", "sam", say(CRISIS, "#crisis-card")),
     ("the chat: I'm worried about someone", "alex chat", worry_about_sam),
-    ("a crisis alert's page", "robin", the_newest_alert),
-    ("the safeguarding banner on another page", "robin", the_banner),
+    ("a crisis alert's page", "robin pages", the_newest_alert),
+    ("the safeguarding banner on another page", "robin pages", the_banner),
     ("support lines", "visitor", visit("/support/")),
     ("my rota hours", "operator", visit("/safeguarding/rota/")),
     ("the safeguarding report", "operator", visit("/safeguarding/report/")),
@@ -235,6 +235,7 @@ def world_people(facilitator, member, second_member, operator):
         "alex chat": second_member,
         "robin": facilitator,
         "robin chat": facilitator,
+        "robin pages": facilitator,
         "operator": operator,
     }
     return people, {"slug": group.slug, "conversation": thread.pk, "direct_message": direct.pk}

@@ -10,6 +10,7 @@ from django.db import transaction
 from chat.actions import post_message
 from groups.actions import create_group, join_group, update_boundary_settings
 from groups.models import BoundarySettings, Group, JoinPolicy, SessionSchedule, Topic, Weekday
+from safeguarding.models import RotaHours, RotaMember
 from supportcircle.accounts.models import User
 
 DEMO_PASSWORD = "circle-demo-2026"  # noqa: S105  # nosec B105: documented demo password
@@ -22,6 +23,7 @@ PEOPLE = [
     ("Alex", False),
     ("Jo", False),
     ("Kai", False),
+    ("Quinn", True),  # an operator, on the safeguarding rota around the clock
 ]
 
 # The group's own agreements; the default agreements of its rule sets (curiosity, no unsolicited
@@ -109,6 +111,7 @@ class Command(BaseCommand):
             for spec in GROUPS:
                 self._group(spec, people)
             self._boundaries(people)
+            self._rota(people["Quinn"])
         names = ", ".join(name for name, _ in PEOPLE)
         self.stdout.write(self.style.SUCCESS(f"Demo world ready. People: {names}. Password for each: {DEMO_PASSWORD}"))
 
@@ -119,6 +122,14 @@ class Command(BaseCommand):
                 update_boundary_settings(
                     people[name], dm_policy="accepted", collapsed_labels=labels, here_to_be_heard=heard
                 )
+
+    def _rota(self, person: User) -> None:
+        # Quinn takes any crisis alert that a group's own facilitators don't, every hour of the week.
+        member, made = RotaMember.objects.get_or_create(user=person, defaults={"time_zone": "Europe/London"})
+        if made:
+            RotaHours.objects.bulk_create(
+                RotaHours(member=member, weekday=day, starts=time(0, 0), ends=time(0, 0)) for day in range(7)
+            )
 
     def _people(self) -> dict[str, User]:
         people = {}
