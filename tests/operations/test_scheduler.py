@@ -86,7 +86,7 @@ def test_the_command_stops_cleanly_when_asked_to(db):
 
     env = {**os.environ, **test_database_env()}
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_scheduler", "--tick", "0.2"],
+        [sys.executable, "manage.py", "run_scheduler", "--tick", "0.2", "-v", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -1,5 +1,6 @@
 import signal
 import threading
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
@@ -29,11 +30,15 @@ class Command(BaseCommand):
                 "Scheduler running: " + ", ".join(f"{job.name} every {job.every}" for job in JOBS), ending="\n"
             )
             self.stdout.flush()
+        # A job that runs every few seconds (the safeguarding climb) says so only with -v 2: it logs what it
+        # does itself, and a line every 15 s would bury the rest.
+        every = {job.name: job.every for job in JOBS}
         while True:
             close_old_connections()
             for name in run_due():
-                self.stdout.write(f"ran {name}")
-                self.stdout.flush()
+                if options.get("verbosity", 1) >= 2 or every[name] >= timedelta(minutes=1):
+                    self.stdout.write(f"ran {name}")
+                    self.stdout.flush()
             if once or stopping.wait(tick):
                 break
         connections.close_all()
