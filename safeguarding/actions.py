@@ -16,6 +16,7 @@ from moderation.queue import alert_item, queue_frame
 from moderation.records import audit
 from supportcircle import realtime
 from supportcircle.accounts.models import User
+from supportcircle.text import storable_text
 
 from .escalation import climb, window_for
 from .models import AlertCase, CaseState, Debrief, Page, Presence, RotaMember, Step
@@ -144,7 +145,7 @@ def _mark_taken(case: AlertCase, by: User, at: datetime) -> None:
 def follow_up(actor: User, case_id: int, note: str) -> AlertCase:
     """The person who took it writes a short private note on how they followed up (only people who may take
     alerts in this group read it; never the member)."""
-    note = note.strip()
+    note = _keepable(note)
     if not note:
         raise SafeguardingRefused("Please write a line about how you followed up; only the team will read it.")
     with transaction.atomic():
@@ -175,13 +176,19 @@ def close_case(actor: User, case_id: int) -> AlertCase:
 
 def write_debrief(actor: User, case_id: int, note: str) -> Debrief:
     """A note for themselves after an alert they handled: only they ever read it."""
-    note = note.strip()
+    note = _keepable(note)
     if not note:
         raise SafeguardingRefused("The note is empty. You're welcome to leave it, too.")
     case = AlertCase.objects.filter(pk=case_id, acknowledged_by=actor).first()
     if case is None:
         raise SafeguardingRefused("A debrief is for an alert you took.")
     return Debrief.objects.create(case=case, author=actor, note=note[:1000])
+
+
+def _keepable(note: str) -> str:
+    if not storable_text(note):
+        raise SafeguardingRefused("A character in that note can't be kept. Please write it again.")
+    return note.strip()
 
 
 def _own_case(actor: User, case_id: int) -> AlertCase:

@@ -62,6 +62,8 @@ def sample(frame_type: str, people: dict) -> dict:
         "radar": {},
         "check_in_with": {"member": people["member"].pk, "message": "Thinking of you."},
         "listening": {"on": True},
+        "withdraw": {"seq": 1},
+        "worried": {"seq": 1},
     }[frame_type] | {"type": frame_type}
 
 
@@ -102,6 +104,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "radar": FACILITATORS_ONLY,
     "check_in_with": FACILITATORS_ONLY,
     "listening": row("ok", "not_allowed", "ok"),
+    "withdraw": everyone("not_found"),  # only the author's own held message can be taken back; this is neither
+    "worried": everyone("ok"),  # anyone who can read may tell the facilitators they're worried, on a break too
 }
 
 

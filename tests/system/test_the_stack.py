@@ -225,7 +225,7 @@ async def test_a_conversation_through_nginx_survives_a_daphne_crash_a_redis_fail
     # Counted by every process, the killed one included (prometheus_client's multiprocess mode).
     assert metrics["supportcircle_chat_messages_stored_total"] == len(written)
     assert metrics["supportcircle_open_sockets"] == len(PEOPLE)
-    assert jobs == {"purge_expired": "ok", "clearsessions": "ok"}  # the scheduler ran when the stack started
+    assert jobs == {"safeguarding_escalate": "ok", "purge_expired": "ok", "clearsessions": "ok"}  # the scheduler ran
     print("recovery (s): " + ", ".join(f"{fault} {seconds:.2f}" for fault, seconds in recovery.items()))
     print(f"{len(written)} messages written, {latest} in the transcript, the same for all {len(PEOPLE)} members")
 
