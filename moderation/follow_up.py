@@ -19,6 +19,7 @@ decision (``combine``) is acted on as docs/moderation.md, "Outcomes", says:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from concurrent.futures import Future
@@ -52,6 +53,10 @@ def worker() -> SecondOpinionWorker:
         with _worker_lock:
             if _worker is None:
                 _worker = SecondOpinionWorker().start()
+                # At exit, let the model's threads finish what they hold: a process ending while ONNX
+                # Runtime is mid-answer on a daemon thread aborts ("terminate called without an active
+                # exception"), as a short command that posted messages did (seed_demo).
+                atexit.register(_worker.close, wait=True, timeout=30.0)
                 metrics.gauge_read_at_scrape(
                     "supportcircle_second_opinion_queue_depth",
                     "Messages waiting for a second opinion in the process that answers.",

@@ -81,6 +81,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "moderation:policy": FACILITATORS,
     "moderation:repair": signed_in("forbidden", member="ok", paused="ok", facilitator="ok"),
     "moderation:my_reports": signed_in("ok"),  # one's own reports
+    "moderation:support_lines": everyone("ok"),  # the support lines, for anyone, signed in or not
     # Alex's message in Sam and Alex's conversation: only Sam may report it; nobody else learns it exists.
     "moderation:report_direct_message": signed_in("missing", member="ok"),
     # A crisis alert about Sam: those who may take it (the group's facilitator, an operator) see it; nobody
