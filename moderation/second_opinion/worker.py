@@ -18,6 +18,7 @@ second opinion's ``review``; tests and benchmarks may pass their own.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -86,6 +87,19 @@ class WorkerMetrics:
             "latency_ms_p50": percentile(0.50),
             "latency_ms_p99": percentile(0.99),
         }
+
+
+# How much lower than the server's own threads the model runs (Linux nice, per thread): when both want
+# the same core, deliveries and acknowledgements come first and the answer a moment later.
+NICENESS = 10
+
+
+def _give_way_to_the_server() -> None:
+    """Lower this thread's scheduling priority (ONNX Runtime runs the model on the calling thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the model runs at the server's priority
+        log.info("second opinion: its thread keeps the server's priority on this system")
 
 
 class SecondOpinionWorker:
@@ -186,6 +200,7 @@ class SecondOpinionWorker:
     # The worker's side -------------------------------------------------------------------
 
     def _run(self) -> None:
+        _give_way_to_the_server()
         if self._warm_up is not None:
             try:
                 self._warm_up()

@@ -1,6 +1,7 @@
 """The second opinion's worker: bounded, never blocks the caller, sheds with one log line and a counter."""
 
 import logging
+import os
 import threading
 import time
 from types import SimpleNamespace
@@ -101,3 +102,21 @@ def test_a_closed_worker_takes_no_more_jobs():
     worker.close()
     with pytest.raises(RuntimeError, match="closed"):
         worker.submit("late")
+
+
+def test_the_model_gives_way_to_the_server_when_both_want_the_core():
+    """The worker's thread runs at a lower priority (Linux nice, per thread) than the server's own threads, so
+    a busy model never holds up deliveries and acknowledgements on a shared core."""
+    priorities = []
+
+    def work(text, context):
+        priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return text
+
+    worker = SecondOpinionWorker(work, threads=1, warm_up=None).start()
+    try:
+        assert worker.submit("Hello").result(timeout=PATIENCE) == "Hello"
+    finally:
+        worker.close()
+    server_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert priorities == [server_priority + worker_module.NICENESS]
