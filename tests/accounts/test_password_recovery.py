@@ -2,11 +2,15 @@
 words, and never a hint whether an account has the email someone typed."""
 
 import re
+import threading
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 
+from supportcircle.accounts.outbox import wait_until_sent
 from tests.conftest import PASSWORD
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +29,7 @@ def test_a_member_with_an_email_gets_a_link_and_chooses_a_new_password(client, m
     response = client.post("/accounts/password_reset/", {"email": "SAM@example.org"}, follow=True)
 
     assert "Check your email" in response.content.decode()
+    assert wait_until_sent()
     (email,) = mail.outbox
     assert email.to == ["sam@example.org"] and "Hello Sam," in email.body
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", email.body).group(1)
@@ -48,13 +53,14 @@ def test_an_unknown_email_reads_exactly_like_a_known_one(client, member):
     assert known.status_code == unknown.status_code == 200
     assert known.redirect_chain == unknown.redirect_chain
     assert known.content.decode().replace("sam", "") == unknown.content.decode().replace("nobody", "")
-    assert len(mail.outbox) == 1
+    assert wait_until_sent() and len(mail.outbox) == 1
 
 
 def test_a_used_link_says_so_kindly_and_offers_a_new_one(client, member):
     member.email = "sam@example.org"
     member.save(update_fields=["email"])
     client.post("/accounts/password_reset/", {"email": "sam@example.org"})
+    assert wait_until_sent()
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
     client.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
@@ -82,7 +88,7 @@ def test_asking_again_and_again_is_paused_kindly_and_floods_nobody(client, membe
 
     assert fourth.status_code == 429 and int(fourth["Retry-After"]) > 0
     assert "paused them for a little while" in fourth.content.decode()
-    assert len(mail.outbox) == 3
+    assert wait_until_sent() and len(mail.outbox) == 3
 
 
 def test_the_pause_reads_the_same_for_an_email_nobody_has(client, member):
@@ -91,4 +97,48 @@ def test_the_pause_reads_the_same_for_an_email_nobody_has(client, member):
     fourth = client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
 
     assert fourth.status_code == 429 and "paused them for a little while" in fourth.content.decode()
-    assert mail.outbox == []
+    assert wait_until_sent() and mail.outbox == []
+
+
+class HeldMailServer(MemoryBackend):
+    """A mail server that takes as long as the test says: it answers once ``reply`` is set."""
+
+    reply = threading.Event()
+
+    def send_messages(self, messages):
+        assert self.reply.wait(30), "the test never let the mail server answer"
+        return super().send_messages(messages)
+
+
+def test_the_page_answers_before_the_mail_server_does_so_its_timing_tells_nobody(client, member, settings):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+    settings.EMAIL_BACKEND = f"{__name__}.HeldMailServer"
+    HeldMailServer.reply.clear()
+
+    try:
+        response = client.post("/accounts/password_reset/", {"email": "sam@example.org"}, follow=True)
+
+        assert "Check your email" in response.content.decode()
+        assert mail.outbox == []  # the mail server has not answered, and the page did not wait for it
+    finally:
+        HeldMailServer.reply.set()
+    (email,) = eventually(lambda: list(mail.outbox), what="the recovery email was never sent")
+    assert email.to == ["sam@example.org"]
+
+
+def test_a_mail_server_that_fails_is_logged_without_the_address(client, member, settings, caplog):
+    member.email = "sam@example.org"
+    member.save(update_fields=["email"])
+    settings.EMAIL_BACKEND = "tests.accounts.test_password_recovery.RefusingMailServer"
+
+    response = client.post("/accounts/password_reset/", {"email": "sam@example.org"}, follow=True)
+
+    assert response.status_code == 200 and "Check your email" in response.content.decode()
+    assert wait_until_sent()
+    assert "Failed to send password reset email" in caplog.text and "sam@example.org" not in caplog.text
+
+
+class RefusingMailServer(MemoryBackend):
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("the mail server is down")
