@@ -1,5 +1,8 @@
 """The climb: an alert nobody has taken within its group's window goes to the group's facilitators, then
 to whoever is on the rota, then to the operators, each step in the group's audit log with its time.
+Once it waits with the operators, every further window reminds everyone who may take it (the group's
+facilitators, whoever is on the rota now, the operators) until someone does: nobody is left waiting
+because the last step was paged once and missed.
 
 Run by the scheduler (``manage.py safeguarding_escalate``, a job of ``run_scheduler``). Everything it
 needs is in the database (each case's step and when it climbs next), so a restarted scheduler picks
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CLIMBED = "safeguarding.alert.climbed"
 SKIPPED = "safeguarding.alert.step_skipped"
+REMINDED = "safeguarding.alert.reminded"
 # At most this many cases are climbed in one run; the rest wait for the next tick (seconds later).
 BATCH = 200
 
@@ -89,32 +93,68 @@ def climb(case: AlertCase, now: datetime, *, why: str, since: datetime | None = 
             at=now,
         )
     case.step = step
-    case.next_step_at = None if step == Step.OPERATORS else (since or now) + window_for(case.group_id)
+    case.next_step_at = (since or now) + window_for(case.group_id)  # at the operators' step: the reminder
     case.save(update_fields=["step", "next_step_at"])
     emailed = page(case, people, step, now)
     audit(
         case.group_id,
         CLIMBED,
         message=case.alert.message,
-        note=f"{why}: paged {step.label} ({_people(len(people))}, {emailed} by email).",
+        note=f"{why}: paged {step.label} ({_people(len(people))}, {len(emailed)} by email).",
         at=now,
     )
     if step == Step.OPERATORS and not people:
         log.error("crisis alert %s reached the operators' step but there is no active staff account", case.alert_id)
 
 
+def remind(case: AlertCase, now: datetime) -> None:
+    """Still not taken at the operators' step: page again everyone who may take it (call with the case locked).
+    Anyone new at a step (a rota shift that began since) is paged for the first time; everyone already paged
+    who isn't connected is emailed again (the connected see it on their banner). Due again a window later."""
+    people: dict[int, User] = {}
+    emailed: list[int] = []
+    for step in (Step.GROUP_FACILITATORS, Step.ROTA, Step.OPERATORS):
+        at_step = [person for person in people_at(step, case, now) if person.pk not in people]
+        emailed += page(case, at_step, step, now)  # only those never paged for it before
+        people.update((person.pk, person) for person in at_step)
+    here = connected(list(people.values()), now)
+    again = [pk for pk, person in people.items() if pk not in here and person.email and pk not in emailed]
+    if again:
+        transaction.on_commit(functools.partial(send_page_emails, case.pk, again, still_waiting=True))
+    case.next_step_at = now + window_for(case.group_id)
+    case.save(update_fields=["next_step_at"])
+    minutes = round((now - case.raised_at).total_seconds() / 60)
+    audit(
+        case.group_id,
+        REMINDED,
+        message=case.alert.message,
+        note=(
+            f"Still not taken after {minutes} min: reminded {_people(len(people))} "
+            f"({len(again)} again by email, {len(emailed)} for the first time)."
+        ),
+        at=now,
+    )
+    if not people:
+        log.error("crisis alert %s is still waiting and nobody can be paged for it", case.alert_id)
+
+
 def _people(count: int) -> str:
     return counted(count, "person", "people")
 
 
-def page(case: AlertCase, people: list[User], step: Step, now: datetime) -> int:
-    """Ask each person to take the alert: their banner shows it at once; those not connected get an email.
-    Someone already paged for this alert is not paged again. The number emailed."""
+def connected(people: list[User], now: datetime) -> set[int]:
+    """Who among ``people`` has a page open now (their banner shows an alert at once)."""
     seen_since = now - timedelta(seconds=settings.SAFEGUARDING_CONNECTED_SECONDS)
-    connected = set(Presence.objects.filter(user__in=people, seen_at__gte=seen_since).values_list("user_id", flat=True))
+    return set(Presence.objects.filter(user__in=people, seen_at__gte=seen_since).values_list("user_id", flat=True))
+
+
+def page(case: AlertCase, people: list[User], step: Step, now: datetime) -> list[int]:
+    """Ask each person to take the alert: their banner shows it at once; those not connected get an email.
+    Someone already paged for this alert is not paged again. Who was emailed."""
+    here = connected(people, now)
     emailed = []
     for person in people:
-        to_email = person.pk not in connected and bool(person.email)
+        to_email = person.pk not in here and bool(person.email)
         _, created = Page.objects.get_or_create(
             case=case,
             user=person,
@@ -124,28 +164,35 @@ def page(case: AlertCase, people: list[User], step: Step, now: datetime) -> int:
             emailed.append(person.pk)
     if emailed:
         transaction.on_commit(functools.partial(send_page_emails, case.pk, emailed))
-    return len(emailed)
+    return emailed
 
 
 def alert_url(case_id: int) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("safeguarding:alert", args=[case_id])
 
 
-def send_page_emails(case_id: int, user_ids: list[int]) -> None:
+def send_page_emails(case_id: int, user_ids: list[int], *, still_waiting: bool = False) -> None:
     """The email says nothing about the group, the member or their words: only that someone is waiting, and a link."""
     link = alert_url(case_id)
+    if still_waiting:
+        subject = "SupportCircle: an alert is still waiting for someone"
+        waiting = "Someone in a SupportCircle group may need support, and their alert is still waiting for a person"
+        after = "If you can't take it, that's all right: everyone who can is being asked again.\n\n"
+    else:
+        subject = "SupportCircle: an alert is waiting for someone"
+        waiting = "Someone in a SupportCircle group may need support right now, and their alert is waiting for a person"
+        after = "If you can't take it, that's all right: it moves on to the next person in a few minutes.\n\n"
     for person in User.objects.filter(pk__in=user_ids):
         body = (
             f"Hello {person.pseudonym},\n\n"
-            "Someone in a SupportCircle group may need support right now, and their alert is waiting for "
-            'a person to take it. If you can, please open this link and choose "I\'ve got this":\n\n'
+            f'{waiting} to take it. If you can, please open this link and choose "I\'ve got this":\n\n'
             f"{link}\n\n"
-            "If you can't take it, that's all right: it moves on to the next person in a few minutes.\n\n"
+            f"{after}"
             "Thank you for being there.\n"
         )
         try:
             send_mail(
-                "SupportCircle: an alert is waiting for someone",
+                subject,
                 body,
                 settings.DEFAULT_FROM_EMAIL,
                 [person.email],
@@ -181,8 +228,12 @@ def escalate_due(now: datetime | None = None) -> int:
                 )
                 case.save(update_fields=["state", "next_step_at", "acknowledged_by", "acknowledged_at"])
                 continue
-            # A scheduler that was down (a restart) catches up: every step already due is paged now.
+            # A scheduler that was down (a restart) catches up: every step already due is paged now,
+            # and one reminder stands for every one it missed.
             while case.next_step_at is not None and case.next_step_at <= now:
+                if case.step == Step.OPERATORS:
+                    remind(case, now)
+                    break
                 minutes = round((now - case.raised_at).total_seconds() / 60)
                 climb(case, now, why=f"Not taken after {minutes} min", since=case.next_step_at)
             climbed += 1

@@ -102,7 +102,7 @@ class AlertCase(models.Model):
     raised_at = models.DateTimeField()
     state = models.CharField(max_length=20, choices=CaseState.choices, default=CaseState.OPEN)
     step = models.PositiveSmallIntegerField(choices=Step.choices, default=Step.FACILITATORS_HERE)
-    # When it climbs next if nobody takes it; None once it reached the operators or was taken.
+    # When it climbs next if nobody takes it (at the operators' step: when everyone is reminded); None once taken.
     next_step_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -41,11 +41,9 @@ def test_an_alert_nobody_takes_climbs_each_window_until_it_reaches_the_operators
     clock.advance(minutes=10)
     escalate_due()
     case.refresh_from_db()
-    assert (case.step, case.next_step_at, case.state) == (Step.OPERATORS, None, CaseState.OPEN)
+    assert (case.step, case.state) == (Step.OPERATORS, CaseState.OPEN)
+    assert case.next_step_at == clock.now + timedelta(minutes=10)  # the operators are the last step: a reminder
     assert mail.outbox[-1].to == ["jordan@example.org"]
-
-    clock.advance(hours=1)
-    assert escalate_due() == 0  # the operators are the last step: it waits with them, on their banner
     raised = case.raised_at
     assert [(kind, at - raised) for kind, at, _ in steps(group)] == [
         ("safeguarding.alert.climbed", timedelta(minutes=10)),
@@ -53,6 +51,55 @@ def test_an_alert_nobody_takes_climbs_each_window_until_it_reaches_the_operators
         ("safeguarding.alert.climbed", timedelta(minutes=30)),
     ]
     assert "paged the safeguarding rota (1 person, 1 by email)" in steps(group)[1][2]
+
+
+def test_an_alert_still_waiting_with_the_operators_asks_everyone_again_each_window_until_someone_takes_it(
+    clock, group, member, facilitator, with_email, rota_member, operator
+):
+    case = raise_crisis(member, group)
+    for _ in range(3):
+        clock.advance(minutes=10)
+        escalate_due()
+    case.refresh_from_db()
+    assert case.step == Step.OPERATORS
+    mail.outbox.clear()
+
+    clock.advance(minutes=10)
+    assert escalate_due() == 1
+
+    still = [message for message in mail.outbox if "still waiting" in message.subject]
+    everyone = ["jordan@example.org", "morgan@example.org", "robin@example.org"]
+    assert sorted(message.to[0] for message in still) == everyone
+    assert all(f"/safeguarding/alerts/{case.pk}/" in message.body for message in still)
+    kind, at, note = steps(group)[-1]
+    assert (kind, at - case.raised_at) == ("safeguarding.alert.reminded", timedelta(minutes=40))
+    assert "Still not taken after 40 min: reminded 3 people" in note
+
+    clock.advance(minutes=10)
+    escalate_due()
+    assert len([message for message in mail.outbox if "still waiting" in message.subject]) == 6
+
+    acknowledge_alert(facilitator, group, alert_id=case.alert.pk)
+    mail.outbox.clear()
+    clock.advance(hours=2)
+    assert escalate_due() == 0 and mail.outbox == []  # taken: nobody is asked again
+
+
+def test_a_reminder_reaches_the_connected_on_their_banner_not_by_email(
+    clock, group, member, with_email, rota_member, operator
+):
+    case = raise_crisis(member, group)
+    for _ in range(3):
+        clock.advance(minutes=10)
+        escalate_due()
+    mail.outbox.clear()
+    clock.advance(minutes=10)
+    Presence.objects.update_or_create(user=operator, defaults={"seen_at": clock.now})
+
+    escalate_due()
+
+    assert sorted(message.to[0] for message in mail.outbox) == ["morgan@example.org", "robin@example.org"]
+    assert Page.objects.filter(case=case, user=operator).exists()  # Jordan's banner shows it
 
 
 def test_the_email_carries_only_a_link_never_the_group_or_the_words(clock, group, member, with_email):
