@@ -40,6 +40,8 @@ class ChatAccess:
     can_post: bool
     # The group's moderation rule sets, so the socket can warm the engine before the first message.
     rulesets: tuple[str, ...] = ()
+    # Taking a break from the group: they read but do not post (the chat page says so).
+    paused: bool = False
 
 
 def membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
@@ -143,6 +145,7 @@ def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int 
         role=role,
         can_post=state == MembershipState.ACTIVE and accepted_version >= agreement_version,
         rulesets=tuple(rulesets or ()),
+        paused=state == MembershipState.PAUSED,
     )
     return access, (row[8] if counting else None)
 
