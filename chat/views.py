@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_safe
 
 from groups.boundaries import load_boundaries
-from groups.models import ContentLabel
 from supportcircle.security import log_refusal
 
 from . import actions
@@ -15,13 +14,11 @@ from . import room as room_practices
 from .errors import ChatAccessDenied
 from .opening import room_at_connect
 from .protocol import (
-    FEELINGS,
     MAX_BODY_CHARS,
     MAX_FEELINGS,
     MAX_INT,
     MAX_NOTE_CHARS,
     MAX_SLOW_MODE_SECONDS,
-    NEEDS,
     CloseCode,
     ErrorCode,
     error_frame,
@@ -70,9 +67,6 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "max_body": MAX_BODY_CHARS,
             "snapshot": snapshot,
             "new_from_seq": _first_unread(history, snapshot["last_read_seq"], access.user_id),
-            "content_labels": ContentLabel.choices,
-            "feelings": FEELINGS.items(),
-            "needs": NEEDS.items(),
             "max_feelings": MAX_FEELINGS,
             "max_note": MAX_NOTE_CHARS,
             "slow_mode_choices": SLOW_MODE_CHOICES,

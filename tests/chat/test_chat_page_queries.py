@@ -68,3 +68,17 @@ def test_an_unknown_group_is_not_found(member):
     client = Client()
     client.force_login(member)
     assert client.get("/groups/no-such-group/chat/").status_code == 404
+
+
+def test_the_page_offers_every_content_label_feeling_and_need(group, member):
+    # Made into HTML once per process (chat/templatetags/chat_labels.py), and still all there, escaped.
+    from chat.protocol import FEELINGS, NEEDS
+    from groups.models import ContentLabel
+
+    _, page = statements_for_the_page(member, group.slug)
+    for value, label in ContentLabel.choices:
+        assert f'<option value="{value}">{label}</option>' in page
+    for key, label in FEELINGS.items():
+        assert f'<input type="checkbox" name="feelings" value="{key}"> {label}</label>' in page
+    for key, label in NEEDS.items():
+        assert f'<option value="{key}">{label}</option>' in page.replace("&#x27;", "'")
