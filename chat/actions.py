@@ -472,8 +472,11 @@ def history_after(user_id: int, group_id: int, after_seq: int, boundaries: Bound
     hears the newest there is.
     """
     latest = _may_read_through(user_id, group_id)
-    boundaries = boundaries or load_boundaries(user_id)
-    messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries)
+    # Nothing posted after it (a socket opening from the page it was just drawn with, a backfill already
+    # level): there is no page to read. Anything posted since reaches a socket live (it subscribed first).
+    messages = []
+    if after_seq < latest:
+        messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries or load_boundaries(user_id))
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
         "type": "history",
