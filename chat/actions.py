@@ -40,6 +40,8 @@ class ChatAccess:
     can_post: bool
     # The group's moderation rule sets, so the socket can warm the engine before the first message.
     rulesets: tuple[str, ...] = ()
+    # Taking a break from the group: they read but do not post (the chat page says so).
+    paused: bool = False
 
 
 def membership_or_deny(user_id: int, group_id: int, *, with_room: bool = False) -> Membership:
@@ -143,6 +145,7 @@ def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int 
         role=role,
         can_post=state == MembershipState.ACTIVE and accepted_version >= agreement_version,
         rulesets=tuple(rulesets or ()),
+        paused=state == MembershipState.PAUSED,
     )
     return access, (row[8] if counting else None)
 
@@ -469,8 +472,11 @@ def history_after(user_id: int, group_id: int, after_seq: int, boundaries: Bound
     hears the newest there is.
     """
     latest = _may_read_through(user_id, group_id)
-    boundaries = boundaries or load_boundaries(user_id)
-    messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries)
+    # Nothing posted after it (a socket opening from the page it was just drawn with, a backfill already
+    # level): there is no page to read. Anything posted since reaches a socket live (it subscribed first).
+    messages = []
+    if after_seq < latest:
+        messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries or load_boundaries(user_id))
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
         "type": "history",

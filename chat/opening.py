@@ -13,10 +13,11 @@ With PostgreSQL both trips go to the opening threads instead of the sockets' dat
 (supportcircle/db_threads.py), so one socket's round trips do not wait for another's.
 
 Each step calls the same functions as before (chat.actions, chat.room, moderation, console.live);
-only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`) first
-asks what is there at all: a room state row, an open round, pinned messages, a time-out, a live
-session, a pause & breathe. What it finds absent is not read again, so a socket opening in a
-quiet room reads seven statements instead of fourteen; whatever is there is read as before.
+only the trips are fewer. Within the second trip, one plain query (:func:`room_at_connect`, which the
+chat page asks too) first asks what is there at all: a room state row, an open round, pinned
+messages, a time-out, a live session, a pause & breathe. What it finds absent is not read again, so
+a socket opening in a quiet room reads seven statements instead of fourteen; whatever is there is
+read as before.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, Exists, OuterRef, Subquery, When
+from django.db import connection
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group
 
 from . import actions, room
+from .actions import _db_time, _quoted
 from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
 from .protocol import PRESENCE_TTL_SECONDS
@@ -92,34 +94,40 @@ class RoomAtConnect:
 
 
 def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
-    """One query: what the room has at all (its practices, an open round, pins), this person's read marker,
-    and whatever the apps above contribute; what is absent is not read again."""
+    """One plain query: what the room has at all (its practices, an open round, pins), this person's read
+    marker, and whatever the apps above contribute (chat.extensions.exists_in); what is absent is not read
+    again. Built with the ORM's annotations it was the costliest thing a socket did (compiling the query
+    took some 20 times as long as running it), so it is written out here, as chat.actions writes the
+    socket's other hot queries."""
     now = timezone.now()
-    extra = {}
+    facts = {}
     for contributor in CONNECT_FACTS:
-        extra.update(contributor(user_id, now))
-    in_group = {"group_id": OuterRef("pk")}
-    row = (
-        Group.objects.filter(pk=group_id)
-        .annotate(
-            is_breathing=Case(When(breathe_until__gt=now, then=True), default=False),
-            has_room_state=Exists(RoomState.objects.filter(**in_group)),
-            has_open_round=Exists(Round.objects.filter(**in_group, closed_at__isnull=True)),
-            has_pinned=Exists(Message.objects.filter(**in_group, pinned_at__isnull=False, state=MessageState.VISIBLE)),
-            read_seq=Subquery(ReadMarker.objects.filter(**in_group, user_id=user_id).values("last_read_seq")[:1]),
-            **extra,
-        )
-        .values("joins_locked", "is_breathing", "has_room_state", "has_open_round", "has_pinned", "read_seq", *extra)
-        .get()
+        facts.update(contributor(user_id, now))
+    extra_sql = "".join(f", {sql}" for sql, _ in facts.values())
+    extra_params = [value for _, params in facts.values() for value in params]
+    sql = (
+        "SELECT g.joins_locked, g.breathe_until > %s, "  # noqa: S608  # nosec B608
+        f"EXISTS (SELECT 1 FROM {_quoted(RoomState)} WHERE group_id = g.id), "
+        f"EXISTS (SELECT 1 FROM {_quoted(Round)} WHERE group_id = g.id AND closed_at IS NULL), "
+        f"EXISTS (SELECT 1 FROM {_quoted(Message)} WHERE group_id = g.id AND pinned_at IS NOT NULL AND state = %s), "
+        f"(SELECT last_read_seq FROM {_quoted(ReadMarker)} WHERE group_id = g.id AND user_id = %s LIMIT 1)"
+        f"{extra_sql} FROM {_quoted(Group)} g WHERE g.id = %s"
     )
+    params = [_db_time(now), MessageState.VISIBLE.value, user_id, *extra_params, group_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Group.DoesNotExist(f"no group {group_id}")
+    joins_locked, breathing, has_room_state, has_open_round, has_pinned, read_seq, *extra = row
     return RoomAtConnect(
-        has_room_state=row["has_room_state"],
-        has_open_round=row["has_open_round"],
-        has_pinned=row["has_pinned"],
-        last_read_seq=row["read_seq"] or 0,
-        joins_locked=row["joins_locked"],
-        breathing=bool(row["is_breathing"]),
-        extra={name: row[name] for name in extra},
+        has_room_state=bool(has_room_state),
+        has_open_round=bool(has_open_round),
+        has_pinned=bool(has_pinned),
+        last_read_seq=read_seq or 0,
+        joins_locked=bool(joins_locked),
+        breathing=bool(breathing),
+        extra={name: bool(value) for name, value in zip(facts, extra, strict=True)},
     )
 
 

@@ -2,25 +2,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_safe
 
 from groups.boundaries import load_boundaries
-from groups.models import ContentLabel, Group, Membership
 from supportcircle.security import log_refusal
 
 from . import actions
 from . import room as room_practices
 from .errors import ChatAccessDenied
+from .opening import room_at_connect
 from .protocol import (
-    FEELINGS,
     MAX_BODY_CHARS,
     MAX_FEELINGS,
     MAX_INT,
     MAX_NOTE_CHARS,
     MAX_SLOW_MODE_SECONDS,
-    NEEDS,
     CloseCode,
     ErrorCode,
     error_frame,
@@ -44,32 +42,31 @@ def _first_unread(history: dict, last_read: int, me: int) -> int | None:
 @login_required
 @require_safe
 def room(request: HttpRequest, slug: str) -> HttpResponse:
-    """The group's chat page; recent history is rendered here so it reads without JavaScript."""
-    group = get_object_or_404(Group, slug=slug)
+    """The group's chat page; recent history is rendered here so it reads without JavaScript.
+
+    It reads what the socket's welcome reads (chat.opening), in as few statements: the group with the
+    membership, the boundaries, the history, and what the room has at all."""
     try:
         access = actions.open_chat(request.user, slug)
     except ChatAccessDenied as denied:
+        if denied.code == CloseCode.GROUP_NOT_FOUND:
+            raise Http404("No such group") from denied
         log_refusal(request, denied.code.name.lower())
         messages.info(request, "The chat is for members of this group. You can read about the group and join here.")
         return redirect("groups:detail", slug=slug)
     boundaries = load_boundaries(access.user_id)
     history = actions.recent_history(access.user_id, access.group_id, boundaries=boundaries)
-    snapshot = room_practices.room_snapshot(access.user_id, access.group_id, boundaries)
-    membership = Membership.objects.get(user=request.user, group=group)
+    known = room_at_connect(access.user_id, access.group_id)
+    snapshot = room_practices.room_snapshot(access.user_id, access.group_id, boundaries, known=known)
     return render(
         request,
         "chat/room.html",
         {
-            "group": group,
             "access": access,
-            "membership": membership,
             "history": history,
             "max_body": MAX_BODY_CHARS,
             "snapshot": snapshot,
             "new_from_seq": _first_unread(history, snapshot["last_read_seq"], access.user_id),
-            "content_labels": ContentLabel.choices,
-            "feelings": FEELINGS.items(),
-            "needs": NEEDS.items(),
             "max_feelings": MAX_FEELINGS,
             "max_note": MAX_NOTE_CHARS,
             "slow_mode_choices": SLOW_MODE_CHOICES,

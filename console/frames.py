@@ -8,11 +8,10 @@ any active member may say about themselves.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chat.actions import facilitator_or_refuse
-from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect, on_disconnect
+from chat.extensions import connect_facts, exists_in, handled_on_a_database_thread, on_connect, on_disconnect
 from chat.protocol import (
     BreatheFrame,
     CheckInWithFrame,
@@ -73,7 +72,7 @@ def listening(user_id: int, group_id: int, frame: ListeningFrame) -> dict | None
 @connect_facts
 def live_session_now(user_id: int, now) -> dict:
     """Whether a session is live in the group, read with the room as a socket opens (chat.opening)."""
-    return {"live_session": Exists(LiveSession.objects.filter(group_id=OuterRef("pk"), ended_at__isnull=True))}
+    return {"live_session": exists_in(LiveSession, "ended_at IS NULL", [])}
 
 
 @on_connect

@@ -8,9 +8,7 @@ facilitator who stepped down an instant ago is refused.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
-
-from chat.extensions import connect_facts, handled_on_a_database_thread, on_connect
+from chat.extensions import connect_facts, exists_in, handled_on_a_database_thread, on_connect
 from chat.protocol import ModerateFrame, NoticeCode, ReportFrame, WithdrawFrame, WorriedFrame
 from groups.models import Group, Role
 from supportcircle.accounts.models import User
@@ -88,7 +86,7 @@ def moderate(user_id: int, group_id: int, frame: ModerateFrame) -> dict:
 @connect_facts
 def time_out_now(user_id: int, now) -> dict:
     """Whether the person connecting is on a time-out in the group, read with the room (chat.opening)."""
-    return {"timed_out": Exists(TimeOut.objects.filter(group_id=OuterRef("pk"), user_id=user_id, until__gt=now))}
+    return {"timed_out": exists_in(TimeOut, "user_id = %s AND until > %s", [user_id, now])}
 
 
 @on_connect

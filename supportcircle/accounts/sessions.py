@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user, get_user_model
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -66,8 +67,7 @@ def session_people(session_keys) -> dict:
         owners = {key: _owner_by_django(store(key)) for key in wanted}
         found = User.objects.in_bulk({owner for owner in owners.values() if owner})
         return {key: found.get(owner) for key, owner in owners.items()}
-    live = Session.objects.filter(session_key__in=wanted, expire_date__gt=timezone.now())
-    data = {key: store().decode(encoded) for key, encoded in live.values_list("session_key", "session_data")}
+    data = {key: store().decode(encoded) for key, encoded in _live_sessions(sorted(wanted))}
     ids = {_person_id(values) for values in data.values()} - {None}
     found = {person.pk: person for person in User.objects.filter(pk__in=ids, is_active=True)}
     for key, values in data.items():
@@ -75,6 +75,17 @@ def session_people(session_keys) -> dict:
         if person is not None and _signed_in_as(values, person):
             people[key] = person
     return people
+
+
+def _live_sessions(keys: list[str]) -> list[tuple[str, str]]:
+    """(key, stored data) of each of these sessions that has not expired: one plain statement, since every
+    socket's handshake and every batch of re-checks asks (the ORM took three times as long to build it)."""
+    table = connection.ops.quote_name(Session._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(keys))
+    sql = f"SELECT session_key, session_data FROM {table} WHERE session_key IN ({placeholders}) AND expire_date > %s"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*keys, connection.ops.adapt_datetimefield_value(timezone.now())])
+        return cursor.fetchall()
 
 
 def session_belongs_to(session_data: str | None, person) -> bool:

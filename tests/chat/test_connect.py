@@ -76,7 +76,7 @@ def taking_turns(sql: str) -> bool:
     return sql == "BEGIN IMMEDIATE" or sql.startswith("SELECT pg_advisory_xact_lock")
 
 
-async def queries_while_opening(user, slug) -> list[str]:
+async def queries_while_opening(user, slug, query: str = "") -> list[str]:
     """The SQL a socket runs from its handshake until its first frames are sent."""
     seen: list[str] = []
 
@@ -84,7 +84,7 @@ async def queries_while_opening(user, slug) -> list[str]:
         seen.append(sql)
         return execute(sql, params, many, context)
 
-    communicator = await database_sync_to_async(socket_for)(user, slug)
+    communicator = await database_sync_to_async(socket_for)(user, slug, query=query)
     await on_every_database_thread(lambda: connection.execute_wrappers.append(note))
     try:
         is_open, _ = await communicator.connect()
@@ -113,6 +113,20 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     queries = [query for query in await queries_while_opening(member, group.slug) if not taking_turns(query)]
     assert len(queries) == 10, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_a_socket_opened_from_an_up_to_date_page_reads_no_history_page(
+    channel_layer, group, member, second_member
+):
+    # The chat page was drawn through seq 1 and its socket opens with ?last_seq=1 (static/js/chat.js), as
+    # a crowd coming back does: nothing was posted since, so the history is the latest seq alone (5), and
+    # the page of messages after it is not read.
+    await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="one", body="Welcome back")
+    queries = [
+        query for query in await queries_while_opening(member, group.slug, "last_seq=1") if not taking_turns(query)
+    ]
+    assert len(queries) == 9, "\n".join(queries)
 
 
 async def test_a_socket_opens_while_another_database_thread_is_busy(channel_layer, group, member, settings):
