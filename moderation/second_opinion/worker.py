@@ -9,13 +9,13 @@ tokenizer's glue, numpy, the decision) does not, and on a thread it took turns w
 event loop. In a child process it has its own interpreter, at a lower OS priority (nice), so the
 server's deliveries come first and its CPU is counted apart (bench: "model CPU per message").
 
-The child is started with the ``spawn`` method and imports only the second opinion's own modules
-(the encoder, the classifiers, the decision and the phrase engine, all without Django); it loads the
-model once, then answers one text at a time over a pipe. In the server process one courier thread
-hands it the jobs and waits for the answers (that wait releases the GIL).
-As with any ``spawn`` child, the child first imports the server's main script as Python's
-multiprocessing does (daphne's, manage.py): a script of our own that starts a worker keeps its work
-under ``if __name__ == "__main__":``.
+The child is a fresh interpreter (``python -c``, this module's ``_child_main``) that imports only
+the second opinion's own modules (the encoder, the classifiers, the decision and the phrase engine,
+all without Django): not the server's main script, as multiprocessing's "spawn" would (daphne's
+command line alone is about 45 MB), and without multiprocessing's resource tracker process. It loads
+the model once, then answers one text at a time over a pair of pipes (pickles, as multiprocessing's
+connections carry them). In the server process one courier thread hands it the jobs and waits for
+the answers (that wait releases the GIL).
 
 ``submit`` only puts the job on a bounded queue and returns a ``concurrent.futures.Future``. When the
 queue is full the job is shed: ``submit`` returns None at once, the ``shed`` counter goes up, and one
@@ -35,18 +35,23 @@ or a ``functools.partial`` of one, which the child can import).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
-import multiprocessing
 import os
 import queue
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_any
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -91,7 +96,25 @@ def _give_way_to_the_server() -> None:
         pass
 
 
-def _serve(connection, work: Callable[[str], Any], warm_up: Callable[[], None] | None) -> None:
+def _give_back_freed_memory() -> None:
+    """Loading leaves about 20 MB of freed heap that glibc keeps; hand it back once (Linux only)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _child_main(incoming_fd: int, outgoing_fd: int) -> None:
+    """The child's entry point (see ``_Child``): first the server's import path, then the work."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server ends us
+    incoming = Connection(incoming_fd, writable=False)
+    outgoing = Connection(outgoing_fd, readable=False)
+    sys.path[:] = [*incoming.recv(), *(entry for entry in sys.path if entry)]
+    work, warm_up = incoming.recv()
+    _serve(incoming, outgoing, work, warm_up)
+
+
+def _serve(incoming, outgoing, work: Callable[[str], Any], warm_up: Callable[[], None] | None) -> None:
     """The child's whole life: give way, load, then answer each text until told to stop (None)."""
     _give_way_to_the_server()
     loaded = None
@@ -100,10 +123,11 @@ def _serve(connection, work: Callable[[str], Any], warm_up: Callable[[], None] |
             warm_up()
         except Exception as error:  # the jobs will fail and say why; the server carries on without
             loaded = f"{type(error).__name__}: {error}"
-    connection.send(("ready", loaded))
+        _give_back_freed_memory()
+    outgoing.send(("ready", loaded))
     while True:
         try:
-            text = connection.recv()
+            text = incoming.recv()
         except EOFError:  # the server process has gone
             return
         if text is None:
@@ -113,9 +137,11 @@ def _serve(connection, work: Callable[[str], Any], warm_up: Callable[[], None] |
         except Exception as error:
             answer = ("failed", error)
         try:
-            connection.send(answer)
+            outgoing.send(answer)
+        except BrokenPipeError:
+            return
         except Exception:  # the answer or the exception would not pickle: say so plainly
-            connection.send(("failed", RuntimeError(f"the second opinion's answer could not be sent: {answer!r:.200}")))
+            outgoing.send(("failed", RuntimeError(f"the second opinion's answer could not be sent: {answer!r:.200}")))
 
 
 # Across the pipe: an Opinion's scores are read-only mappings (MappingProxyType), which do not pickle.
@@ -192,53 +218,73 @@ class WorkerMetrics:
 
 
 class _Child:
-    """One child process and the server's end of its pipe."""
+    """One child process and the server's ends of its two pipes."""
 
-    def __init__(self, work, warm_up, name: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_end, work, warm_up), name=name, daemon=True)
-        self.process.start()
-        child_end.close()  # so that the child's death reads as EOF here
+    def __init__(self, work, warm_up) -> None:
+        to_child, from_server = os.pipe()
+        from_child, to_server = os.pipe()
+        entry = f"from moderation.second_opinion.worker import _child_main; _child_main({to_child}, {to_server})"
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our own entry point)
+                [sys.executable, "-c", entry],
+                pass_fds=(to_child, to_server),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": _PROJECT},  # where this package is, whatever the cwd
+            )
+        finally:
+            os.close(to_child)  # the child's ends: closed here, so that its death reads as EOF
+            os.close(to_server)
+        self.outgoing = Connection(from_server, readable=False)
+        self.incoming = Connection(from_child, writable=False)
+        try:
+            self.outgoing.send([entry for entry in sys.path if entry])
+            self.outgoing.send((work, warm_up))
+        except OSError as error:
+            raise ChildGone(f"the model's process ended ({self._how()})") from error
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self.process.pid
 
     def receive(self, timeout: float):
         """The child's next message; ChildGone if it ended, TimeoutError if it said nothing in time."""
-        ready = wait_for_any([self.connection, self.process.sentinel], timeout)
-        if self.connection in ready:
-            try:
-                return self.connection.recv()
-            except (EOFError, OSError) as error:
-                raise ChildGone(f"the second opinion's process ended ({self._how()})") from error
-        if ready:
-            raise ChildGone(f"the second opinion's process ended ({self._how()})")
-        raise TimeoutError
+        if not wait_for_any([self.incoming], timeout):
+            raise TimeoutError
+        try:
+            return self.incoming.recv()
+        except (EOFError, OSError) as error:
+            raise ChildGone(f"the model's process ended ({self._how()})") from error
 
     def send(self, text: str | None) -> None:
         try:
-            self.connection.send(text)
+            self.outgoing.send(text)
         except (OSError, ValueError) as error:
-            raise ChildGone(f"the second opinion's process ended ({self._how()})") from error
+            raise ChildGone(f"the model's process ended ({self._how()})") from error
 
     def _how(self) -> str:
-        self.process.join(0.5)
-        code = self.process.exitcode
-        return "still running" if code is None else f"signal {-code}" if code < 0 else f"exit code {code}"
+        try:
+            code = self.process.wait(0.5)
+        except subprocess.TimeoutExpired:
+            return "still running"
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
 
     def end(self, *, politely: bool, timeout: float = 5.0) -> None:
-        if politely and self.process.is_alive():
+        if politely and self.process.poll() is None:
             try:
-                self.connection.send(None)
-            except (OSError, ValueError):
+                self.outgoing.send(None)
+                self.process.wait(timeout)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
                 pass
-            self.process.join(timeout)
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.join(timeout)
-        self.connection.close()
+            self.process.wait(timeout)
+        self.outgoing.close()
+        self.incoming.close()
+
+
+_PROJECT = os.pathsep.join(
+    [str(Path(__file__).resolve().parents[2]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 
 class SecondOpinionWorker:
@@ -384,12 +430,11 @@ class SecondOpinionWorker:
         if why is not None:
             with self._lock:
                 self._metrics.restarts += 1
-            log.warning("second opinion: %s; starting its process again", why)
-        child = _Child(self._work, self._warm_up, self._name)
-        self._child = child
+            log.warning("second opinion: %s; starting another", why)
         try:
-            _, not_loaded = child.receive(START_SECONDS)
-        except (TimeoutError, ChildGone) as error:
+            self._child = _Child(self._work, self._warm_up)
+            _, not_loaded = self._child.receive(START_SECONDS)
+        except (TimeoutError, ChildGone, OSError) as error:
             self._discard_child()
             log.error("second opinion: its process could not start (%s); the next message tries again", error)
             return
