@@ -154,3 +154,32 @@ def test_the_model_gives_way_to_the_server_when_both_want_the_core():
     finally:
         worker.close()
     assert child_priority == min(os.getpriority(os.PRIO_PROCESS, 0) + worker_module.NICENESS, 19)
+
+
+def test_a_short_command_ends_cleanly_after_the_child_has_answered_what_it_was_given(tmp_path):
+    """A command that posts a few messages and ends at once (seed_demo) gets every answer, exits 0, and
+    leaves no child behind: the worker's exit hook (moderation.follow_up) lets the child finish first."""
+    import subprocess
+    import sys
+
+    script = (
+        "import django, os, sys\n"
+        "django.setup()\n"
+        "from moderation import follow_up\n"
+        "worker = follow_up.worker()\n"
+        "for n in range(3):\n"
+        "    worker.submit(f'message {n}', callback=lambda done: print('answered', done.result().crisis_tier))\n"
+        "print('child', worker.child_pid if worker.ready.wait(60) else None, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "supportcircle.settings"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
+    assert done.stdout.count("answered") == 3
+    (child,) = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("child")]
+    assert ended(child)
