@@ -61,6 +61,11 @@ def worker() -> SecondOpinionWorker:
                     "Messages waiting for a second opinion in the process that answers.",
                     lambda: _worker.metrics()["queued"],
                 )
+                metrics.gauge_read_at_scrape(
+                    "supportcircle_second_opinion_restarts",
+                    "Times the answering process's second-opinion child was started again after it ended.",
+                    lambda: _worker.metrics()["restarts"],
+                )
     return _worker
 
 

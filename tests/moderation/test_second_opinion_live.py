@@ -186,6 +186,7 @@ def test_an_operator_sees_the_queue_depth_and_the_shed_count_in_metrics(settings
     text = Client().get("/metrics").content.decode()
     assert "supportcircle_second_opinion_queue_depth " in text
     assert "supportcircle_second_opinion_shed_total " in text
+    assert "supportcircle_second_opinion_restarts " in text
 
 
 @pytest.mark.django_db
