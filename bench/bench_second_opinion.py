@@ -174,6 +174,8 @@ def main() -> int:
     scenarios = [run_rate(worker, texts, float(rate), seconds, rng) for rate in args.rates.split(",")]
     after = memory_mb()
     children_after = children_rss_mb()
+    time.sleep(2.0)  # the child gives freed heap back after a quiet second (worker.IDLE_SECONDS)
+    children_quiet = children_rss_mb()
     model_pid = worker.child_pid
     worker.close()
 
@@ -184,6 +186,7 @@ def main() -> int:
         "children_loaded_mb": {str(pid): mb for pid, mb in children_loaded.items()},
         "children_after_scenarios_mb": {str(pid): mb for pid, mb in children_after.items()},
         "model_process_mb": children_after.get(model_pid),
+        "model_process_after_a_quiet_moment_mb": children_quiet.get(model_pid),
         "server_growth_mb": round(after["VmRSS"] - before["VmRSS"], 1),
         "model_cost_mb": round(after["VmRSS"] - before["VmRSS"] + sum(children_after.values()), 1),
         "model_cost_anon_mb": round(after["RssAnon"] - before["RssAnon"], 1),
@@ -226,6 +229,7 @@ def main() -> int:
             f"{mb:.0f} MB" + (" (the model's)" if pid == model_pid else "") for pid, mb in children_after.items()
         )
         + f": +{memory['model_cost_mb']:.0f} MB in all"
+        + f" (the model's {memory['model_process_after_a_quiet_moment_mb']} MB after a quiet moment)"
     )
     print(
         f"  {'rate/s':>7} {'sent':>6} {'shed':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
