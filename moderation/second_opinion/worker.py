@@ -109,7 +109,10 @@ def _give_back_freed_memory() -> None:
 
 def _child_main(incoming_fd: int, outgoing_fd: int) -> None:
     """The child's entry point (see ``_Child``): first the server's import path, then the work."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server ends us
+    # Ctrl-C, and supervisor's stop (stopasgroup), reach the whole process group: the server ends us
+    # once the messages it holds are answered (or, if it is gone, our pipe closes and we end).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     incoming = Connection(incoming_fd, writable=False)
     outgoing = Connection(outgoing_fd, readable=False)
     sys.path[:] = [*incoming.recv(), *(entry for entry in sys.path if entry)]
@@ -433,8 +436,8 @@ class SecondOpinionWorker:
     def _try_to_start_child(self, why: str | None = None) -> None:
         """A child for the next job: the first, or another after one ended (``why``). On failure there is
         none, and the next job tries again."""
-        if self._ending_now:
-            return
+        if self._closed and (why is not None or self._ending_now):
+            return  # closing: no new child (what is queued fails, and the engine's decision stands)
         if why is not None:
             with self._lock:
                 self._metrics.restarts += 1

@@ -183,3 +183,17 @@ def test_a_short_command_ends_cleanly_after_the_child_has_answered_what_it_was_g
     assert done.stdout.count("answered") == 3
     (child,) = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("child")]
     assert ended(child)
+
+
+def test_a_stop_sent_to_the_whole_process_group_leaves_the_child_to_the_server():
+    """supervisor's stopasgroup sends TERM to the server and its child alike: the child stays, so the
+    server's exit can let it answer what is queued, then ends it (no new child is started meanwhile)."""
+    worker = SecondOpinionWorker(work.process_id, warm_up=None).start()
+    try:
+        child = worker.submit("hello").result(PATIENCE)
+        os.kill(child, signal.SIGTERM)
+        assert worker.submit("still there?").result(PATIENCE) == child
+        assert worker.metrics()["restarts"] == 0
+    finally:
+        worker.close()
+    eventually(lambda: ended(child), what="the child ending")
