@@ -36,6 +36,28 @@ def process_rss_kb(pid: int) -> int:
     return 0
 
 
+def children_of(parents) -> list[int]:
+    """The processes whose parent is one of ``parents`` (a server's second-opinion child, and the
+    resource tracker that Python's multiprocessing starts beside it)."""
+    parents = set(parents)
+    children = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) in parents:
+                    children.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass  # gone meanwhile
+    return children
+
+
+def _rss_or_zero(pid: int) -> int:
+    try:
+        return process_rss_kb(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
 def core_times(core: int) -> tuple[int, int]:
     """(busy, total) jiffies of one core since boot."""
     with open("/proc/stat") as stat:
@@ -53,7 +75,9 @@ class Window:
     """CPU use of the server, the load generator and both cores over one measured step.
 
     The server is ``server_pid`` and ``more_server_pids`` (the stack's other daphne processes):
-    their CPU and memory are added up.
+    their CPU and memory are added up. Their child processes (the second opinion's model, which runs
+    beside each server process at a lower priority) are counted apart, as ``worker_cpu_s`` and
+    ``worker_rss_kb``: a child started during the step counts from zero.
 
     ``backing`` names the processes that serve the server (its redis-server, its PostgreSQL
     backends): their CPU is added up beside the server's own, for those there from start to end.
@@ -74,6 +98,7 @@ class Window:
     def start(self) -> None:
         self.t0 = time.monotonic()
         self.server_cpu0 = self.server_cpu_seconds()
+        self.worker_cpu0 = cpu_seconds_of(self.worker_pids())
         self.loadgen_cpu0 = process_cpu_seconds(os.getpid())
         self.core0 = core_times(self.loadgen_core)
         self.score0 = core_times(self.server_core)
@@ -86,6 +111,8 @@ class Window:
         sbusy, stotal = core_times(self.server_core)
         backing1 = cpu_seconds_of(self.backing0)
         helpers_jiffies = (sum(cpu_seconds_of(self.helpers).values()) - self.helpers0) * TICKS
+        workers = self.worker_pids()
+        worker_cpu1 = cpu_seconds_of(workers)
         return {
             "elapsed_s": elapsed,
             "server_cpu_s": self.server_cpu_seconds() - self.server_cpu0,
@@ -96,7 +123,12 @@ class Window:
             / max(total - self.core0[1], 1),
             "server_core_busy_pct": 100.0 * (sbusy - self.score0[0]) / max(stotal - self.score0[1], 1),
             "server_rss_kb": sum(process_rss_kb(pid) for pid in (self.server_pid, *self.more_server_pids)),
+            "worker_cpu_s": sum(cpu - self.worker_cpu0.get(pid, 0.0) for pid, cpu in worker_cpu1.items()),
+            "worker_rss_kb": sum(_rss_or_zero(pid) for pid in workers),
         }
+
+    def worker_pids(self) -> list[int]:
+        return children_of((self.server_pid, *self.more_server_pids))
 
     def server_cpu_seconds(self) -> float:
         return sum(cpu_seconds_of((self.server_pid, *self.more_server_pids)).values())

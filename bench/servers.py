@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import redis
 
+from bench.procstats import children_of
 from deploy.stack import PORTS as STACK_PORTS
 from tests.support.servers import free_port, free_port_block, wait_for_port  # the system tests' helpers, shared
 
@@ -236,7 +237,7 @@ class StackTarget:
         self.pids = tuple(pid for name, pid in sorted(programs.items()) if name.startswith("daphne:"))
         self.pid = self.pids[0]
         self.others = [pid for name, pid in programs.items() if not name.startswith("daphne:")]
-        self.others += children_of(programs["nginx"])  # its workers do the work
+        self.others += children_of([programs["nginx"]])  # its workers do the work
         self.database_url = app_env["DATABASE_URL"]
         # The second process has only the load generator's core left: it competes with it.
         self.on_loadgen_core = self.pids[1:]
@@ -288,18 +289,6 @@ def stack_environment(kind: str, app_env: dict[str, str], *, folder: Path, port_
         STACK_APP_LOG_LEVEL="WARNING",
     )
     return env
-
-
-def children_of(parent: int) -> list[int]:
-    children = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                    children.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            pass  # gone meanwhile
-    return children
 
 
 # A DATABASE_URL may carry SupportCircle's own options (supportcircle/settings.py: ``pool=true``,

@@ -2,11 +2,11 @@
 
 The chat calls :func:`ask_second_opinion` once a message's transaction has committed
 (chat.extensions.after_posted). It only puts the message on the process's bounded worker
-(second_opinion.worker) and returns: delivery never waits for the model. Under overload the worker
-sheds the message (one log line an episode; ``supportcircle_second_opinion_shed_total`` counts) and
-the phrase engine's decision stands alone.
+(second_opinion.worker, whose child process runs the model) and returns: delivery never waits for
+it. Under overload the worker sheds the message (one log line an episode;
+``supportcircle_second_opinion_shed_total`` counts) and the phrase engine's decision stands alone.
 
-When the answer comes (on the worker's thread, usually within tens of milliseconds), the whole
+When the answer comes (on the worker's courier thread, usually within tens of milliseconds), the whole
 decision (``combine``) is acted on as docs/moderation.md, "Outcomes", says:
 
 - crisis, confident, that the engine missed: the author gets the card for its kind, the group's
@@ -47,20 +47,24 @@ _worker_lock = threading.Lock()
 
 
 def worker() -> SecondOpinionWorker:
-    """The process's one second-opinion worker, started on first use (the model loads on its thread)."""
+    """The process's one second-opinion worker, started on first use (its child process loads the model)."""
     global _worker
     if _worker is None:
         with _worker_lock:
             if _worker is None:
                 _worker = SecondOpinionWorker().start()
-                # At exit, let the model's threads finish what they hold: a process ending while ONNX
-                # Runtime is mid-answer on a daemon thread aborts ("terminate called without an active
-                # exception"), as a short command that posted messages did (seed_demo).
+                # At exit, let the child answer what is queued (a short command that posted messages,
+                # such as seed_demo, still gets their follow-ups), then end it.
                 atexit.register(_worker.close, wait=True, timeout=30.0)
                 metrics.gauge_read_at_scrape(
                     "supportcircle_second_opinion_queue_depth",
                     "Messages waiting for a second opinion in the process that answers.",
                     lambda: _worker.metrics()["queued"],
+                )
+                metrics.gauge_read_at_scrape(
+                    "supportcircle_second_opinion_restarts",
+                    "Times the answering process's second-opinion child was started again after it ended.",
+                    lambda: _worker.metrics()["restarts"],
                 )
     return _worker
 
@@ -103,7 +107,7 @@ def ask_second_opinion(message: Message, seat, review) -> None:
             by_facilitator=seat.role == Role.FACILITATOR,
             loop=realtime.server_loop(),
         )
-        future = worker().submit(message.body, posted, callback=lambda done: _answered(done, posted))
+        future = worker().submit(message.body, callback=lambda done: _answered(done, posted))
     except Exception:
         log.exception("second opinion: message %s could not be handed on; the engine's decision stands", message.pk)
         return
@@ -112,7 +116,7 @@ def ask_second_opinion(message: Message, seat, review) -> None:
 
 
 def _answered(future: Future, posted: Posted) -> None:
-    """On the worker's thread, once the model has answered."""
+    """On the worker's courier thread, once the model (in the worker's child process) has answered."""
     if future.cancelled() or future.exception() is not None:
         return  # the worker logged it; the engine's decision stands
     opinion: Opinion = future.result()

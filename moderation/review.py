@@ -355,7 +355,7 @@ class ModerationReviewer(Reviewer):
         _WARMED.add(rulesets)
         from .follow_up import worker
 
-        worker()  # the second opinion's model loads on its own thread, before the first message
+        worker()  # the second opinion's child process starts and loads the model, before the first message
         asyncio.get_running_loop().run_in_executor(None, engine_for, rulesets)
 
 

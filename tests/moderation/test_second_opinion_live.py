@@ -2,7 +2,7 @@
 found reaches the right people. The model is the real one; only overload is forced, at the worker."""
 
 import logging
-import threading
+from functools import partial
 
 import pytest
 from channels.db import database_sync_to_async
@@ -14,6 +14,7 @@ from moderation.second_opinion.worker import SecondOpinionWorker
 from supportcircle import metrics
 from tests.conftest import connected
 from tests.moderation.scene import nothing_more, send
+from tests.support import second_opinion_work as work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +33,7 @@ WITHIN = 2.0
 
 @pytest.fixture
 def model_ready():
-    """The model loads once per process on the worker's thread (as a server's first socket starts it)."""
+    """The model loads once per process in the worker's child (as a server's first socket starts it)."""
     assert follow_up.worker().ready.wait(60)
 
 
@@ -143,17 +144,6 @@ async def test_an_everyday_message_brings_nothing_more(channel_layer, circle, me
     assert not await database_sync_to_async(Alert.objects.exists)()
 
 
-class _Stuck:
-    """A worker whose one thread is busy: the boundary where overload is forced."""
-
-    def __init__(self):
-        self.release = threading.Event()
-
-    def __call__(self, text, context):
-        self.release.wait(10)
-        raise RuntimeError("released")
-
-
 class _Lines(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -163,11 +153,13 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-async def test_under_overload_the_message_still_posts_at_once_and_the_shed_is_counted(channel_layer, circle, member):
+async def test_under_overload_the_message_still_posts_at_once_and_the_shed_is_counted(
+    channel_layer, circle, member, tmp_path
+):
     lines = _Lines()
     logging.getLogger("supportcircle.second_opinion").addHandler(lines)
-    stuck = _Stuck()
-    busy = SecondOpinionWorker(stuck, max_queue=1, warm_up=None).start()
+    gate = tmp_path / "gate"  # the child holds its first job until the file is there: it is busy
+    busy = SecondOpinionWorker(partial(work.held_then_failing, str(gate)), max_queue=1, warm_up=None).start()
     old = follow_up.use_worker(busy)
     shed_before = metrics.SECOND_OPINION_SHED._value.get()
     try:
@@ -182,7 +174,7 @@ async def test_under_overload_the_message_still_posts_at_once_and_the_shed_is_co
         assert await database_sync_to_async(Message.objects.filter(group=circle).count)() == 4
     finally:
         logging.getLogger("supportcircle.second_opinion").removeHandler(lines)
-        stuck.release.set()
+        gate.touch()
         follow_up.use_worker(old)
         busy.close(wait=False)
 
@@ -194,6 +186,7 @@ def test_an_operator_sees_the_queue_depth_and_the_shed_count_in_metrics(settings
     text = Client().get("/metrics").content.decode()
     assert "supportcircle_second_opinion_queue_depth " in text
     assert "supportcircle_second_opinion_shed_total " in text
+    assert "supportcircle_second_opinion_restarts " in text
 
 
 @pytest.mark.django_db
@@ -207,8 +200,7 @@ def test_handing_a_message_to_the_second_opinion_adds_no_statement_to_the_send_p
 
     from chat.actions import post_message
 
-    handed = []
-    old = follow_up.use_worker(SecondOpinionWorker(lambda text, context: handed.append(text), warm_up=None))
+    old = follow_up.use_worker(SecondOpinionWorker(work.read, warm_up=None))
     try:
         post_message(member.pk, circle.pk, client_id="warm-up", body="Hello")
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
