@@ -1,7 +1,7 @@
 """Django's Argon2 password hasher, shaped for a server that must keep answering while people log in.
 
 Argon2 is deliberately costly: Django's settings take about 100 MiB and a tenth of a second of CPU per
-hash, spread over 8 threads (parallelism 8). Two things keep a crowd logging in from holding up
+hash, spread over 8 threads (parallelism 8). Three things keep a crowd logging in from holding up
 everyone already chatting (measured in the bench's login storm; README, Performance):
 
 - A hash uses one lane (parallelism 1: the same work and memory, on one core). Eight hashing threads
@@ -10,6 +10,10 @@ everyone already chatting (measured in the bench's login storm; README, Performa
   process may use beyond the first, at least 1), which give way to the server's other threads (Linux
   nice 10, per thread, as the second opinion's model does): when both want the core, deliveries and
   acknowledgements come first and the login a moment later. Further logins wait their turn.
+- While a login waits for its turn and its hash, its request holds no database connection. With
+  Django's connection pool, thirty logins waiting for a hash held every pooled connection, and the
+  chat's database threads waited behind them for seconds. The request gives its connection back
+  (outside a transaction) and takes one again for what follows (the session).
 
 Hashes made with Django's settings still verify, and are rehashed with these the next time their
 person logs in (Django's ``must_update``).
@@ -24,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2PasswordHasher
+from django.db import connections
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +76,15 @@ def hashing_lanes() -> ThreadPoolExecutor:
     return _lanes
 
 
+def _give_back_database_connections() -> None:
+    """Return this thread's idle database connections (to the pool, if there is one) before a long wait."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def _in_turn(work, *args):
+    _give_back_database_connections()
     return hashing_lanes().submit(work, *args).result()
 
 
