@@ -50,14 +50,21 @@ def newcomers(argon2) -> list[str]:
 
 
 async def slowest_ack_while(socket, logins_running) -> tuple[float, int]:
-    """Send one message after another until ``logins_running`` is done; the slowest ack (s) and how many."""
+    """A message every 50 ms or so (a lively room), each after the last one's ack, until ``logins_running``
+    is done; the slowest ack (s) and how many were sent."""
     slowest, sent = 0.0, 0
     while not logins_running.done():
+        await asyncio.sleep(0.05)
         sent += 1
         started = time.monotonic()
         await socket.send({"type": "send", "client_id": f"storm-{sent}", "body": f"Still here ({sent})."})
-        ack = await socket.receive_until("ack")
-        assert ack["client_id"] == f"storm-{sent}"
+        seen = []
+        while not seen or seen[-1].get("type") != "ack":
+            try:
+                seen.append(await socket.receive())
+            except TimeoutError:
+                raise AssertionError(f"no acknowledgement for message {sent}; meanwhile: {seen}") from None
+        assert seen[-1]["client_id"] == f"storm-{sent}"
         slowest = max(slowest, time.monotonic() - started)
     return slowest, sent
 
@@ -65,7 +72,7 @@ async def slowest_ack_while(socket, logins_running) -> tuple[float, int]:
 async def test_a_member_keeps_getting_acknowledgements_while_others_log_in(
     channel_layer, argon2, newcomers, group, member, settings
 ):
-    settings.CHAT_RATE_LIMIT = (1_000, 10)  # one member writes as fast as the acks come back
+    settings.CHAT_RATE_LIMIT = (1_000, 10)  # one member stands in for a lively room
     tries = []
     async with connected(member, group.slug) as sam:
         for _ in range(ATTEMPTS):
