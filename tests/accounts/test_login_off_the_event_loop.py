@@ -8,17 +8,15 @@ add on this machine at this moment."""
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
-from urllib.parse import urlencode
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import HttpCommunicator
 
 from tests.conftest import PASSWORD
 from tests.support.hashers import CountingArgon2PasswordHasher
+from tests.support.logins import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,27 +31,6 @@ def argon2(settings):
     settings.PASSWORD_HASHERS = ["tests.support.hashers.CountingArgon2PasswordHasher"]
     CountingArgon2PasswordHasher.threads = []
     return CountingArgon2PasswordHasher.threads
-
-
-async def log_in(pseudonym: str, password: str) -> int:
-    """The login form as a browser sends it: the page first (its CSRF cookie and token), then the POST."""
-    from supportcircle.asgi import application
-
-    page = await HttpCommunicator(
-        application, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]
-    ).get_response()
-    cookie = next(value for name, value in page["headers"] if name == b"Set-Cookie" and value.startswith(b"csrftoken="))
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page["body"]).group(1).decode()
-    body = urlencode({"username": pseudonym, "password": password, "csrfmiddlewaretoken": token}).encode()
-    headers = [
-        (b"host", b"testserver"),
-        (b"content-type", b"application/x-www-form-urlencoded"),
-        (b"cookie", cookie.split(b";")[0]),
-    ]
-    response = await HttpCommunicator(application, "POST", "/accounts/login/", body=body, headers=headers).get_response(
-        timeout=30
-    )
-    return response["status"]
 
 
 async def longest_tick_gap_ms(while_running) -> float:
