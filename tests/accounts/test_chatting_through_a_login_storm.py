@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -25,10 +24,6 @@ from tests.support.waiting import PATIENCE, eventually_async
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LOGINS = 6
-ATTEMPTS = 3  # tries until one is clean; a passing run stops at the first
-# A failure bound, not a latency figure (the bench's login storm measures those): an acknowledgement
-# that waited for the logins' hashes or their database connections would take about as long as they do.
-ACK_PATIENCE = 1.0
 
 
 @pytest.fixture
@@ -49,14 +44,13 @@ def newcomers(argon2) -> list[str]:
     return [p.pseudonym for p in people]
 
 
-async def slowest_ack_while(socket, logins_running) -> tuple[float, int]:
+async def chat_while(socket, logins_running) -> int:
     """A message every 50 ms or so (a lively room), each after the last one's ack, until ``logins_running``
-    is done; the slowest ack (s) and how many were sent."""
-    slowest, sent = 0.0, 0
+    is done; how many were sent (each one acknowledged, in order)."""
+    sent = 0
     while not logins_running.done():
         await asyncio.sleep(0.05)
         sent += 1
-        started = time.monotonic()
         await socket.send({"type": "send", "client_id": f"storm-{sent}", "body": f"Still here ({sent})."})
         seen = []
         while not seen or seen[-1].get("type") != "ack":
@@ -65,29 +59,21 @@ async def slowest_ack_while(socket, logins_running) -> tuple[float, int]:
             except TimeoutError:
                 raise AssertionError(f"no acknowledgement for message {sent}; meanwhile: {seen}") from None
         assert seen[-1]["client_id"] == f"storm-{sent}"
-        slowest = max(slowest, time.monotonic() - started)
-    return slowest, sent
+    return sent
 
 
 async def test_a_member_keeps_getting_acknowledgements_while_others_log_in(
     channel_layer, argon2, newcomers, group, member, settings
 ):
+    """How promptly is the bench's (the login storm); here: nothing is lost or refused meanwhile."""
     settings.CHAT_RATE_LIMIT = (1_000, 10)  # one member stands in for a lively room
-    tries = []
     async with connected(member, group.slug) as sam:
-        for _ in range(ATTEMPTS):
-            argon2.threads.clear()
-            logins = asyncio.ensure_future(asyncio.gather(*(log_in(who, PASSWORD) for who in newcomers)))
-            slowest, sent = await slowest_ack_while(sam, logins)
-            assert await logins == [302] * LOGINS  # everyone got in
-            assert len(argon2.threads) == LOGINS  # each password checked once
-            tries.append((slowest, sent))
-            if slowest <= ACK_PATIENCE:
-                return
-    pytest.fail(
-        f"while {LOGINS} people logged in, a message waited for its acknowledgement "
-        + "; ".join(f"{slowest:.2f} s (of {sent})" for slowest, sent in tries)
-    )
+        argon2.threads.clear()  # from here on, only the newcomers'
+        logins = asyncio.ensure_future(asyncio.gather(*(log_in(who, PASSWORD) for who in newcomers)))
+        sent = await chat_while(sam, logins)  # each message acknowledged, in order
+    assert await logins == [302] * LOGINS  # everyone got in
+    assert len(argon2.threads) == LOGINS  # each password checked once
+    assert sent >= 1
 
 
 async def test_a_login_waiting_for_its_turn_holds_no_database_connection(argon2, newcomers, group, member):
