@@ -1,9 +1,9 @@
 """The author's seat: everything posting needs to know, in one plain statement.
 
 Every message reads it, so it is written once per process as SQL from the models' own tables and
-columns (their ``_meta``), not rebuilt and compiled by the ORM for each message: that compiling cost
-several times what the database took to answer. Its rows become model instances as the ORM makes them
-(``Model.from_db``, each field's converters), so the rules read the same objects as before.
+columns (supportcircle.plain_sql), not rebuilt and compiled by the ORM for each message: that compiling
+cost several times what the database took to answer. Its row becomes the model instances the ORM would
+make, so the rules read the same objects as before.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 
 from groups.models import BoundarySettings, Group, Membership
+from supportcircle.plain_sql import Converters, ModelColumns, column, table
 
 from .extensions import reviewer
 from .models import Message, RoomState
@@ -36,52 +37,12 @@ class SeatColumn:
 
 
 @dataclass(frozen=True)
-class _Part:
-    """One model's columns in the seat's row, and how each becomes the instance's value."""
-
-    model: type
-    alias: str
-    fields: list
-    converters: list
-
-    def columns(self) -> str:
-        return ", ".join(f"{self.alias}.{_column(self.model, field.name)}" for field in self.fields)
-
-    def instance(self, values):
-        values = [_converted(value, converters) for value, converters in zip(values, self.converters, strict=True)]
-        return self.model.from_db(connection.alias, [field.attname for field in self.fields], values)
-
-
-def _part(model, alias: str) -> _Part:
-    fields = list(model._meta.concrete_fields)
-    return _Part(model, alias, fields, [_converters_of(field) for field in fields])
-
-
-def _column(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _converters_of(field) -> tuple:
-    """How the ORM turns this field's column into a Python value on this database (as a query's compiler
-    does: the database's converters for the field, then the field's own ``from_db_value``)."""
-    column = field.get_col(field.model._meta.db_table)
-    return column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-
-
-def _converted(value, converters: tuple):
-    column, functions = converters
-    for convert in functions:
-        value = convert(value, column, connection)
-    return value
-
-
-@dataclass(frozen=True)
 class _Statement:
     """The seat's SQL and the parts of its row, made once per process and database."""
 
     sql: str
     parts: list
-    created_at: list
+    created_at: Converters
     extra: tuple
 
 
@@ -89,7 +50,7 @@ _STATEMENTS: dict[tuple, _Statement] = {}
 
 
 def _statement(extra: dict[str, SeatColumn]) -> _Statement:
-    key = (connection.vendor, tuple((name, column.sql) for name, column in extra.items()))
+    key = (connection.vendor, tuple((name, added.sql) for name, added in extra.items()))
     found = _STATEMENTS.get(key)
     if found is None:
         found = _STATEMENTS.setdefault(key, _written(extra))
@@ -99,18 +60,15 @@ def _statement(extra: dict[str, SeatColumn]) -> _Statement:
 def _written(extra: dict[str, SeatColumn]) -> _Statement:
     User = get_user_model()
     parts = [
-        _part(Membership, "m"),
-        _part(Group, "g"),
-        _part(RoomState, "r"),
-        _part(User, "u"),
-        _part(BoundarySettings, "b"),
+        ModelColumns.of(Membership, "m"),
+        ModelColumns.of(Group, "g"),
+        ModelColumns.of(RoomState, "r"),
+        ModelColumns.of(User, "u"),
+        ModelColumns.of(BoundarySettings, "b"),
     ]
 
-    def table(model) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
     def of(alias: str, model, name: str) -> str:
-        return f"{alias}.{_column(model, name)}"
+        return column(model, name, alias)
 
     group_id, user_id = of("m", Membership, "group"), of("m", Membership, "user")
     created_at = of("mm", Message, "created_at")
@@ -127,10 +85,10 @@ def _written(extra: dict[str, SeatColumn]) -> _Statement:
         # For a socket: its session's data while the session lives.
         f"(SELECT {of('s', Session, 'session_data')} FROM {table(Session)} s "  # noqa: S608  # nosec B608
         f"WHERE {of('s', Session, 'session_key')} = %s AND {of('s', Session, 'expire_date')} > %s)",
-        *(f"({column.sql.format(group_id=group_id, user_id=user_id)})" for column in extra.values()),
+        *(f"({added.sql.format(group_id=group_id, user_id=user_id)})" for added in extra.values()),
     ]
     sql = (
-        f"SELECT {', '.join(part.columns() for part in parts)}, {', '.join(subqueries)} "  # noqa: S608  # nosec B608: names from the models' meta
+        f"SELECT {', '.join(part.sql() for part in parts)}, {', '.join(subqueries)} "  # noqa: S608  # nosec B608: names from the models' meta
         f"FROM {table(Membership)} m "
         f"INNER JOIN {table(Group)} g ON {of('g', Group, 'id')} = {group_id} "
         f"INNER JOIN {table(User)} u ON {of('u', User, User._meta.pk.name)} = {user_id} "
@@ -139,8 +97,8 @@ def _written(extra: dict[str, SeatColumn]) -> _Statement:
         f"{of('u', User, User._meta.pk.name)} "
         f"WHERE {user_id} = %s AND {group_id} = %s"
     )
-    extra_converters = tuple((name, _converters_of(column.field)) for name, column in extra.items())
-    return _Statement(sql, parts, _converters_of(Message._meta.get_field("created_at")), extra_converters)
+    extra_converters = tuple((name, Converters.of(added.field)) for name, added in extra.items())
+    return _Statement(sql, parts, Converters.of(Message._meta.get_field("created_at")), extra_converters)
 
 
 def read_seat(
@@ -156,8 +114,8 @@ def read_seat(
     statement = _statement(extra)
     at = connection.ops.adapt_datetimefield_value
     params = [client_id, at(now - timedelta(seconds=window_seconds)), session_key or "", at(now)]
-    for column in extra.values():
-        params.extend(column.params)
+    for added in extra.values():
+        params.extend(added.params)
     params += [user_id, group_id]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
@@ -171,8 +129,8 @@ def _seated(statement: _Statement, row) -> Membership:
     start = 0
     instances = []
     for part in statement.parts:
-        values = row[start : start + len(part.fields)]
-        start += len(part.fields)
+        values = row[start : start + len(part)]
+        start += len(part)
         # A LEFT JOIN that found nothing: the defaults, unsaved (the room's and the person's own settings).
         instances.append(None if values[0] is None else part.instance(values))
     membership, group, room, user, settings = instances
@@ -182,9 +140,9 @@ def _seated(statement: _Statement, row) -> Membership:
     user.boundary_settings = settings if settings is not None else BoundarySettings(user=user)
     resent_seq, last_posted_at, posted_in_window, session_data, *extra = row[start:]
     membership.resent_seq = resent_seq
-    membership.last_posted_at = _converted(last_posted_at, statement.created_at)
+    membership.last_posted_at = statement.created_at(last_posted_at)
     membership.posted_in_window = posted_in_window
     membership.session_data = session_data
     for (name, converters), value in zip(statement.extra, extra, strict=True):
-        setattr(membership, name, _converted(value, converters))
+        setattr(membership, name, converters(value))
     return membership
