@@ -35,7 +35,8 @@ bare Channels (B) and a raw websockets server (R); and the production stack scal
   slow_reader    (P D B R) one socket stops reading in a busy room
   history        (P D)     first page and backfill with 1,000 and 1,000,000 messages
   login_storm    (P D)     300 logins through the real form, 30 at a time, while 1,000 chat
-  idle_memory    (P D B R) server memory per idle socket at 2,000 and 10,000
+  idle_memory    (P D B R) server memory per idle socket at 2,000 and 10,000, from a baseline taken once
+                           the warmed-up server has settled (P and D load the second opinion at the first socket)
   crowd          (P D)     all 10,000 signed in, 1,000 groups: ping every 20 s, post once a minute
   connect_storm  (P D B R S) 5,000 members with a session open the chat page and its socket, 200 at a time
   remote_db      (P)       human pace and the ramp with PostgreSQL 1 ms and 10 ms away (bench/db_proxy.py)

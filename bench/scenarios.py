@@ -315,7 +315,10 @@ async def idle_memory(ctx: Context, gen: load.Generator) -> tuple[dict, list[loa
     warm = home_clients(ctx, gen, 20)
     await load.open_clients(warm, 20)
     await load.close_clients(warm)
-    await asyncio.sleep(1)
+    # The first socket also starts what a process loads once (P and D: the second opinion's model, on
+    # its own thread, for seconds and about a hundred MB): the baseline waits until that is done, or
+    # its growth would be counted against the sockets opened meanwhile.
+    settled_s = await settle_memory(ctx)
     base = process_rss_kb(ctx.proc.pid)
     clients: list[load.Client] = []
     points = []
@@ -348,7 +351,21 @@ async def idle_memory(ctx: Context, gen: load.Generator) -> tuple[dict, list[loa
             }
         )
         print(f"    idle {ctx.kind} {alive:>6,} sockets: {points[-1]['kb_per_socket']} KB each", flush=True)
-    return {"baseline_rss_mb": round(base / 1024, 1), "points": points}, clients
+    return {"baseline_rss_mb": round(base / 1024, 1), "baseline_settled_s": settled_s, "points": points}, clients
+
+
+async def settle_memory(ctx: Context, limit: float = 60.0) -> float:
+    """Wait until the server is idle (harness.settle) and its memory has stopped growing: less than
+    256 KB in two seconds. Returns the seconds waited (at most ``limit``)."""
+    started = time.monotonic()
+    rss = process_rss_kb(ctx.proc.pid)
+    while time.monotonic() - started < limit:
+        await settle(ctx, limit=max(limit - (time.monotonic() - started), 0.5))
+        await asyncio.sleep(2)
+        before, rss = rss, process_rss_kb(ctx.proc.pid)
+        if rss - before < 256:
+            break
+    return round(time.monotonic() - started, 1)
 
 
 async def crowd(ctx: Context, gen: load.Generator, clients: list[load.Client]) -> dict:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import functools
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
@@ -25,6 +22,7 @@ from .extensions import POSTED_HOOKS, reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
+from .seat import read_seat
 
 
 @dataclass(frozen=True)
@@ -257,26 +255,15 @@ def _seat(user_id: int, group_id: int, *, client_id: str, session_key: str | Non
     """Everything posting needs to know about the author's place in the group, in one query: the
     membership with the group, its room and the author's boundaries; a message already stored with this
     client id (a resend); when they last posted and how many times in the rate limit's window; for a
-    socket, its session's data; and what the reviewer reads (moderation: a time-out)."""
-    mine = Message.objects.filter(group_id=OuterRef("group_id"), author_id=OuterRef("user_id"))
-    window_start = now - timedelta(seconds=_rate_limit().window_seconds)
-    annotations = {
-        "resent_seq": Subquery(mine.filter(client_id=client_id).values("seq")[:1]),
-        "last_posted_at": Subquery(mine.order_by("-created_at").values("created_at")[:1]),
-        "posted_in_window": Coalesce(
-            Subquery(mine.filter(created_at__gt=window_start).values("author_id").annotate(n=Count("id")).values("n")),
-            0,
-        ),
-        "session_data": Subquery(
-            Session.objects.filter(session_key=session_key or "", expire_date__gt=now).values("session_data")[:1]
-        ),
-    }
-    annotations.update(reviewer().seat_annotations(now))  # moderation's time-out, for one
-    return (
-        Membership.objects.select_related("group__room_state", "user__boundary_settings")
-        .annotate(**annotations)
-        .filter(user_id=user_id, group_id=group_id)
-        .first()
+    socket, its session's data; and what the reviewer reads (moderation: a time-out). Plain SQL written
+    once per process (chat.seat): compiling it with the ORM for every message cost more than the rest."""
+    return read_seat(
+        user_id,
+        group_id,
+        client_id=client_id,
+        session_key=session_key,
+        now=now,
+        window_seconds=_rate_limit().window_seconds,
     )
 
 

@@ -31,6 +31,7 @@ from .errors import ChatAccessDenied, ChatRefused
 from .extensions import FRAME_HANDLERS, handles, reviewer
 from .failures import FailureLog
 from .handlers import ConversationHandlers
+from .inbox import Inbox
 from .middleware import LayerStalled
 from .protocol import (
     MAX_INT,
@@ -115,7 +116,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         # every event; in a busy room that bookkeeping cost as much as delivering. Here each source
         # has one long-lived reader, and a lock keeps handlers one at a time, as Channels does.
         self.one_at_a_time = asyncio.Lock()
-        self.waiting_frames: asyncio.Queue[dict] = asyncio.Queue()
+        self.waiting_frames = Inbox()  # lighter than an asyncio.Queue: every open socket holds one (chat.inbox)
         readers = [
             asyncio.ensure_future(self.read_frames(receive)),
             asyncio.ensure_future(self.dispatch_from(self.waiting_frames.get)),

@@ -85,8 +85,9 @@ class Review:
 class Reviewer:
     """The chat's own reviewer: every message is posted as written, nothing else is recorded."""
 
-    def seat_annotations(self, now) -> dict[str, Any]:
-        """ORM annotations the reviewer needs on the author's seat, read in the same query (chat.actions._seat)."""
+    def seat_columns(self, now) -> dict[str, Any]:
+        """Values the reviewer needs on the author's seat, read in the same statement (chat.seat.SeatColumn,
+        by the attribute name each gets on the seat)."""
         return {}
 
     def is_crisis(self, group, body: str) -> bool:

@@ -37,6 +37,7 @@ from channels_redis.utils import _wrap_close
 from supportcircle import metrics
 from supportcircle.realtime import Event
 
+from .inbox import Inbox
 from .protocol import CloseCode
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,12 @@ OVERFLOW_EVENT = {"type": Event.LAYER_OVERFLOW.value}
 CLOSE_GRACE_SECONDS = 60
 
 
-class BoundedInbox(asyncio.Queue):
-    """A socket's inbox: at most ``capacity`` events, then what waits is dropped for one overflow marker."""
+class BoundedInbox(Inbox):
+    """A socket's inbox: at most ``capacity`` events, then what waits is dropped for one overflow marker.
+    channels-redis asks an inbox for ``put_nowait`` and ``get`` only (chat.inbox has both, lighter than
+    the ``asyncio.Queue`` it makes itself)."""
+
+    __slots__ = ("capacity", "marker")
 
     def __init__(self, capacity: int, marker) -> None:
         super().__init__()

@@ -10,14 +10,14 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.errors import ChatRefused
 from chat.extensions import Reviewer
 from chat.models import Message, MessageState
 from chat.protocol import ErrorCode, NoticeCode
+from chat.seat import SeatColumn
 from groups.models import (
     Group,
     Membership,
@@ -318,12 +318,18 @@ def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
 class ModerationReviewer(Reviewer):
     """What the chat asks moderation about each outgoing message (registered in ModerationConfig.ready)."""
 
-    def seat_annotations(self, now) -> dict:
+    def seat_columns(self, now) -> dict:
+        # The latest time-out still running, if any (active_time_out's answer, read with the seat).
+        until = TimeOut._meta.get_field("until")
+        column = {name: connection.ops.quote_name(TimeOut._meta.get_field(name).column) for name in ("group", "user")}
         return {
-            "time_out_until": Subquery(
-                TimeOut.objects.filter(group_id=OuterRef("group_id"), user_id=OuterRef("user_id"), until__gt=now)
-                .order_by("-until")
-                .values("until")[:1]
+            "time_out_until": SeatColumn(
+                f"SELECT MAX(t.{connection.ops.quote_name(until.column)}) "  # noqa: S608  # nosec B608: names from meta
+                f"FROM {connection.ops.quote_name(TimeOut._meta.db_table)} t "
+                f"WHERE t.{column['group']} = {{group_id}} AND t.{column['user']} = {{user_id}} "
+                f"AND t.{connection.ops.quote_name(until.column)} > %s",
+                (connection.ops.adapt_datetimefield_value(now),),
+                until,
             )
         }
 

@@ -1,0 +1,72 @@
+"""Model instances from plain SQL, as the ORM would make them.
+
+A few statements run for every message or every few deliveries (the author's seat, the sockets'
+re-checks). Built with the ORM, each is compiled afresh on every call, and compiling cost several times
+what the database took to answer. Those few are written as plain SQL from the models' own tables and
+columns (their ``_meta``), and their rows become instances through Django's public ``Model.from_db``
+after each field's converters (the database's, then the field's ``from_db_value``, as a query's
+compiler applies them), so the code that reads them sees the same objects as from a queryset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+
+def table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model, name: str, alias: str = "") -> str:
+    """A field's column, quoted (``alias.column`` with an alias)."""
+    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    return f"{alias}.{quoted}" if alias else quoted
+
+
+def placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+@dataclass(frozen=True)
+class Converters:
+    """How the ORM turns one field's column into a Python value on this database."""
+
+    column: object
+    functions: list
+
+    @classmethod
+    def of(cls, field) -> Converters:
+        col = field.get_col(field.model._meta.db_table)
+        return cls(col, connection.ops.get_db_converters(col) + field.get_db_converters(connection))
+
+    def __call__(self, value):
+        for convert in self.functions:
+            value = convert(value, self.column, connection)
+        return value
+
+
+@dataclass(frozen=True)
+class ModelColumns:
+    """All of a model's concrete columns under an alias in a plain SELECT, and the instance a row's part makes."""
+
+    model: type
+    alias: str
+    fields: list
+    converters: list
+
+    @classmethod
+    def of(cls, model, alias: str) -> ModelColumns:
+        fields = list(model._meta.concrete_fields)
+        return cls(model, alias, fields, [Converters.of(field) for field in fields])
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def sql(self) -> str:
+        return ", ".join(column(self.model, field.name, self.alias) for field in self.fields)
+
+    def instance(self, values):
+        values = [convert(value) for value, convert in zip(values, self.converters, strict=True)]
+        return self.model.from_db(connection.alias, [field.attname for field in self.fields], values)
