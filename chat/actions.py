@@ -15,6 +15,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
+from supportcircle.plain_sql import db_time, table
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -63,37 +64,6 @@ def refusal_for(state: str | None) -> CloseCode | None:
     return None
 
 
-def _quoted(model) -> str:
-    """The model's table, quoted for a plain query (found once: each read of ``connection`` goes through
-    Django's per-thread lookup, a few µs, and an opening socket's queries name a dozen tables)."""
-    try:
-        return _QUOTED[model]
-    except KeyError:
-        return _QUOTED.setdefault(model, connection.ops.quote_name(model._meta.db_table))
-
-
-_QUOTED: dict[type, str] = {}
-
-
-def _db_time(moment):
-    """A datetime as a plain query's parameter, as the ORM would pass it (naive UTC text on SQLite)."""
-    adapt = _ADAPT_TIME
-    if adapt is None:
-        adapt = _remember_how_times_are_adapted()
-    return adapt(moment)
-
-
-_ADAPT_TIME = None
-
-
-def _remember_how_times_are_adapted():
-    """The database's ``adapt_datetimefield_value``, looked up once. It reads no connection state (the
-    settings and the database's time zone only), so the first thread's serves every thread."""
-    global _ADAPT_TIME
-    _ADAPT_TIME = connection.ops.adapt_datetimefield_value
-    return _ADAPT_TIME
-
-
 def open_chat(user, slug: str) -> ChatAccess:
     """Check that this person may open this group's chat, and describe the socket.
 
@@ -114,16 +84,16 @@ def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int 
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
     counting = sockets_since is not None
     sockets = (
-        f", (SELECT COUNT(*) FROM {_quoted(Presence)} WHERE user_id = %s AND last_seen >= %s)"  # noqa: S608  # nosec B608
+        f", (SELECT COUNT(*) FROM {table(Presence)} WHERE user_id = %s AND last_seen >= %s)"  # noqa: S608  # nosec B608
         if counting
         else ""
     )
     sql = (
         "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version"  # noqa: S608  # nosec B608
-        f"{sockets} FROM {_quoted(Group)} g LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
+        f"{sockets} FROM {table(Group)} g LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
         "WHERE g.slug = %s"
     )
-    params = [user.pk, _db_time(sockets_since), user.pk, slug] if counting else [user.pk, slug]
+    params = [user.pk, db_time(sockets_since), user.pk, slug] if counting else [user.pk, slug]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -152,8 +122,8 @@ def _may_read_through(user_id: int, group_id: int) -> int:
     """Re-check that this person may read this group (ChatAccessDenied if not); return its latest seq.
     One plain query: the history read on every connect and page checks again at the moment it reads."""
     sql = (
-        f"SELECT g.last_seq, m.state FROM {_quoted(Group)} g "  # noqa: S608  # nosec B608
-        f"LEFT JOIN {_quoted(Membership)} m ON m.group_id = g.id AND m.user_id = %s WHERE g.id = %s"
+        f"SELECT g.last_seq, m.state FROM {table(Group)} g "  # noqa: S608  # nosec B608
+        f"LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s WHERE g.id = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, group_id])
@@ -170,10 +140,10 @@ def _may_read_through(user_id: int, group_id: int) -> int:
 def _next_seq(group_id: int) -> int:
     # One statement that both bumps and returns the counter: the row stays
     # locked until commit, so sequence numbers are gapless and never repeat.
-    table = Group._meta.db_table
+    group_table = table(Group)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608  # nosec B608: table name from model meta
+            f"UPDATE {group_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608  # nosec B608: table name from model meta
             [group_id],
         )
         return cursor.fetchone()[0]
@@ -282,8 +252,8 @@ def _store(message: Message) -> Message:
     columns = ", ".join(_quoted_column(field) for field in fields)
     picks = ", ".join("taken.last_seq" if field.name == "seq" else "%s" for field in fields)
     sql = (
-        f"WITH taken AS (UPDATE {_quoted(Group)} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq) "  # noqa: S608  # nosec B608
-        f"INSERT INTO {_quoted(Message)} ({columns}) SELECT {picks} FROM taken RETURNING id, seq"
+        f"WITH taken AS (UPDATE {table(Group)} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq) "  # noqa: S608  # nosec B608
+        f"INSERT INTO {table(Message)} ({columns}) SELECT {picks} FROM taken RETURNING id, seq"
     )
     params = [message.group_id, *(values[field.name] for field in fields if field.name != "seq")]
     with connection.cursor() as cursor:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from supportcircle.plain_sql import db_time, table
 
 from .models import MessageState
 
@@ -166,7 +166,5 @@ def exists_in(model, where: str, params: list) -> tuple[str, list]:
     matches ``where`` (plain SQL with %s placeholders for ``params``; datetimes are passed as the ORM
     would pass them). Plain SQL because every socket asks: built with the ORM, the one query that
     answers all the facts cost twenty times its own run to compile."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
-    values = [adapt(value) if isinstance(value, datetime) else value for value in params]
-    return f"EXISTS (SELECT 1 FROM {table} WHERE group_id = g.id AND {where})", values  # noqa: S608  # nosec B608
+    values = [db_time(value) if isinstance(value, datetime) else value for value in params]
+    return f"EXISTS (SELECT 1 FROM {table(model)} WHERE group_id = g.id AND {where})", values  # noqa: S608  # nosec B608

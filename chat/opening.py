@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group
+from supportcircle.plain_sql import db_time, table
 
 from . import actions, room
-from .actions import _db_time, _quoted
 from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
 from .protocol import PRESENCE_TTL_SECONDS
@@ -107,13 +107,13 @@ def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
     extra_params = [value for _, params in facts.values() for value in params]
     sql = (
         "SELECT g.joins_locked, g.breathe_until > %s, "  # noqa: S608  # nosec B608
-        f"EXISTS (SELECT 1 FROM {_quoted(RoomState)} WHERE group_id = g.id), "
-        f"EXISTS (SELECT 1 FROM {_quoted(Round)} WHERE group_id = g.id AND closed_at IS NULL), "
-        f"EXISTS (SELECT 1 FROM {_quoted(Message)} WHERE group_id = g.id AND pinned_at IS NOT NULL AND state = %s), "
-        f"(SELECT last_read_seq FROM {_quoted(ReadMarker)} WHERE group_id = g.id AND user_id = %s LIMIT 1)"
-        f"{extra_sql} FROM {_quoted(Group)} g WHERE g.id = %s"
+        f"EXISTS (SELECT 1 FROM {table(RoomState)} WHERE group_id = g.id), "
+        f"EXISTS (SELECT 1 FROM {table(Round)} WHERE group_id = g.id AND closed_at IS NULL), "
+        f"EXISTS (SELECT 1 FROM {table(Message)} WHERE group_id = g.id AND pinned_at IS NOT NULL AND state = %s), "
+        f"(SELECT last_read_seq FROM {table(ReadMarker)} WHERE group_id = g.id AND user_id = %s LIMIT 1)"
+        f"{extra_sql} FROM {table(Group)} g WHERE g.id = %s"
     )
-    params = [_db_time(now), MessageState.VISIBLE.value, user_id, *extra_params, group_id]
+    params = [db_time(now), MessageState.VISIBLE.value, user_id, *extra_params, group_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -18,11 +18,10 @@ from groups.boundaries import BoundarySnapshot
 from groups.models import SEATED_STATES, Membership, MembershipState, Role
 from supportcircle import realtime
 from supportcircle.accounts.models import User
+from supportcircle.plain_sql import db_time, table
 
 from . import broadcast
 from .actions import (
-    _db_time,
-    _quoted,
     facilitator_or_refuse,
     last_read_seq,
     membership_or_deny,
@@ -271,12 +270,12 @@ def here_now(group_id: int) -> list[dict]:
     Read on every arrival and departure, so in one plain query."""
     sql = (
         "SELECT DISTINCT u.id, u.pseudonym, m.role "  # noqa: S608  # nosec B608
-        f"FROM {_quoted(Membership)} m JOIN {_quoted(User)} u ON u.id = m.user_id "
-        f"JOIN {_quoted(Presence)} p ON p.user_id = m.user_id AND p.group_id = m.group_id "
+        f"FROM {table(Membership)} m JOIN {table(User)} u ON u.id = m.user_id "
+        f"JOIN {table(Presence)} p ON p.user_id = m.user_id AND p.group_id = m.group_id "
         f"WHERE m.group_id = %s AND m.state IN (%s, %s) AND p.last_seen >= %s ORDER BY u.pseudonym"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [group_id, *SEATED_STATES, _db_time(_fresh_since())])
+        cursor.execute(sql, [group_id, *SEATED_STATES, db_time(_fresh_since())])
         rows = cursor.fetchall()
     return [{"id": user_id, "pseudonym": pseudonym, "role": role} for user_id, pseudonym, role in rows]
 
@@ -303,18 +302,18 @@ def _one_presence_change_at_a_time(cursor, group_id: int) -> None:
 def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], float]:
     """A socket opened: this member is here now; everyone else's "here now" list updates.
     Returns the list for the arriving socket's `ready` frame, and when it was true."""
-    presence = _quoted(Presence)
+    presence = table(Presence)
     with transaction.atomic(), connection.cursor() as cursor:
         _one_presence_change_at_a_time(cursor, group_id)
         # Sockets of a server process that died never said goodbye; they expire here.
         cursor.execute(
             f"DELETE FROM {presence} WHERE group_id = %s AND last_seen < %s",  # noqa: S608  # nosec B608
-            [group_id, _db_time(_fresh_since())],
+            [group_id, db_time(_fresh_since())],
         )
         # A channel name is made afresh for each socket, and a socket arrives once: always a new row.
         cursor.execute(
             f"INSERT INTO {presence} (group_id, user_id, channel_name, last_seen) VALUES (%s, %s, %s, %s)",  # noqa: S608  # nosec B608
-            [group_id, user_id, channel_name, _db_time(timezone.now())],
+            [group_id, user_id, channel_name, db_time(timezone.now())],
         )
         here, at = here_now(group_id), timezone.now().timestamp()
         broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
@@ -325,7 +324,7 @@ def depart(group_id: int, channel_name: str) -> None:
     """A socket closed; if it was this member's last one here, they leave the "here now" list."""
     with transaction.atomic(), connection.cursor() as cursor:
         _one_presence_change_at_a_time(cursor, group_id)
-        cursor.execute(f"DELETE FROM {_quoted(Presence)} WHERE channel_name = %s", [channel_name])  # noqa: S608  # nosec B608
+        cursor.execute(f"DELETE FROM {table(Presence)} WHERE channel_name = %s", [channel_name])  # noqa: S608  # nosec B608
         broadcast.on_commit_presence(group_id, here_now(group_id), at=timezone.now().timestamp())
 
 
