@@ -41,7 +41,7 @@ import logging
 import os
 import queue
 import signal
-import subprocess
+import subprocess  # nosec B404: starts only this interpreter with our own entry point
 import sys
 import threading
 import time
@@ -236,7 +236,7 @@ class _Child:
         from_child, to_server = os.pipe()
         entry = f"from moderation.second_opinion.worker import _child_main; _child_main({to_child}, {to_server})"
         try:
-            self.process = subprocess.Popen(  # noqa: S603 (this interpreter, our own entry point)
+            self.process = subprocess.Popen(  # noqa: S603  # nosec B603: this interpreter, our own entry point
                 [sys.executable, "-c", entry],
                 pass_fds=(to_child, to_server),
                 stdin=subprocess.DEVNULL,
