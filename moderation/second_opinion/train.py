@@ -2,7 +2,7 @@
 
     .venv/bin/python -m moderation.second_opinion.train [--data FILE ...] [--output PATH]
 
-Needs scikit-learn (requirements-dev.txt); the server does not. About a minute on one core.
+Needs scikit-learn (requirements-dev.txt); the server does not. About four minutes of CPU.
 
 1. Every labelled message in moderation/data/ (labelled.jsonl, blind*.jsonl, train_*.jsonl unless
    --data is given) goes through the encoder once.
@@ -43,14 +43,20 @@ OUTPUTS = (*CATEGORIES, *CRISIS_KINDS)
 # 0.01, 0.02, 0.03 and 0.1 (on the last layer alone, 0.3 to 10 were tried).
 REGULARISATION = 0.02
 # The files written to the blind-set brief by writers who never saw the rules (blind3 joined after its
-# one scoring). Budgets (issue 25, phase 2): the phrase engine alone acts on about 4.2% of their clean
-# messages, so the second opinion may add almost nothing there (clean acted on <= 5%); the card a
-# half per cent; the facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
-CALIBRATION_SOURCES = ("train_a", "train_b", "blind3")
-CATEGORY_CLEAN_BUDGET = 0.001
+# one scoring; train_c and train_d, crisis-heavy and judgment/diet/body-heavy, later the same day).
+# Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
+# second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
+# facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
+CALIBRATION_SOURCES = ("train_a", "train_b", "blind3", "train_c", "train_d")
+CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
+# With train_c and train_d the engine alone acts on 4.35% of the calibration writers' clean messages,
+# so a category the model adds may touch none of them (0.1% let it add 0.4%: clean acted on 5.2%).
+CATEGORY_CLEAN_BUDGET = 0.0
 CARD_CLEAN_BUDGET = 0.005
 ALERT_CLEAN_BUDGET = 0.095
-_GRID = np.round(np.arange(0.05, 0.996, 0.005), 3)
+# Finer near 1, where the strict budgets land: a grid that stopped at 0.995 returned 0.995 even when
+# that still added more clean messages than the budget allowed (diet and advice did).
+_GRID = np.concatenate([np.round(np.arange(0.05, 0.996, 0.005), 3), [0.996, 0.997, 0.998, 0.999, 0.9995, 0.9999]])
 
 
 def default_files() -> list[Path]:
@@ -126,12 +132,17 @@ def choose_thresholds(scores: list, engine_found: list[set], clean: np.ndarray) 
     return Thresholds(categories=per_category, crisis_confident=confident, crisis_possible=min(possible, confident))
 
 
+def is_calibration(example: dict) -> bool:
+    return example.get("source", example["_writer"]) in CALIBRATION_SOURCES
+
+
 def tally(examples, verdicts, scores, thresholds) -> dict[str, Tally]:
     engine = get_engine()
     tallies: dict[str, Tally] = {"all": Tally()}
     for example, verdict, score in zip(examples, verdicts, scores, strict=True):
         decision = combine(example["text"], verdict, form_opinion(score, thresholds), engine)
-        for name in ("all", example["_writer"]):
+        names = ("all", example["_writer"], *((CALIBRATION,) if is_calibration(example) else ()))
+        for name in names:
             tallies.setdefault(name, Tally()).add(example, decision.categories, decision.alerts, decision.crisis_kind)
     return tallies
 
@@ -178,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     # the rules or the model (CALIBRATION_SOURCES): the sealed sets the goals are measured on are
     # written that way. The engine was tuned on the older files, so its few false alarms there
     # flatter it, and train_care was written after reading the model's misses.
-    calibration = np.array([e.get("source", e["_writer"]) in CALIBRATION_SOURCES for e in examples])
+    calibration = np.array([is_calibration(e) for e in examples])
     if not calibration.any():
         calibration[:] = True
     print(f"  thresholds set on {calibration.sum()} messages from {sorted(set(writers[calibration]))}")
@@ -192,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .scoring import format_figures
 
-    for name in ["all", *sorted(name for name in figures if name != "all")]:
+    first = [name for name in (CALIBRATION, "all") if name in figures]
+    for name in [*first, *sorted(name for name in figures if name not in first)]:
         print("\n".join(format_figures(f"leave-one-writer-out, {name}", figures[name])))
 
     weights, bias = fit(features, labels)
@@ -213,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 "card_clean": CARD_CLEAN_BUDGET,
                 "alert_clean": ALERT_CLEAN_BUDGET,
             },
+            "calibration_sources": list(CALIBRATION_SOURCES),
             "cross_validation": "leave one file (writer) out",
             "cv_figures": figures,
         },
