@@ -382,19 +382,24 @@
   };
 
   list.scrollTop = list.scrollHeight;
-  socket = window.SupportSocket.open({
-    path: root.dataset.wsPath,
-    handlers: handlers,
-    contiguous: Number(root.dataset.lastSeq) || 0,
-    // Ask from a window below what we hold, so edits, removals, pins and reactions made while we
-    // were away are refreshed along with the gap (docs/protocol.md); re-rendering is by seq.
-    askFrom: function (held) { return Math.max(0, held - REFRESH_WINDOW); },
-    holds: function (seq) { return seen.has(seq); },
-    forget: forget,
-    unacknowledged: function () { return outbox; },
-    resend: sendItem,
-    onSendRefused: sendRefused,
-    onStatus: connectionChanged,
-    showError: showError
+  // The socket opens once every script of the page has run (they are deferred, and DOMContentLoaded comes
+  // after the last), so the welcome's frames find each page's handlers in place (session.js's breathe
+  // guide for one: a slow fetch of a later script let them arrive first, and the guide was never shown).
+  document.addEventListener("DOMContentLoaded", function () {
+    socket = window.SupportSocket.open({
+      path: root.dataset.wsPath,
+      handlers: handlers,
+      contiguous: Number(root.dataset.lastSeq) || 0,
+      // Ask from a window below what we hold, so edits, removals, pins and reactions made while we
+      // were away are refreshed along with the gap (docs/protocol.md); re-rendering is by seq.
+      askFrom: function (held) { return Math.max(0, held - REFRESH_WINDOW); },
+      holds: function (seq) { return seen.has(seq); },
+      forget: forget,
+      unacknowledged: function () { return outbox; },
+      resend: sendItem,
+      onSendRefused: sendRefused,
+      onStatus: connectionChanged,
+      showError: showError
+    });
   });
 })();
