@@ -49,9 +49,10 @@ REGULARISATION = 0.02
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
 CALIBRATION_SOURCES = ("train_a", "train_b", "blind3", "train_c", "train_d")
 CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
-# With train_c and train_d the engine alone acts on 4.35% of the calibration writers' clean messages,
-# so a category the model adds may touch none of them (0.1% let it add 0.4%: clean acted on 5.2%).
-CATEGORY_CLEAN_BUDGET = 0.0
+# The engine alone now acts on 2.9% of the calibration writers' clean messages (4.35% before its
+# false alarms were cut), so each category the model adds may touch 0.1% of them again (about 1.5 of
+# 1,540): clean acted on 3.8% leave one writer out (3.4% at 0, when body stayed at 0.53, not 0.68).
+CATEGORY_CLEAN_BUDGET = 0.001
 CARD_CLEAN_BUDGET = 0.005
 ALERT_CLEAN_BUDGET = 0.095
 # Finer near 1, where the strict budgets land: a grid that stopped at 0.995 returned 0.995 even when
