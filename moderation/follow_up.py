@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 _worker: SecondOpinionWorker | None = None
 _worker_lock = threading.Lock()
+# Messages handed on whose answer has not been acted on yet (wait_until_answered).
+_unanswered = 0
+_answers = threading.Condition()
 
 
 def worker() -> SecondOpinionWorker:
@@ -71,9 +74,12 @@ def worker() -> SecondOpinionWorker:
 
 def use_worker(chosen: SecondOpinionWorker | None) -> SecondOpinionWorker | None:
     """Replace the process's worker (tests force overload at this boundary); returns the old one."""
-    global _worker
+    global _worker, _unanswered
     with _worker_lock:
         old, _worker = _worker, chosen
+    with _answers:
+        _unanswered = 0  # the old worker's answers are no longer waited for
+        _answers.notify_all()
     return old
 
 
@@ -107,28 +113,49 @@ def ask_second_opinion(message: Message, seat, review) -> None:
             by_facilitator=seat.role == Role.FACILITATOR,
             loop=realtime.server_loop(),
         )
+        _count_unanswered(+1)
         future = worker().submit(message.body, callback=lambda done: _answered(done, posted))
     except Exception:
+        _count_unanswered(-1)
         log.exception("second opinion: message %s could not be handed on; the engine's decision stands", message.pk)
         return
     if future is None:
+        _count_unanswered(-1)
         metrics.SECOND_OPINION_SHED.inc()
+
+
+def _count_unanswered(change: int) -> None:
+    global _unanswered
+    with _answers:
+        _unanswered = max(0, _unanswered + change)
+        if not _unanswered:
+            _answers.notify_all()
+
+
+def wait_until_answered(timeout: float = 30.0) -> bool:
+    """Wait until every message handed on so far has had its answer acted on; True if none is left
+    (a test's database is emptied only after the answers it caused have written their rows)."""
+    with _answers:
+        return _answers.wait_for(lambda: not _unanswered, timeout)
 
 
 def _answered(future: Future, posted: Posted) -> None:
     """On the worker's courier thread, once the model (in the worker's child process) has answered."""
-    if future.cancelled() or future.exception() is not None:
-        return  # the worker logged it; the engine's decision stands
-    opinion: Opinion = future.result()
-    if not opinion.categories and opinion.crisis_tier is None:
-        return  # nothing to add: no database, no frame
     try:
-        with realtime.sending_through(posted.loop):
-            act_on_opinion(posted, opinion)
-    except Exception:
-        log.exception("second opinion: acting on message %s failed", posted.message_id)
+        if future.cancelled() or future.exception() is not None:
+            return  # the worker logged it; the engine's decision stands
+        opinion: Opinion = future.result()
+        if not opinion.categories and opinion.crisis_tier is None:
+            return  # nothing to add: no database, no frame
+        try:
+            with realtime.sending_through(posted.loop):
+                act_on_opinion(posted, opinion)
+        except Exception:
+            log.exception("second opinion: acting on message %s failed", posted.message_id)
+        finally:
+            close_this_threads_connections()
     finally:
-        close_this_threads_connections()
+        _count_unanswered(-1)
 
 
 def act_on_opinion(posted: Posted, opinion: Opinion) -> None:

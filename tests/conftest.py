@@ -101,6 +101,17 @@ def database_threads_let_go_of_the_test_database(django_db_setup):
     SyncToAsync.single_thread_executor.submit(close_this_threads_connections).result(10)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem) -> None:
+    """The second opinion answers a moment after a message posts, and acting on an answer writes rows
+    (alerts, audit): a test's database is emptied only once the answers its messages caused are done
+    (before its fixtures end), so no answer writes into the next test's."""
+    from moderation import follow_up
+
+    if not follow_up.wait_until_answered(timeout=30.0):
+        follow_up.use_worker(follow_up._worker)  # stop waiting for this test's answers in the next ones
+
+
 async def on_every_database_thread(func) -> None:
     """Run ``func`` on asgiref's database thread and on each of the sockets' database threads, e.g. to
     watch or break the statements a socket runs (each thread has its own connection)."""
