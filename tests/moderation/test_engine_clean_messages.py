@@ -27,6 +27,10 @@ def categories(engine, text):
         "the voice says skip dinner and I'm eating it anyway",
         "big family meal last night. no fasting today, no extra walk",
         "it's just a nicer word for restriction",
+        "deleted the calorie app today. my thumb keeps going to where it used to be",
+        '"no bad foods" is the hardest and best thing my dietitian ever taught me',
+        'my cousin asked about my eating and I said "I\'m not doing diet talk this year"',
+        "there are no good or bad foods, only food",
     ],
 )
 def test_criticising_diet_culture_and_recovery_talk_are_not_diet(engine, text):
@@ -38,6 +42,8 @@ def test_criticising_diet_culture_and_recovery_talk_are_not_diet(engine, text):
     [
         "clean eating week 2, no sugar no bread",
         "anyone got good detox tea recommendations?",
+        "I need to get a calorie app and stick to it properly",
+        "bad foods are off limits until friday",
         "I have to earn food by running first",
         "gonna skip breakfast tomorrow since we're out for dinner",
         "intermittent fasting is the only thing keeping me sane",
