@@ -112,3 +112,14 @@ def test_telling_someone_what_to_do_is_still_advice(engine, text):
 
 def test_deleting_my_socials_is_not_sharing_contact_details(engine):
     assert "contact" not in categories(engine, "deleted all my socials for a month, best thing I've done")
+
+
+def test_kids_following_me_into_a_room_is_not_a_social_handle(engine):
+    text = "I'm in the bathroom with the door locked because it's the only room the kids don't follow me into lol"
+    assert "contact" not in categories(engine, text)
+    assert "contact" in categories(engine, "follow me on insta, same name as here")
+
+
+def test_a_food_rule_I_used_to_believe_is_recovery_talk(engine):
+    assert "diet" not in categories(engine, "I used to think I had to earn food. I don't believe that anymore")
+    assert "diet" in categories(engine, "I had to earn my dinner with a run")
