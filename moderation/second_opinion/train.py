@@ -12,7 +12,7 @@ Needs scikit-learn (requirements-dev.txt); the server does not. About four minut
 3. Thresholds, from those out-of-fold scores combined with the phrase engine's verdicts:
    (on the messages written to the blind-set brief by writers who never saw the rules, CALIBRATION_SOURCES)
    - each category but crisis: the lowest score at which the model adds that category to at most
-     CATEGORY_CLEAN_BUDGET of the messages labelled with no category;
+     its budget (CATEGORY_CLEAN_BUDGETS, else CATEGORY_CLEAN_BUDGET) of the messages labelled with no category;
    - crisis confident (the card): the lowest score adding the card to at most CARD_CLEAN_BUDGET of them;
    - crisis possible (the facilitators' alert): the lowest score alerting on at most
      ALERT_CLEAN_BUDGET of them.
@@ -43,17 +43,21 @@ OUTPUTS = (*CATEGORIES, *CRISIS_KINDS)
 # 0.01, 0.02, 0.03 and 0.1 (on the last layer alone, 0.3 to 10 were tried).
 REGULARISATION = 0.02
 # The files written to the blind-set brief by writers who never saw the rules (blind3 joined after its
-# one scoring; train_c and train_d, crisis-heavy and judgment/diet/body-heavy, later the same day).
+# one scoring; train_c and train_d, crisis-heavy and judgment/diet/body-heavy, later the same day;
+# blind6 after its one scoring; train_e, diet/body-heavy, and train_f, crisis-heavy, the next session).
 # Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
 # second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
-CALIBRATION_SOURCES = ("train_a", "train_b", "blind3", "train_c", "train_d")
+CALIBRATION_SOURCES = ("train_a", "train_b", "blind3", "train_c", "train_d", "blind6", "train_e", "train_f")
 CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
-# The engine alone now acts on 2.9% of the calibration writers' clean messages (4.35% before its
-# false alarms were cut), so each category the model adds may touch 0.1% of them again (about 1.5 of
-# 1,540): clean acted on 3.8% leave one writer out (3.4% at 0, when body stayed at 0.53, not 0.68).
+# The engine alone acts on 2.8% of the calibration writers' clean messages (2,372 of them with blind6,
+# train_e and train_f), which leaves about 2% for the model within clean acted on <= 5%. It goes where
+# recall is furthest from its goal: the card 1% (0.58 -> 0.69 writers pooled), diet and body 0.4% each
+# (0.49 -> 0.66, 0.56 -> 0.73), judgment 0.2% (0.60 -> 0.72), every other category 0.1%; clean acted
+# on 4.9% leave one writer out (3.9% with every category at 0.1% and the card at 0.5%).
 CATEGORY_CLEAN_BUDGET = 0.001
-CARD_CLEAN_BUDGET = 0.005
+CATEGORY_CLEAN_BUDGETS = {"diet": 0.004, "body": 0.004, "judgment": 0.002}
+CARD_CLEAN_BUDGET = 0.01
 ALERT_CLEAN_BUDGET = 0.095
 # Finer near 1, where the strict budgets land: a grid that stopped at 0.995 returned 0.995 even when
 # that still added more clean messages than the budget allowed (diet and advice did).
@@ -125,7 +129,8 @@ def choose_thresholds(scores: list, engine_found: list[set], clean: np.ndarray) 
     for category in CATEGORIES[1:]:
         values = np.array([score.categories[category] for score in scores])
         already = np.array([category in found for found in engine_found])
-        per_category[category] = lowest_within(values, already, clean, CATEGORY_CLEAN_BUDGET)
+        budget = CATEGORY_CLEAN_BUDGETS.get(category, CATEGORY_CLEAN_BUDGET)
+        per_category[category] = lowest_within(values, already, clean, budget)
     crisis = np.array([score.crisis for score in scores])
     engine_crisis = np.array(["crisis" in found for found in engine_found])
     confident = lowest_within(crisis, engine_crisis, clean, CARD_CLEAN_BUDGET)
@@ -222,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": [{"file": path.name, "sha256": sha256(path)} for path in files],
             "messages": len(examples),
             "budgets": {
-                "category_clean": CATEGORY_CLEAN_BUDGET,
+                "category_clean": {**{c: CATEGORY_CLEAN_BUDGET for c in CATEGORIES[1:]}, **CATEGORY_CLEAN_BUDGETS},
                 "card_clean": CARD_CLEAN_BUDGET,
                 "alert_clean": ALERT_CLEAN_BUDGET,
             },

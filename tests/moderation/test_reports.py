@@ -20,7 +20,7 @@ async def test_the_reporter_is_thanked_and_later_told_the_outcome(
         connected(second_member, circle.slug) as alex,
         connected(facilitator, circle.slug) as robin,
     ):
-        await sam.send(send("plain-1", "Honestly nobody here gets it."))
+        await sam.send(send("plain-1", "Honestly, that's not how I see it."))
         seq = (await sam.receive_until("ack"))["message"]["seq"]
         await alex.receive_until("message")
 
