@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
 
 def table(model) -> str:
@@ -41,9 +41,15 @@ _ADAPT_TIME = None
 
 
 def column(model, name: str, alias: str = "") -> str:
-    """A field's column, quoted (``alias.column`` with an alias)."""
-    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    """A field's column, quoted (``alias.column`` with an alias); found once, as ``table``'s."""
+    try:
+        quoted = _COLUMNS[model, name]
+    except KeyError:
+        quoted = _COLUMNS.setdefault((model, name), connection.ops.quote_name(model._meta.get_field(name).column))
     return f"{alias}.{quoted}" if alias else quoted
+
+
+_COLUMNS: dict[tuple[type, str], str] = {}
 
 
 def placeholders(values) -> str:
@@ -76,11 +82,17 @@ class ModelColumns:
     alias: str
     fields: list
     converters: list
+    attnames: list
 
     @classmethod
     def of(cls, model, alias: str) -> ModelColumns:
-        fields = list(model._meta.concrete_fields)
-        return cls(model, alias, fields, [Converters.of(field) for field in fields])
+        """Made once per model and alias: the statements that use it run for every message or re-check."""
+        try:
+            return _MODEL_COLUMNS[model, alias]
+        except KeyError:
+            fields = list(model._meta.concrete_fields)
+            made = cls(model, alias, fields, [Converters.of(field) for field in fields], [f.attname for f in fields])
+            return _MODEL_COLUMNS.setdefault((model, alias), made)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -90,4 +102,8 @@ class ModelColumns:
 
     def instance(self, values):
         values = [convert(value) for value, convert in zip(values, self.converters, strict=True)]
-        return self.model.from_db(connection.alias, [field.attname for field in self.fields], values)
+        # Plain statements run on the default database (``connection``), whose alias this is.
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
+
+
+_MODEL_COLUMNS: dict[tuple[type, str], ModelColumns] = {}
