@@ -83,6 +83,8 @@ class ModelColumns:
     fields: list
     converters: list
     attnames: list
+    # (position, converters) of the columns that have any: most (ids, text, numbers) come as they are.
+    converting: list
 
     @classmethod
     def of(cls, model, alias: str) -> ModelColumns:
@@ -91,7 +93,9 @@ class ModelColumns:
             return _MODEL_COLUMNS[model, alias]
         except KeyError:
             fields = list(model._meta.concrete_fields)
-            made = cls(model, alias, fields, [Converters.of(field) for field in fields], [f.attname for f in fields])
+            converters = [Converters.of(field) for field in fields]
+            converting = [(n, convert) for n, convert in enumerate(converters) if convert.functions]
+            made = cls(model, alias, fields, converters, [f.attname for f in fields], converting)
             return _MODEL_COLUMNS.setdefault((model, alias), made)
 
     def __len__(self) -> int:
@@ -101,7 +105,11 @@ class ModelColumns:
         return ", ".join(column(self.model, field.name, self.alias) for field in self.fields)
 
     def instance(self, values):
-        values = [convert(value) for value, convert in zip(values, self.converters, strict=True)]
+        if len(values) != len(self.fields):
+            raise ValueError(f"{len(values)} values for {len(self.fields)} columns of {self.model.__name__}")
+        values = list(values)
+        for n, convert in self.converting:
+            values[n] = convert(values[n])
         # Plain statements run on the default database (``connection``), whose alias this is.
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
 
