@@ -6,6 +6,12 @@ set, every SQL statement is counted (Django's execute_wrapper, on each new conne
 first table it names (bench/statements.py), and SIGUSR1 makes the process write the counts to
 that file, so the harness can report statements per message, and per second by table, on
 PostgreSQL and SQLite alike. Counting costs a microsecond or two per statement.
+
+For finding where the event loop's time goes, BENCH_CPROFILE=FILE profiles the main thread (the event
+loop's, daphne's and every consumer's) with cProfile on that thread's CPU clock; SIGUSR2 writes the
+figures since the last SIGUSR2 (or the start) to FILE (pstats) and starts afresh; the sockets'
+database threads (supportcircle/db_threads.py) are profiled from the first SIGUSR2 on, each into
+FILE.<thread name>. Profiling only: it slows the server down several times.
 """
 
 import json
@@ -30,6 +36,38 @@ def _dump_counts(signum, frame):
         json.dump(COUNTER.counts, out)
     os.replace(COUNTERS_PATH + ".tmp", COUNTERS_PATH)
 
+
+PROFILE_PATH = os.environ.get("BENCH_CPROFILE", "")
+
+if PROFILE_PATH:
+    import cProfile
+    import time
+
+    PROFILERS = [cProfile.Profile(time.thread_time)]
+    PROFILERS[0].enable()
+
+    import threading
+
+    from supportcircle import db_threads
+
+    _each_thread = threading.local()
+
+    def _restart_this_threads_profiler() -> None:
+        profiler = getattr(_each_thread, "profiler", None)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{PROFILE_PATH}.{threading.current_thread().name}")
+        _each_thread.profiler = cProfile.Profile(time.thread_time)
+        _each_thread.profiler.enable()
+
+    def _dump_profile(signum, frame):
+        PROFILERS[0].disable()
+        PROFILERS[0].dump_stats(PROFILE_PATH)
+        PROFILERS[0] = cProfile.Profile(time.thread_time)
+        PROFILERS[0].enable()
+        db_threads.run_on_each_thread(_restart_this_threads_profiler)
+
+    signal.signal(signal.SIGUSR2, _dump_profile)
 
 if COUNTERS_PATH:
     from django.db.backends.signals import connection_created

@@ -55,6 +55,8 @@ BENCH_PROFILE=P (or D, B) samples that server's GIL holder with py-spy during ea
 each step with BENCH_PROFILE_STEPS=1) into bench/results/profile-*.txt.tmp, collapsed stacks.
 BENCH_RAMP_START sets the saturation ramp's first rate (deliveries/s, default 1,000).
 BENCH_PLAIN_APP=1 serves supportcircle.asgi:application without bench/asgi_p.py's statement counter.
+BENCH_CPROFILE=FILE profiles P's (or D's) event loop and database threads with cProfile on their CPU
+clocks, written on SIGUSR2 (bench/asgi_p.py; profiling only, it slows the server several times).
 
 bench/bench_second_opinion.py, when present, is run as ``python bench/bench_second_opinion.py
 [--quick] --output FILE`` on the server's core and writes JSON with at least ``p99_ms``; the

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 
-# The first table a statement names: SELECT ... FROM t, INSERT INTO t, UPDATE t, DELETE FROM t.
-FIRST_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+# The tables a statement names: SELECT ... FROM t, ... JOIN t, INSERT INTO t, UPDATE t, DELETE FROM t.
+TABLES = re.compile(r'\b(?:FROM|INTO|UPDATE|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
+# A statement that starts WITH name (...) AS (...): the name is the statement's own, not a table.
+LEADING_CTE = re.compile(r'^\s*WITH\s+"?(\w+)"?', re.IGNORECASE)
 
 
 def table_of(sql: str) -> str:
     """The first table ``sql`` names, or its first word (SAVEPOINT, SET, ...) when it names none."""
-    found = FIRST_TABLE.search(sql)
-    if found:
-        return found.group(1)
+    own = LEADING_CTE.match(sql)
+    for found in TABLES.finditer(sql):
+        if own is None or found.group(1) != own.group(1):
+            return found.group(1)
     words = sql.split(None, 1)
     return words[0].upper() if words else "?"
 

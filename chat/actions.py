@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
-from supportcircle.plain_sql import db_time, table
+from supportcircle.plain_sql import column, db_time, table
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -247,24 +247,28 @@ def _store(message: Message) -> Message:
         return message
     # Raw SQL: the ORM cannot take the counter (UPDATE ... RETURNING) and insert the row in one
     # statement. Each column and value is the model's own (its fields, their defaults, their adapters).
+    sql, fields = _store_statement()
+    database = connections[DEFAULT_DB_ALIAS]  # the connection itself: each read through the proxy costs a lookup
+    params = [message.group_id]
+    params += [field.get_db_prep_save(field.pre_save(message, add=True), database) for field in fields]
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        message.pk, message.seq = cursor.fetchone()
+    message._state.adding, message._state.db = False, DEFAULT_DB_ALIAS
+    return message
+
+
+@functools.cache
+def _store_statement() -> tuple[str, list]:
+    """The store's statement, written once per process, and the fields whose values follow the group's id."""
     fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
-    values = {field.name: field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields}
-    columns = ", ".join(_quoted_column(field) for field in fields)
+    columns = ", ".join(column(Message, field.name) for field in fields)
     picks = ", ".join("taken.last_seq" if field.name == "seq" else "%s" for field in fields)
     sql = (
         f"WITH taken AS (UPDATE {table(Group)} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq) "  # noqa: S608  # nosec B608
         f"INSERT INTO {table(Message)} ({columns}) SELECT {picks} FROM taken RETURNING id, seq"
     )
-    params = [message.group_id, *(values[field.name] for field in fields if field.name != "seq")]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        message.pk, message.seq = cursor.fetchone()
-    message._state.adding, message._state.db = False, connection.alias
-    return message
-
-
-def _quoted_column(field) -> str:
-    return connection.ops.quote_name(field.column)
+    return sql, [field for field in fields if field.name != "seq"]
 
 
 def _already_posted(seat: Membership, client_id: str) -> Posted:

@@ -522,7 +522,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def recheck_when_due(self) -> None:
         """Re-check the session and membership if the last check is a few seconds old (batched with every
-        other socket due now: three queries for all of them, chat/recheck.py). Raises ChatAccessDenied."""
+        other socket due now: one statement for all of them, chat/recheck.py). Raises ChatAccessDenied."""
         if self.guard.due():
             refusal = await recheck.still_allowed(self.guard, self.access.group_id)
             if refusal is not None:

@@ -5,26 +5,30 @@ Each socket re-checks its session and membership at most every few seconds befor
 leave it receiving. Done one socket at a time that is four queries per socket every few
 seconds, which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
-all of them with three queries: sessions, people, memberships. The answer for each socket is
-the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
-is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
-that ended closes with its own code.
+all of them with one statement: each socket's session, person and membership side by side. The
+answer for each socket is the one ``session_belongs_to`` (the seat's decision, the same as
+``session_owners``') and ``chat.actions.refusal_for`` give for it alone: a session that is no
+longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership that
+ended closes with its own code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from weakref import WeakKeyDictionary
 
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import connection
+from django.utils import timezone
 
 from groups.models import Membership
-from supportcircle.accounts.sessions import session_owners
+from supportcircle.accounts.sessions import session_belongs_to
 from supportcircle.db_threads import db
-from supportcircle.plain_sql import column, placeholders, table
+from supportcircle.plain_sql import ModelColumns, column, db_time, table
 
 from .actions import refusal_for
 from .protocol import CloseCode
@@ -39,33 +43,61 @@ log = logging.getLogger(__name__)
 
 def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     """For each socket, None if it may still receive, or the code to close it with."""
-    owners = session_owners([key[0] for key in keys])
-    states = {(user_id, group_id): state for user_id, group_id, state in _memberships(keys)}
     answers: dict[Key, CloseCode | None] = {}
-    for key in keys:
-        session_key, user_id, group_id = key
-        if owners.get(session_key) != user_id or (user_id, group_id) not in states:
-            answers[key] = CloseCode.NOT_LOGGED_IN
-        else:
-            answers[key] = refusal_for(states[(user_id, group_id)])
+    for first in range(0, len(keys), KEYS_PER_STATEMENT):
+        chunk = keys[first : first + KEYS_PER_STATEMENT]
+        for key, (session_data, person, state) in zip(chunk, _sessions_people_memberships(chunk), strict=True):
+            if state is None or not session_belongs_to(session_data, person):
+                answers[key] = CloseCode.NOT_LOGGED_IN
+            else:
+                answers[key] = refusal_for(state)
     return answers
 
 
-def _memberships(keys: list[Key]) -> list[tuple[int, int, str]]:
-    """(user id, group id, state) of the active people's memberships among these sockets' groups. Plain SQL
-    from the models' meta: read for every batch, so not compiled by the ORM each time (supportcircle.plain_sql)."""
-    User = get_user_model()
-    people, groups = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
-    user_id, group_id = column(Membership, "user", "m"), column(Membership, "group", "m")
-    sql = (
-        f"SELECT {user_id}, {group_id}, {column(Membership, 'state', 'm')} FROM {table(Membership)} m "  # noqa: S608  # nosec B608: names from meta
-        f"INNER JOIN {table(User)} u ON {column(User, User._meta.pk.name, 'u')} = {user_id} "
-        f"WHERE {user_id} IN ({placeholders(people)}) AND {group_id} IN ({placeholders(groups)}) "
-        f"AND {column(User, 'is_active', 'u')} = %s"
-    )
+# Four parameters a socket: well within what SQLite allows in one statement.
+KEYS_PER_STATEMENT = 500
+
+
+def _sessions_people_memberships(keys: list[Key]) -> list[tuple]:
+    """For each socket, in order: its session's data while the session lives, its person while active
+    (the instance the ORM would make), and its membership's state (None for each that is not there).
+    One plain statement from the models' meta, for every batch (supportcircle.plain_sql)."""
+    people, head = _people_and_head()
+    sockets = ", ".join(["(%s, CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(keys))
+    params = [value for n, key in enumerate(keys) for value in (n, key[0], key[1], key[2])]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*people, *groups, True])
-        return cursor.fetchall()
+        cursor.execute(
+            f"WITH k (n, session_key, user_id, group_id) AS (VALUES {sockets}) {head}",
+            [*params, db_time(timezone.now()), True],
+        )
+        rows = cursor.fetchall()
+    found = {row[0]: row for row in rows}
+    answers = []
+    for n in range(len(keys)):
+        row = found.get(n)
+        if row is None:
+            answers.append((None, None, None))
+            continue
+        person = people.instance(row[3:]) if row[3] is not None else None
+        answers.append((row[1], person, row[2]))
+    return answers
+
+
+@functools.cache
+def _people_and_head() -> tuple[ModelColumns, str]:
+    """The people's columns and the statement after its list of sockets, written once per process."""
+    User = get_user_model()
+    people = ModelColumns.of(User, "u")
+    session_key = column(Session, "session_key", "s")
+    return people, (
+        f"SELECT k.n, {column(Session, 'session_data', 's')}, {column(Membership, 'state', 'm')}, {people.sql()} "  # noqa: S608  # nosec B608: names from meta
+        f"FROM k LEFT OUTER JOIN {table(Session)} s ON {session_key} = k.session_key "
+        f"AND {column(Session, 'expire_date', 's')} > %s "
+        f"LEFT OUTER JOIN {table(User)} u ON {column(User, User._meta.pk.name, 'u')} = k.user_id "
+        f"AND {column(User, 'is_active', 'u')} = %s "
+        f"LEFT OUTER JOIN {table(Membership)} m ON {column(Membership, 'user', 'm')} = k.user_id "
+        f"AND {column(Membership, 'group', 'm')} = k.group_id"
+    )
 
 
 class Rechecker:

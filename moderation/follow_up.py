@@ -91,6 +91,7 @@ class Posted:
     group_id: int
     author_id: int
     seq: int
+    body: str  # the words the second opinion reads
     rulesets: tuple[str, ...]
     engine_categories: tuple[str, ...]
     by_facilitator: bool
@@ -108,6 +109,7 @@ def ask_second_opinion(message: Message, seat, review) -> None:
             group_id=message.group_id,
             author_id=message.author_id,
             seq=message.seq,
+            body=message.body,
             rulesets=tuple(seat.group.rulesets),
             engine_categories=tuple(review.categories),
             by_facilitator=seat.role == Role.FACILITATOR,
@@ -159,17 +161,22 @@ def _answered(future: Future, posted: Posted) -> None:
 
 
 def act_on_opinion(posted: Posted, opinion: Opinion) -> None:
-    """Carry out what the whole decision adds to the engine's (see the module's docstring)."""
+    """Carry out what the whole decision adds to the engine's (see the module's docstring).
+
+    The decision is taken on the words the second opinion read, before anything is read from the
+    database: most answers add nothing for this group (a category of a rule set it does not run, one
+    the engine already found), and those cost no query. An edit is read again as a new message is."""
     engine = engine_for(posted.rulesets)
+    verdict = engine.check(posted.body)
+    decision = combine(posted.body, verdict, opinion, engine)
+    added = [category for category in decision.added_by_second_opinion if category != "crisis"]
+    if decision.crisis_tier is None and (not added or posted.by_facilitator):
+        return
     message = Message.objects.select_related("author", "group").filter(pk=posted.message_id).first()
     if message is None or message.state not in (MessageState.VISIBLE, MessageState.HELD) or message.author is None:
         return  # removed or hidden meanwhile: nothing to follow up
-    verdict = engine.check(message.body)
     group: Group = message.group
-    added_categories = set(opinion.categories) - set(verdict.categories)
-    policy = policy_for(group) if added_categories - {"crisis"} else None
-    decision = combine(message.body, verdict, opinion, engine, policy)
-    added = [category for category in decision.added_by_second_opinion if category != "crisis"]
+    policy = policy_for(group) if added else None
     with transaction.atomic():
         if decision.crisis_tier == CONFIDENT and "crisis" in decision.added_by_second_opinion:
             raise_crisis_alert(message, message.author, kind=decision.crisis_kind, source="second_opinion")

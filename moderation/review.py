@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from chat.errors import ChatRefused
@@ -27,6 +27,7 @@ from groups.models import (
 )
 from supportcircle import realtime
 from supportcircle.accounts.models import User
+from supportcircle.plain_sql import column, db_time, table
 
 from . import crisis
 from .engine import RULESET_NAMES, Action, Engine, get_engine
@@ -315,23 +316,23 @@ def _tell_operators_nobody_was_alerted(alert_id: int, group_id: int) -> None:
     log.warning("crisis alert %s in group %s: the group has no active facilitator to follow it up", alert_id, group_id)
 
 
+@functools.cache
+def _time_out_sql() -> str:
+    """The seat's time-out column, written once per process (every message reads it)."""
+    until = column(TimeOut, "until", "t")
+    return (
+        f"SELECT MAX({until}) FROM {table(TimeOut)} t "  # noqa: S608  # nosec B608: names from meta
+        f"WHERE {column(TimeOut, 'group', 't')} = {{group_id}} AND {column(TimeOut, 'user', 't')} = {{user_id}} "
+        f"AND {until} > %s"
+    )
+
+
 class ModerationReviewer(Reviewer):
     """What the chat asks moderation about each outgoing message (registered in ModerationConfig.ready)."""
 
     def seat_columns(self, now) -> dict:
         # The latest time-out still running, if any (active_time_out's answer, read with the seat).
-        until = TimeOut._meta.get_field("until")
-        column = {name: connection.ops.quote_name(TimeOut._meta.get_field(name).column) for name in ("group", "user")}
-        return {
-            "time_out_until": SeatColumn(
-                f"SELECT MAX(t.{connection.ops.quote_name(until.column)}) "  # noqa: S608  # nosec B608: names from meta
-                f"FROM {connection.ops.quote_name(TimeOut._meta.db_table)} t "
-                f"WHERE t.{column['group']} = {{group_id}} AND t.{column['user']} = {{user_id}} "
-                f"AND t.{connection.ops.quote_name(until.column)} > %s",
-                (connection.ops.adapt_datetimefield_value(now),),
-                until,
-            )
-        }
+        return {"time_out_until": SeatColumn(_time_out_sql(), (db_time(now),), TimeOut._meta.get_field("until"))}
 
     def is_crisis(self, group, body: str) -> bool:
         return is_crisis(group, body)

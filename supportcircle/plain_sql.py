@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
 
 def table(model) -> str:
@@ -41,9 +41,15 @@ _ADAPT_TIME = None
 
 
 def column(model, name: str, alias: str = "") -> str:
-    """A field's column, quoted (``alias.column`` with an alias)."""
-    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    """A field's column, quoted (``alias.column`` with an alias); found once, as ``table``'s."""
+    try:
+        quoted = _COLUMNS[model, name]
+    except KeyError:
+        quoted = _COLUMNS.setdefault((model, name), connection.ops.quote_name(model._meta.get_field(name).column))
     return f"{alias}.{quoted}" if alias else quoted
+
+
+_COLUMNS: dict[tuple[type, str], str] = {}
 
 
 def placeholders(values) -> str:
@@ -76,11 +82,21 @@ class ModelColumns:
     alias: str
     fields: list
     converters: list
+    attnames: list
+    # (position, converters) of the columns that have any: most (ids, text, numbers) come as they are.
+    converting: list
 
     @classmethod
     def of(cls, model, alias: str) -> ModelColumns:
-        fields = list(model._meta.concrete_fields)
-        return cls(model, alias, fields, [Converters.of(field) for field in fields])
+        """Made once per model and alias: the statements that use it run for every message or re-check."""
+        try:
+            return _MODEL_COLUMNS[model, alias]
+        except KeyError:
+            fields = list(model._meta.concrete_fields)
+            converters = [Converters.of(field) for field in fields]
+            converting = [(n, convert) for n, convert in enumerate(converters) if convert.functions]
+            made = cls(model, alias, fields, converters, [f.attname for f in fields], converting)
+            return _MODEL_COLUMNS.setdefault((model, alias), made)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -89,5 +105,13 @@ class ModelColumns:
         return ", ".join(column(self.model, field.name, self.alias) for field in self.fields)
 
     def instance(self, values):
-        values = [convert(value) for value, convert in zip(values, self.converters, strict=True)]
-        return self.model.from_db(connection.alias, [field.attname for field in self.fields], values)
+        if len(values) != len(self.fields):
+            raise ValueError(f"{len(values)} values for {len(self.fields)} columns of {self.model.__name__}")
+        values = list(values)
+        for n, convert in self.converting:
+            values[n] = convert(values[n])
+        # Plain statements run on the default database (``connection``), whose alias this is.
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
+
+
+_MODEL_COLUMNS: dict[tuple[type, str], ModelColumns] = {}

@@ -23,7 +23,9 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user, get_user_model
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -108,11 +110,35 @@ def _active_people(User, ids: set) -> list:
 
 def session_belongs_to(session_data: str | None, person) -> bool:
     """Whether a live session's stored data (as read with the person, in the same query as other things)
-    still signs in this active person: the same decision as :func:`session_owners`."""
+    still signs in this active person: the same decision as :func:`session_owners`.
+
+    Every send and every socket's re-check asks, and the answer for the same stored data, person and
+    password never changes while the settings stay: it is kept (a few thousand answers), so a socket's
+    question after the first costs a lookup instead of checking the data's signature and hashing the
+    password again. A logout deletes the session (no data), a password change or a deactivation changes
+    the person: each asks afresh."""
     if session_data is None or person is None or not person.is_active:
         return False
-    values = import_module(DB_SESSIONS).SessionStore().decode(session_data)
-    return _person_id(values) == person.pk and _signed_in_as(values, person)
+    key = (session_data, person.pk, person.password)
+    answer = _BELONGS.get(key)
+    if answer is None:
+        values = import_module(DB_SESSIONS).SessionStore().decode(session_data)
+        answer = _person_id(values) == person.pk and _signed_in_as(values, person)
+        if len(_BELONGS) >= BELONGS_KEPT:
+            _BELONGS.clear()
+        _BELONGS[key] = answer
+    return answer
+
+
+# The answers kept (each a session's stored data, a person's id and password hash: about half a KB).
+BELONGS_KEPT = 16_384
+_BELONGS: dict[tuple, bool] = {}
+
+
+@receiver(setting_changed)
+def _forget_answers(**kwargs) -> None:
+    """The answers stand on the secret keys, the backends and the session serializer (tests change them)."""
+    _BELONGS.clear()
 
 
 def _person_id(values: dict):

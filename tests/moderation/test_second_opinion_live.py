@@ -212,3 +212,28 @@ def test_handing_a_message_to_the_second_opinion_adds_no_statement_to_the_send_p
         assert follow_up.worker().metrics()["submitted"] >= 1
     finally:
         follow_up.use_worker(old).close(wait=False)
+
+
+@pytest.mark.django_db
+def test_an_answer_that_adds_nothing_for_the_group_is_acted_on_without_a_query(circle, member):
+    """Most answers name nothing the group's rule sets cover, or only what the engine already found:
+    deciding so reads nothing, since the courier thread answers every message in the process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from moderation.second_opinion import Opinion, Scores
+
+    QUIET = "long day, talk later"  # nothing the phrase engine flags
+    judgment = Opinion(("judgment",), None, "suicide", Scores({"judgment": 0.99}, 0.0, {}))
+    message = Message.objects.create(group=circle, author=member, seq=1, client_id="c-1", body=QUIET)
+
+    def posted(rulesets):
+        return follow_up.Posted(message.pk, circle.pk, member.pk, 1, QUIET, rulesets, (), False, None)
+
+    with CaptureQueriesContext(connection) as queries:
+        follow_up.act_on_opinion(posted(("crisis",)), judgment)  # judgment is no rule set of this group's
+    assert queries.captured_queries == []
+    assert not AuditEntry.objects.filter(kind="moderation.message.followed_up").exists()
+
+    follow_up.act_on_opinion(posted(("crisis", "curiosity")), judgment)  # it is one of this group's
+    assert AuditEntry.objects.filter(kind="moderation.message.followed_up").exists()

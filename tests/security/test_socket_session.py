@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.protocol import CloseCode
-from supportcircle.accounts.sessions import session_owners
+from supportcircle.accounts.sessions import session_belongs_to, session_owners
 from tests.conftest import connected, on_every_database_thread
 from tests.support.waiting import FRAME_PATIENCE
 
@@ -160,3 +160,27 @@ async def test_a_socket_opens_on_a_session_signed_with_a_retired_secret_key(chan
     assert (await communicator.receive_json_from())["type"] == "ready"
     await communicator.disconnect()
     assert await database_sync_to_async(Session.objects.filter(session_key=session_key).exists)()
+
+
+def stored(session_key: str) -> str:
+    return Session.objects.get(session_key=session_key).session_data
+
+
+def test_a_kept_answer_never_outlives_a_password_change_or_a_deactivation(member):
+    """Sends and re-checks keep session_belongs_to's answers; whatever would change one asks afresh."""
+    session_key = signed_in_cookie(member)
+    assert session_belongs_to(stored(session_key), member)  # now kept
+    assert session_belongs_to(stored(session_key), member)
+    member.set_password("a-new-calm-password-42")
+    member.save()
+    assert not session_belongs_to(stored(session_key), member)
+    other = signed_in_cookie(member)
+    member.is_active = False
+    assert not session_belongs_to(stored(other), member)
+
+
+def test_a_kept_answer_is_forgotten_when_the_secret_keys_change(member, settings):
+    session_key = signed_in_cookie(member)
+    assert session_belongs_to(stored(session_key), member)
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz"
+    assert not session_belongs_to(stored(session_key), member)  # signed with a key no longer honoured
