@@ -411,6 +411,8 @@ WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's database sessions, each page's read in one plain statement (supportcircle/accounts/sessions.py).
+SESSION_ENGINE = "supportcircle.accounts.sessions"
 # Security: what we promise and the tests that prove it are in docs/security.md.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
