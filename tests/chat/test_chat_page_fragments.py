@@ -5,11 +5,14 @@ CSRF token, the group, the conversation) is made for each page."""
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
+
+# Where the cache tag keeps fragments (settings.CACHES): this process's own memory.
+cache = caches["template_fragments"]
 
 
 def chat_page(person, slug: str) -> str:
@@ -22,6 +25,10 @@ def chat_page(person, slug: str) -> str:
 
 def csrf_token_in(page: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def test_fragments_are_kept_in_this_processs_memory():
+    assert type(cache).__name__ == "LocMemCache"
 
 
 def test_each_person_sees_their_own_name_and_token_on_the_shared_page(group, member, second_member):
