@@ -411,6 +411,14 @@ WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Page fragments that are the same for everyone ({% cache %} in the templates) are kept in each process's
+# own memory: made once per process, and read back in microseconds, never over the network.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
+}
+# Django's database sessions, each page's read in one plain statement (supportcircle/accounts/sessions.py).
+SESSION_ENGINE = "supportcircle.accounts.sessions"
 # Security: what we promise and the tests that prove it are in docs/security.md.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

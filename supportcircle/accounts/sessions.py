@@ -9,6 +9,9 @@ deletion. Two defences, so that one dropped signal never leaves a socket open:
    digest, and only that session's sockets close).
 2. Pull: :class:`SessionGuard` re-reads the session on every inbound frame and,
    at most every ``RECHECK_SECONDS``, before delivering to the socket.
+
+It is also the session engine (``SESSION_ENGINE``): Django's database sessions, whose :class:`SessionStore`
+reads a page's session with the same plain statement the sockets use.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user, get_user_model
+from django.contrib.sessions.backends import db as db_sessions
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
@@ -34,7 +38,28 @@ from supportcircle.plain_sql import ModelColumns, column, placeholders, table
 
 # How stale an outbound delivery's authorization may be, at most.
 RECHECK_SECONDS = 2.0
-DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+class SessionStore(db_sessions.SessionStore):
+    """Django's database session store, reading a session with one plain statement (:func:`_live_sessions`).
+
+    Every signed-in page reads its session. Through the ORM that read was compiled afresh each time, and
+    compiling cost about four times what the database took to answer (0.44 ms of CPU against 0.09 ms in
+    plain, measured on PostgreSQL); in a storm of people opening the chat page it was the page's costliest
+    statement. Django's own ``load`` does the same: a session that has expired or is not there reads as
+    empty and forgets its key, so saving it makes a new one. Writing, cycling and clearing are Django's.
+    """
+
+    def load(self) -> dict:
+        found = _live_sessions([self.session_key]) if self.session_key else []
+        if not found:
+            self._session_key = None
+            return {}
+        return self.decode(found[0][1])
+
+
+def _stores_in_the_database(store) -> bool:
+    return issubclass(store, db_sessions.SessionStore)
 
 
 def session_digest(session_key: str) -> str:
@@ -66,7 +91,7 @@ def session_people(session_keys) -> dict:
         return people
     store = import_module(settings.SESSION_ENGINE).SessionStore
     User = get_user_model()
-    if settings.SESSION_ENGINE != DB_SESSIONS:  # a cache or signed-cookie store: read each as Django does
+    if not _stores_in_the_database(store):  # a cache or signed-cookie store: read each as Django does
         owners = {key: _owner_by_django(store(key)) for key in wanted}
         found = User.objects.in_bulk({owner for owner in owners.values() if owner})
         return {key: found.get(owner) for key, owner in owners.items()}
@@ -122,7 +147,7 @@ def session_belongs_to(session_data: str | None, person) -> bool:
     key = (session_data, person.pk, person.password)
     answer = _BELONGS.get(key)
     if answer is None:
-        values = import_module(DB_SESSIONS).SessionStore().decode(session_data)
+        values = SessionStore().decode(session_data)
         answer = _person_id(values) == person.pk and _signed_in_as(values, person)
         if len(_BELONGS) >= BELONGS_KEPT:
             _BELONGS.clear()
