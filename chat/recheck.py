@@ -1,8 +1,8 @@
 """Re-checking open sockets' right to receive, for every socket that is due at once.
 
-Each socket re-checks its session and membership at most every few seconds before it delivers
-(``supportcircle.accounts.sessions.RECHECK_SECONDS``), so a dropped revocation signal cannot
-leave it receiving. Done one socket at a time that is four queries per socket every few
+Each socket re-checks its session and membership every second or so, and delivers nothing on an
+answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``, so a dropped revocation
+signal cannot leave it receiving. Done one socket at a time that is four queries per socket every few
 seconds, which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
 all of them with three queries: sessions, people, memberships. The answer for each socket is
@@ -140,6 +140,7 @@ async def still_allowed(guard, group_id: int) -> CloseCode | None:
     checker = _checkers.get(loop)
     if checker is None:
         checker = _checkers[loop] = Rechecker()
+    asked = time.monotonic()
     answer = await checker.verdict((guard.session_key, guard.user_id, group_id))
-    guard.checked_at = time.monotonic()
+    guard.checked_at = asked  # the answer holds from when it was asked: its age is counted from then
     return answer
