@@ -5,7 +5,7 @@ answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``, so a drop
 signal cannot leave it receiving. Done one socket at a time that is four queries per socket every few
 seconds, which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
-all of them with three queries: sessions, people, memberships. The answer for each socket is
+all of them with one statement: sessions, people, memberships. The answer for each socket is
 the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
 is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
 that ended closes with its own code.
@@ -18,13 +18,16 @@ import logging
 import time
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import connection
+from django.utils import timezone
 
 from groups.models import Membership
-from supportcircle.accounts.sessions import session_owners
+from supportcircle.accounts.sessions import DB_SESSIONS, session_belongs_to, session_owners
 from supportcircle.db_threads import db
-from supportcircle.plain_sql import column, placeholders, table
+from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
 from .actions import refusal_for
 from .protocol import CloseCode
@@ -38,34 +41,83 @@ log = logging.getLogger(__name__)
 
 
 def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
-    """For each socket, None if it may still receive, or the code to close it with."""
-    owners = session_owners([key[0] for key in keys])
-    states = {(user_id, group_id): state for user_id, group_id, state in _memberships(keys)}
+    """For each socket, None if it may still receive, or the code to close it with. One statement for all
+    of them (:func:`_read_together`): the sessions, their people and their memberships."""
+    sessions, people, states = _read_together(keys)
+    if settings.SESSION_ENGINE == DB_SESSIONS:
+        # The seat's decision (session_belongs_to): the session as read, and the person the socket names.
+        def belongs(session_key, user_id) -> bool:
+            return session_belongs_to(sessions.get(session_key), people.get(user_id))
+    else:  # a cache or signed-cookie store: read each as Django does
+        owners = session_owners([key[0] for key in keys])
+
+        def belongs(session_key, user_id) -> bool:
+            return owners.get(session_key) == user_id
+
     answers: dict[Key, CloseCode | None] = {}
     for key in keys:
         session_key, user_id, group_id = key
-        if owners.get(session_key) != user_id or (user_id, group_id) not in states:
+        if not belongs(session_key, user_id) or (user_id, group_id) not in states:
             answers[key] = CloseCode.NOT_LOGGED_IN
         else:
             answers[key] = refusal_for(states[(user_id, group_id)])
     return answers
 
 
-def _memberships(keys: list[Key]) -> list[tuple[int, int, str]]:
-    """(user id, group id, state) of the active people's memberships among these sockets' groups. Plain SQL
-    from the models' meta: read for every batch, so not compiled by the ORM each time (supportcircle.plain_sql)."""
+def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
+    """The live sessions' stored data by key, the active people these sockets name by id, and (user id,
+    group id): state of their memberships among these sockets' groups, in one plain statement: three
+    reads side by side (UNION ALL, each in its own columns), since with the database a network hop away
+    each statement is a round trip that a delivery may wait for. Written from the models' meta and made
+    into the instances the ORM would make (supportcircle.plain_sql)."""
     User = get_user_model()
-    people, groups = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
+    person = ModelColumns.of(User, "u")
+    session_keys = sorted({key[0] for key in keys if key[0]})
+    user_ids, group_ids = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
+    # Each read fills its own columns and leaves the others' empty, as NULLs of their type (PostgreSQL
+    # matches a UNION's column types arm by arm).
+    sessions_part = [Session._meta.get_field(name) for name in ("session_key", "session_data")]
+    memberships_part = [Membership._meta.get_field(name) for name in ("user", "group", "state")]
+
+    def empty(fields) -> str:
+        return ", ".join(f"CAST(NULL AS {field.cast_db_type(connection)})" for field in fields)
+
     user_id, group_id = column(Membership, "user", "m"), column(Membership, "group", "m")
-    sql = (
-        f"SELECT {user_id}, {group_id}, {column(Membership, 'state', 'm')} FROM {table(Membership)} m "  # noqa: S608  # nosec B608: names from meta
-        f"INNER JOIN {table(User)} u ON {column(User, User._meta.pk.name, 'u')} = {user_id} "
-        f"WHERE {user_id} IN ({placeholders(people)}) AND {group_id} IN ({placeholders(groups)}) "
+    arms, params = [], []
+    if session_keys:
+        arms.append(
+            f"SELECT 's', {column(Session, 'session_key', 's')}, {column(Session, 'session_data', 's')}, "  # noqa: S608  # nosec B608: names from meta
+            f"{empty(person.fields)}, {empty(memberships_part)} FROM {table(Session)} s "
+            f"WHERE {column(Session, 'session_key', 's')} IN ({placeholders(session_keys)}) "
+            f"AND {column(Session, 'expire_date', 's')} > %s"
+        )
+        params += [*session_keys, db_time(timezone.now())]
+    arms.append(
+        f"SELECT 'u', {empty(sessions_part)}, {person.sql()}, {empty(memberships_part)} FROM {table(User)} u "  # noqa: S608  # nosec B608
+        f"WHERE {column(User, User._meta.pk.name, 'u')} IN ({placeholders(user_ids)}) "
         f"AND {column(User, 'is_active', 'u')} = %s"
     )
+    params += [*user_ids, True]
+    arms.append(
+        f"SELECT 'm', {empty(sessions_part)}, {empty(person.fields)}, {user_id}, {group_id}, "  # noqa: S608  # nosec B608
+        f"{column(Membership, 'state', 'm')} FROM {table(Membership)} m "
+        f"WHERE {user_id} IN ({placeholders(user_ids)}) AND {group_id} IN ({placeholders(group_ids)})"
+    )
+    params += [*user_ids, *group_ids]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*people, *groups, True])
-        return cursor.fetchall()
+        cursor.execute(" UNION ALL ".join(arms), params)
+        rows = cursor.fetchall()
+    sessions, people, states = {}, {}, {}
+    for kind, session_key, session_data, *rest in rows:
+        if kind == "s":
+            sessions[session_key] = session_data
+        elif kind == "u":
+            found = person.instance(rest[: len(person)])
+            people[found.pk] = found
+        else:
+            member, group, state = rest[len(person) :]
+            states[(member, group)] = state
+    return sessions, people, states
 
 
 class Rechecker:
@@ -74,6 +126,7 @@ class Rechecker:
     def __init__(self) -> None:
         self.pending: dict[Key, asyncio.Future] = {}
         self.flushing: asyncio.Task | None = None
+        self.answering: set[asyncio.Task] = set()  # batches being read
         # While the database cannot answer: since when, and how many re-checks failed meanwhile.
         self.failing_since: float | None = None
         self.failed = 0
@@ -88,26 +141,33 @@ class Rechecker:
         return await asyncio.shield(future)
 
     async def _flush(self) -> None:
-        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one.
-        # (Answering only the batch in hand once left such a socket waiting until some other socket
-        # asked, which at the end of a busy minute could be never: its deliveries and pongs stopped.)
+        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one,
+        # which is read beside it, not after it (with the database a round trip away a socket would
+        # otherwise wait for someone else's batch before its own). (Answering only the batch in hand once
+        # left such a socket waiting until some other socket asked, which at the end of a busy minute
+        # could be never: its deliveries and pongs stopped.)
         while self.pending:
             await asyncio.sleep(BATCH_WINDOW_SECONDS)
             batch, self.pending = self.pending, {}
-            try:
-                # Off the main database thread: live delivery must not wait behind page views and
-                # posts queued there. A read on its own connection, in a worker thread.
-                answers = await db(verdicts)(list(batch))
-            except Exception as problem:  # the database is down: every waiting socket fails closed
-                self._note_failure(problem, len(batch))
-                for future in batch.values():
-                    if not future.done():
-                        future.set_exception(problem)
-                continue
-            self._note_success()
-            for key, future in batch.items():
+            answering = asyncio.ensure_future(self._answer(batch))
+            self.answering.add(answering)
+            answering.add_done_callback(self.answering.discard)
+
+    async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
+        try:
+            # Off the main database thread: live delivery must not wait behind page views and
+            # posts queued there. A read on its own connection, in a worker thread.
+            answers = await db(verdicts)(list(batch))
+        except Exception as problem:  # the database is down: every waiting socket fails closed
+            self._note_failure(problem, len(batch))
+            for future in batch.values():
                 if not future.done():
-                    future.set_result(answers[key])
+                    future.set_exception(problem)
+            return
+        self._note_success()
+        for key, future in batch.items():
+            if not future.done():
+                future.set_result(answers[key])
 
     def _note_failure(self, problem: Exception, sockets: int) -> None:
         # One line when an outage starts and one when it ends, however many sockets are waiting.
