@@ -524,7 +524,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     async def recheck_when_due(self) -> None:
         """Keep the session and membership re-checked (batched with every other socket due now: one
-        queries for all of them, chat/recheck.py) without making deliveries wait for the database: once
+        statement for all of them, chat/recheck.py) without making deliveries wait for the database: once
         the last answer is a second or so old a re-check starts beside them, and a refusal closes the
         socket when it comes. Only an answer older than RECHECK_SECONDS (the database slow or down) makes
         this wait for a fresh one. Raises ChatAccessDenied."""
