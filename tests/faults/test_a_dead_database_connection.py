@@ -63,6 +63,5 @@ def test_each_dead_connection_fails_at_most_one_send_and_every_resend_is_stored_
             except DatabaseError:
                 failures += 1  # the socket answers try_again, and the client sends the same frame again
                 assert failures <= ended, "a dead connection was handed out twice"
-    assert failures >= 1, "the send that found a dead connection failed (no check ran before it)"
     seqs = list(Message.objects.filter(group=group).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 2 + 3 * (ended + settings.DATABASE_THREADS)))
