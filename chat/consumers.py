@@ -548,6 +548,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     await self.end(denied.code)
         except DatabaseError:
             pass  # nothing is delivered past RECHECK_SECONDS without an answer: the next delivery asks again
+        except Exception as problem:  # logged once per kind and socket, as a failed delivery is
+            self.failures.note("re-check", problem, expected=False)
 
     async def end(self, code: CloseCode) -> None:
         self.ended = True
