@@ -82,7 +82,7 @@ def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list
     when the page is empty). Its parameters: the reader, the group, the group again, [after_seq], limit."""
     hidden = sorted(boundaries.hidden_user_ids)
     page = (
-        f"SELECT {', '.join(f'{column} AS {name}' for column, name in _PAGE_COLUMNS)} "
+        f"SELECT {', '.join(f'{column} AS {name}' for column, name in _PAGE_COLUMNS)} "  # nosec B608: names from meta
         f"FROM {_table(Message)} m "
         f"LEFT JOIN {_table(User)} u ON u.id = m.author_id "
         f"LEFT JOIN {_table(BoundarySettings)} b ON b.user_id = m.author_id "
@@ -98,7 +98,7 @@ def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list
         params += hidden
     page += "ORDER BY m.seq DESC LIMIT %s" if newest else "AND m.seq > %s ORDER BY m.seq LIMIT %s"
     sql = (
-        "SELECT standing.last_seq, standing.state, "
+        "SELECT standing.last_seq, standing.state, "  # nosec B608: names from meta and the constants above
         f"{', '.join(f'p.{name}' for _, name in _PAGE_COLUMNS)}, x.kind, x.user_id, xu.pseudonym "
         f"FROM (SELECT g.last_seq AS last_seq, ms.state AS state FROM {_table(Group)} g "
         f"LEFT JOIN {_table(Membership)} ms ON ms.group_id = g.id AND ms.user_id = %s WHERE g.id = %s) standing "
