@@ -120,7 +120,7 @@ def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int 
 
 def _may_read_through(user_id: int, group_id: int) -> int:
     """Re-check that this person may read this group (ChatAccessDenied if not); return its latest seq.
-    One plain query: the history read on every connect and page checks again at the moment it reads."""
+    One plain query, for a ping; a history read asks the same with its page (:func:`_read_page`)."""
     sql = (
         f"SELECT g.last_seq, m.state FROM {table(Group)} g "  # noqa: S608  # nosec B608
         f"LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s WHERE g.id = %s"
@@ -128,9 +128,13 @@ def _may_read_through(user_id: int, group_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, group_id])
         row = cursor.fetchone()
-    if row is None:
+    return _readable_through(*(row or (None, None)))
+
+
+def _readable_through(latest: int | None, state: str | None) -> int:
+    """The group's latest seq if a member in ``state`` may read it (None: no such group), else ChatAccessDenied."""
+    if latest is None:
         raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
-    latest, state = row
     refusal = refusal_for(state)
     if refusal is not None:
         raise ChatAccessDenied(refusal)
@@ -421,8 +425,11 @@ def _shaped(wires: list[dict], boundaries: BoundarySnapshot) -> list[dict]:
     return shaped
 
 
-def _page(group_id: int, after_seq: int, limit: int, boundaries: BoundarySnapshot) -> list[dict]:
-    return _shaped(pages.wire_page(group_id, boundaries, after_seq=after_seq, limit=limit), boundaries)
+def _read_page(user_id: int, group_id: int, boundaries: BoundarySnapshot, **where) -> tuple[int, list[dict]]:
+    """Check that this person may read this group at the moment the page is read, in the same statement
+    (ChatAccessDenied if not), and the page as they receive it; with the group's latest seq."""
+    page = pages.read_page(user_id, group_id, boundaries, **where)
+    return _readable_through(page.latest_seq, page.state), _shaped(page.messages, boundaries)
 
 
 def history_after(user_id: int, group_id: int, after_seq: int, boundaries: BoundarySnapshot | None = None) -> dict:
@@ -432,12 +439,8 @@ def history_after(user_id: int, group_id: int, after_seq: int, boundaries: Bound
     server's own number, never the client's: a client that asks after a seq the group has not reached
     hears the newest there is.
     """
-    latest = _may_read_through(user_id, group_id)
-    # Nothing posted after it (a socket opening from the page it was just drawn with, a backfill already
-    # level): there is no page to read. Anything posted since reaches a socket live (it subscribed first).
-    messages = []
-    if after_seq < latest:
-        messages = _page(group_id, after_seq, BACKFILL_PAGE, boundaries or load_boundaries(user_id))
+    boundaries = boundaries or load_boundaries(user_id)
+    latest, messages = _read_page(user_id, group_id, boundaries, after_seq=after_seq, limit=BACKFILL_PAGE)
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
         "type": "history",
@@ -452,9 +455,8 @@ def recent_history(
     user_id: int, group_id: int, limit: int = HISTORY_ON_CONNECT, boundaries: BoundarySnapshot | None = None
 ) -> dict:
     """The last ``limit`` messages, oldest first: what a member sees on opening the chat (boundaries applied)."""
-    latest = _may_read_through(user_id, group_id)
     boundaries = boundaries or load_boundaries(user_id)
-    messages = _shaped(pages.wire_page(group_id, boundaries, newest=True, limit=limit), boundaries)
+    latest, messages = _read_page(user_id, group_id, boundaries, newest=True, limit=limit)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}
 

@@ -93,6 +93,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     arrived = False
     # Retrying the catch-up pong after Redis came back while the database was unavailable.
     catching_up: asyncio.Task | None = None
+    rechecking: asyncio.Task | None = None  # a re-check asked for ahead of time (recheck_when_due)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -134,8 +135,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
-            if self.catching_up is not None:
-                self.catching_up.cancel()
+            for task in (self.catching_up, self.rechecking):
+                if task is not None:
+                    task.cancel()
             # However the consumer stopped, the socket no longer counts against its owner's limit.
             await self.leave_quietly()
 
@@ -521,12 +523,33 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         return True
 
     async def recheck_when_due(self) -> None:
-        """Re-check the session and membership if the last check is a few seconds old (batched with every
-        other socket due now: one statement for all of them, chat/recheck.py). Raises ChatAccessDenied."""
-        if self.guard.due():
-            refusal = await recheck.still_allowed(self.guard, self.access.group_id)
-            if refusal is not None:
-                raise ChatAccessDenied(refusal)
+        """Keep the session and membership re-checked (batched with every other socket due now: one
+        statement for all of them, chat/recheck.py) without making deliveries wait for the database: once
+        the last answer is a second or so old a re-check starts beside them, and a refusal closes the
+        socket when it comes. Only an answer older than RECHECK_SECONDS (the database slow or down) makes
+        this wait for a fresh one. Raises ChatAccessDenied."""
+        if self.guard.expired():
+            await self.recheck_now()
+        elif self.guard.due() and (self.rechecking is None or self.rechecking.done()):
+            self.rechecking = asyncio.ensure_future(self.recheck_beside())
+
+    async def recheck_now(self) -> None:
+        refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+        if refusal is not None:
+            raise ChatAccessDenied(refusal)
+
+    async def recheck_beside(self) -> None:
+        try:
+            await self.recheck_now()
+        except ChatAccessDenied as denied:
+            async with self.one_at_a_time:  # after the handler in hand, as any other event
+                if not self.ended:
+                    log.info("chat delivery refused: %s (user %s)", denied.code.name, self.access.user_id)
+                    await self.end(denied.code)
+        except DatabaseError:
+            pass  # nothing is delivered past RECHECK_SECONDS without an answer: the next delivery asks again
+        except Exception as problem:  # logged once per kind and socket, as a failed delivery is
+            self.failures.note("re-check", problem, expected=False)
 
     async def end(self, code: CloseCode) -> None:
         self.ended = True

@@ -1,23 +1,26 @@
 # ruff: noqa: S608 (the SQL here is built from model table names and placeholders only; values are parameters)
-"""A page of the conversation as wire objects, read in two plain queries.
+"""A page of the conversation as wire objects, with the reader's standing, read in one plain statement.
 
 History is read on every socket connect, every backfill and every HTTP history request. Built
 from model instances (message, author, their boundaries, the quoted message and its author,
 reactions and their people) a page of 50 cost about 6 ms of the database thread, most of it
-the ORM assembling objects nobody keeps. Here one query reads the page with everything
-``Message.to_wire`` shows, a second its reactions, and the dicts are built directly; the
-result is the same, field for field (tests/chat compare them).
+the ORM assembling objects nobody keeps. Here one statement reads whether the reader may read
+(the group's newest seq and their membership), the page with everything ``Message.to_wire``
+shows and its reactions, and the dicts are built directly; the result is the same, field for
+field (tests/chat compare them). One statement, not three: with the database a network hop
+away each is a round trip, and on a busy server each is a wait to get the interpreter back.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
 from groups.boundaries import BoundarySnapshot
-from groups.models import BoundarySettings
+from groups.models import BoundarySettings, Group, Membership
 from supportcircle.accounts.models import User
 
 from .models import Message, MessageState, Reaction
@@ -39,12 +42,47 @@ def _iso(value) -> str | None:
     return value.isoformat()
 
 
-def _select(boundaries: BoundarySnapshot) -> tuple[str, list]:
+# The page's columns, as named inside the statement (``_statement``): the message, its author and their
+# "here to be heard", and the quoted message with its author.
+_PAGE_COLUMNS = (
+    ("m.id", "id"),
+    ("m.seq", "seq"),
+    ("m.author_id", "author_id"),
+    ("u.pseudonym", "pseudonym"),
+    ("b.here_to_be_heard", "heard_only"),
+    ("m.body", "body"),
+    ("m.state", "state"),
+    ("m.removed_agreement_number", "removed_agreement"),
+    ("m.created_at", "created_at"),
+    ("m.reply_to_id", "reply_to_id"),
+    ("m.content_warning", "content_warning"),
+    ("m.edited_at", "edited_at"),
+    ("m.pinned_at", "pinned_at"),
+    ("r.seq", "quoted_seq"),
+    ("r.author_id", "quoted_author_id"),
+    ("ru.pseudonym", "quoted_pseudonym"),
+    ("r.body", "quoted_body"),
+    ("r.state", "quoted_state"),
+    ("r.content_warning", "quoted_warning"),
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one read of the conversation found: the reader's standing at that moment and the page."""
+
+    latest_seq: int | None  # the group's newest seq; None: there is no such group
+    state: str | None  # the reader's membership state; None: not a member
+    messages: list[dict]
+
+
+def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list]:
+    """The reader's standing (the group's last seq, their membership), the page and each message's
+    reactions, in one statement: one row per reaction (or per message without any, or one row alone
+    when the page is empty). Its parameters: the reader, the group, the group again, [after_seq], limit."""
     hidden = sorted(boundaries.hidden_user_ids)
-    sql = (
-        "SELECT m.id, m.seq, m.author_id, u.pseudonym, b.here_to_be_heard, m.body, m.state, "  # nosec B608
-        "m.removed_agreement_number, m.created_at, m.reply_to_id, m.content_warning, m.edited_at, m.pinned_at, "
-        "r.seq, r.author_id, ru.pseudonym, r.body, r.state, r.content_warning "
+    page = (
+        f"SELECT {', '.join(f'{column} AS {name}' for column, name in _PAGE_COLUMNS)} "  # nosec B608: names from meta
         f"FROM {_table(Message)} m "
         f"LEFT JOIN {_table(User)} u ON u.id = m.author_id "
         f"LEFT JOIN {_table(BoundarySettings)} b ON b.user_id = m.author_id "
@@ -56,31 +94,61 @@ def _select(boundaries: BoundarySnapshot) -> tuple[str, list]:
     params: list = [MessageState.HELD.value, boundaries.user_id]
     if hidden:
         # Blocked either way: never shown (a message without an author stays).
-        sql += f"AND (m.author_id IS NULL OR m.author_id NOT IN ({', '.join(['%s'] * len(hidden))})) "
+        page += f"AND (m.author_id IS NULL OR m.author_id NOT IN ({', '.join(['%s'] * len(hidden))})) "
         params += hidden
+    page += "ORDER BY m.seq DESC LIMIT %s" if newest else "AND m.seq > %s ORDER BY m.seq LIMIT %s"
+    sql = (
+        "SELECT standing.last_seq, standing.state, "  # nosec B608: names from meta and the constants above
+        f"{', '.join(f'p.{name}' for _, name in _PAGE_COLUMNS)}, x.kind, x.user_id, xu.pseudonym "
+        f"FROM (SELECT g.last_seq AS last_seq, ms.state AS state FROM {_table(Group)} g "
+        f"LEFT JOIN {_table(Membership)} ms ON ms.group_id = g.id AND ms.user_id = %s WHERE g.id = %s) standing "
+        f"LEFT JOIN ({page}) p ON 1 = 1 "
+        f"LEFT JOIN {_table(Reaction)} x ON x.message_id = p.id "
+        f"LEFT JOIN {_table(User)} xu ON xu.id = x.user_id "
+        # Reactions in the order they were given.
+        "ORDER BY p.seq, x.created_at, x.id"
+    )
     return sql, params
+
+
+def read_page(
+    user_id: int,
+    group_id: int,
+    boundaries: BoundarySnapshot,
+    *,
+    after_seq: int = 0,
+    newest: bool = False,
+    limit: int = 50,
+) -> Page:
+    """The reader's standing and the messages after ``after_seq`` (or, with ``newest``, the last ``limit``),
+    oldest first, as ``Message.to_wire`` gives them (with "here to be heard" beside the author's name),
+    before any per-reader shaping: collapsing and quotes are the caller's (chat.actions._shaped). The page
+    is read whatever the standing says: the caller decides whether this reader may have it."""
+    sql, page_params = _statement(boundaries, newest=newest)
+    where = [limit] if newest else [after_seq, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, group_id, group_id, *page_params, *where])
+        rows = cursor.fetchall()
+    if not rows:
+        return Page(None, None, [])
+    messages: list[dict] = []
+    for row in rows:
+        message, reaction = row[2 : 2 + len(_PAGE_COLUMNS)], row[2 + len(_PAGE_COLUMNS) :]
+        if message[0] is None:  # the page is empty: the standing alone
+            break
+        if not messages or messages[-1]["seq"] != message[1]:
+            messages.append(_wire(message, []))
+        kind, reacting_id, pseudonym = reaction
+        if kind is not None:
+            messages[-1]["reactions"].append({"kind": kind, "user": {"id": reacting_id, "pseudonym": pseudonym}})
+    return Page(rows[0][0], rows[0][1], messages)
 
 
 def wire_page(
     group_id: int, boundaries: BoundarySnapshot, *, after_seq: int = 0, newest: bool = False, limit: int = 50
 ) -> list[dict]:
-    """Messages after ``after_seq`` (or, with ``newest``, the last ``limit``), oldest first, as
-    ``Message.to_wire`` gives them (with "here to be heard" beside the author's name), before any
-    per-reader shaping: collapsing and quotes are the caller's (chat.actions._shaped_wire)."""
-    sql, params = _select(boundaries)
-    if newest:
-        sql += "ORDER BY m.seq DESC LIMIT %s"
-        params = [group_id, *params, limit]
-    else:
-        sql += "AND m.seq > %s ORDER BY m.seq LIMIT %s"
-        params = [group_id, *params, after_seq, limit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if newest:
-        rows.reverse()
-    reactions = _reactions([row[0] for row in rows])
-    return [_wire(row, reactions.get(row[0], [])) for row in rows]
+    """The messages of :func:`read_page` alone, for the reader ``boundaries`` belong to."""
+    return read_page(boundaries.user_id, group_id, boundaries, after_seq=after_seq, newest=newest, limit=limit).messages
 
 
 def _wire(row, reactions: list[dict]) -> dict:
@@ -129,20 +197,3 @@ def _wire(row, reactions: list[dict]) -> dict:
     if author_id and heard_only:
         wire["author"]["heard_only"] = True
     return wire
-
-
-def _reactions(message_ids: list[int]) -> dict[int, list[dict]]:
-    """Each message's reactions, in the order they were given."""
-    found: dict[int, list[dict]] = {}
-    if not message_ids:
-        return found
-    sql = (
-        f"SELECT x.message_id, x.kind, x.user_id, u.pseudonym FROM {_table(Reaction)} x "  # nosec B608
-        f"JOIN {_table(User)} u ON u.id = x.user_id "
-        f"WHERE x.message_id IN ({', '.join(['%s'] * len(message_ids))}) ORDER BY x.created_at, x.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, message_ids)
-        for message_id, kind, user_id, pseudonym in cursor.fetchall():
-            found.setdefault(message_id, []).append({"kind": kind, "user": {"id": user_id, "pseudonym": pseudonym}})
-    return found

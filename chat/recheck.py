@@ -1,34 +1,33 @@
 """Re-checking open sockets' right to receive, for every socket that is due at once.
 
-Each socket re-checks its session and membership at most every few seconds before it delivers
-(``supportcircle.accounts.sessions.RECHECK_SECONDS``), so a dropped revocation signal cannot
-leave it receiving. Done one socket at a time that is four queries per socket every few
+Each socket re-checks its session and membership every second or so, and delivers nothing on an
+answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``, so a dropped revocation
+signal cannot leave it receiving. Done one socket at a time that is four queries per socket every few
 seconds, which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
-all of them with one statement: each socket's session, person and membership side by side. The
-answer for each socket is the one ``session_belongs_to`` (the seat's decision, the same as
-``session_owners``') and ``chat.actions.refusal_for`` give for it alone: a session that is no
-longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership that
-ended closes with its own code.
+all of them with one statement: sessions, people, memberships. The answer for each socket is
+the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
+is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
+that ended closes with its own code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
 from groups.models import Membership
-from supportcircle.accounts.sessions import session_belongs_to
+from supportcircle.accounts.sessions import DB_SESSIONS, session_belongs_to, session_owners
 from supportcircle.db_threads import db
-from supportcircle.plain_sql import ModelColumns, column, db_time, table
+from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
 from .actions import refusal_for
 from .protocol import CloseCode
@@ -42,62 +41,83 @@ log = logging.getLogger(__name__)
 
 
 def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
-    """For each socket, None if it may still receive, or the code to close it with."""
+    """For each socket, None if it may still receive, or the code to close it with. One statement for all
+    of them (:func:`_read_together`): the sessions, their people and their memberships."""
+    sessions, people, states = _read_together(keys)
+    if settings.SESSION_ENGINE == DB_SESSIONS:
+        # The seat's decision (session_belongs_to): the session as read, and the person the socket names.
+        def belongs(session_key, user_id) -> bool:
+            return session_belongs_to(sessions.get(session_key), people.get(user_id))
+    else:  # a cache or signed-cookie store: read each as Django does
+        owners = session_owners([key[0] for key in keys])
+
+        def belongs(session_key, user_id) -> bool:
+            return owners.get(session_key) == user_id
+
     answers: dict[Key, CloseCode | None] = {}
-    for first in range(0, len(keys), KEYS_PER_STATEMENT):
-        chunk = keys[first : first + KEYS_PER_STATEMENT]
-        for key, (session_data, person, state) in zip(chunk, _sessions_people_memberships(chunk), strict=True):
-            if state is None or not session_belongs_to(session_data, person):
-                answers[key] = CloseCode.NOT_LOGGED_IN
-            else:
-                answers[key] = refusal_for(state)
+    for key in keys:
+        session_key, user_id, group_id = key
+        if not belongs(session_key, user_id) or (user_id, group_id) not in states:
+            answers[key] = CloseCode.NOT_LOGGED_IN
+        else:
+            answers[key] = refusal_for(states[(user_id, group_id)])
     return answers
 
 
-# Four parameters a socket: well within what SQLite allows in one statement.
-KEYS_PER_STATEMENT = 500
-
-
-def _sessions_people_memberships(keys: list[Key]) -> list[tuple]:
-    """For each socket, in order: its session's data while the session lives, its person while active
-    (the instance the ORM would make), and its membership's state (None for each that is not there).
-    One plain statement from the models' meta, for every batch (supportcircle.plain_sql)."""
-    people, head = _people_and_head()
-    sockets = ", ".join(["(%s, CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(keys))
-    params = [value for n, key in enumerate(keys) for value in (n, key[0], key[1], key[2])]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH k (n, session_key, user_id, group_id) AS (VALUES {sockets}) {head}",
-            [*params, db_time(timezone.now()), True],
-        )
-        rows = cursor.fetchall()
-    found = {row[0]: row for row in rows}
-    answers = []
-    for n in range(len(keys)):
-        row = found.get(n)
-        if row is None:
-            answers.append((None, None, None))
-            continue
-        person = people.instance(row[3:]) if row[3] is not None else None
-        answers.append((row[1], person, row[2]))
-    return answers
-
-
-@functools.cache
-def _people_and_head() -> tuple[ModelColumns, str]:
-    """The people's columns and the statement after its list of sockets, written once per process."""
+def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
+    """The live sessions' stored data by key, the active people these sockets name by id, and (user id,
+    group id): state of their memberships among these sockets' groups, in one plain statement: three
+    reads side by side (UNION ALL, each in its own columns), since with the database a network hop away
+    each statement is a round trip that a delivery may wait for. Written from the models' meta and made
+    into the instances the ORM would make (supportcircle.plain_sql)."""
     User = get_user_model()
-    people = ModelColumns.of(User, "u")
-    session_key = column(Session, "session_key", "s")
-    return people, (
-        f"SELECT k.n, {column(Session, 'session_data', 's')}, {column(Membership, 'state', 'm')}, {people.sql()} "  # noqa: S608  # nosec B608: names from meta
-        f"FROM k LEFT OUTER JOIN {table(Session)} s ON {session_key} = k.session_key "
-        f"AND {column(Session, 'expire_date', 's')} > %s "
-        f"LEFT OUTER JOIN {table(User)} u ON {column(User, User._meta.pk.name, 'u')} = k.user_id "
-        f"AND {column(User, 'is_active', 'u')} = %s "
-        f"LEFT OUTER JOIN {table(Membership)} m ON {column(Membership, 'user', 'm')} = k.user_id "
-        f"AND {column(Membership, 'group', 'm')} = k.group_id"
+    person = ModelColumns.of(User, "u")
+    session_keys = sorted({key[0] for key in keys if key[0]})
+    user_ids, group_ids = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
+    # Each read fills its own columns and leaves the others' empty, as NULLs of their type (PostgreSQL
+    # matches a UNION's column types arm by arm).
+    sessions_part = [Session._meta.get_field(name) for name in ("session_key", "session_data")]
+    memberships_part = [Membership._meta.get_field(name) for name in ("user", "group", "state")]
+
+    def empty(fields) -> str:
+        return ", ".join(f"CAST(NULL AS {field.cast_db_type(connection)})" for field in fields)
+
+    user_id, group_id = column(Membership, "user", "m"), column(Membership, "group", "m")
+    arms, params = [], []
+    if session_keys:
+        arms.append(
+            f"SELECT 's', {column(Session, 'session_key', 's')}, {column(Session, 'session_data', 's')}, "  # noqa: S608  # nosec B608: names from meta
+            f"{empty(person.fields)}, {empty(memberships_part)} FROM {table(Session)} s "
+            f"WHERE {column(Session, 'session_key', 's')} IN ({placeholders(session_keys)}) "
+            f"AND {column(Session, 'expire_date', 's')} > %s"
+        )
+        params += [*session_keys, db_time(timezone.now())]
+    arms.append(
+        f"SELECT 'u', {empty(sessions_part)}, {person.sql()}, {empty(memberships_part)} FROM {table(User)} u "  # noqa: S608  # nosec B608
+        f"WHERE {column(User, User._meta.pk.name, 'u')} IN ({placeholders(user_ids)}) "
+        f"AND {column(User, 'is_active', 'u')} = %s"
     )
+    params += [*user_ids, True]
+    arms.append(
+        f"SELECT 'm', {empty(sessions_part)}, {empty(person.fields)}, {user_id}, {group_id}, "  # noqa: S608  # nosec B608
+        f"{column(Membership, 'state', 'm')} FROM {table(Membership)} m "
+        f"WHERE {user_id} IN ({placeholders(user_ids)}) AND {group_id} IN ({placeholders(group_ids)})"
+    )
+    params += [*user_ids, *group_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(arms), params)
+        rows = cursor.fetchall()
+    sessions, people, states = {}, {}, {}
+    for kind, session_key, session_data, *rest in rows:
+        if kind == "s":
+            sessions[session_key] = session_data
+        elif kind == "u":
+            found = person.instance(rest[: len(person)])
+            people[found.pk] = found
+        else:
+            member, group, state = rest[len(person) :]
+            states[(member, group)] = state
+    return sessions, people, states
 
 
 class Rechecker:
@@ -106,6 +126,7 @@ class Rechecker:
     def __init__(self) -> None:
         self.pending: dict[Key, asyncio.Future] = {}
         self.flushing: asyncio.Task | None = None
+        self.answering: set[asyncio.Task] = set()  # batches being read
         # While the database cannot answer: since when, and how many re-checks failed meanwhile.
         self.failing_since: float | None = None
         self.failed = 0
@@ -120,26 +141,33 @@ class Rechecker:
         return await asyncio.shield(future)
 
     async def _flush(self) -> None:
-        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one.
-        # (Answering only the batch in hand once left such a socket waiting until some other socket
-        # asked, which at the end of a busy minute could be never: its deliveries and pongs stopped.)
+        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one,
+        # which is read beside it, not after it (with the database a round trip away a socket would
+        # otherwise wait for someone else's batch before its own). (Answering only the batch in hand once
+        # left such a socket waiting until some other socket asked, which at the end of a busy minute
+        # could be never: its deliveries and pongs stopped.)
         while self.pending:
             await asyncio.sleep(BATCH_WINDOW_SECONDS)
             batch, self.pending = self.pending, {}
-            try:
-                # Off the main database thread: live delivery must not wait behind page views and
-                # posts queued there. A read on its own connection, in a worker thread.
-                answers = await db(verdicts)(list(batch))
-            except Exception as problem:  # the database is down: every waiting socket fails closed
-                self._note_failure(problem, len(batch))
-                for future in batch.values():
-                    if not future.done():
-                        future.set_exception(problem)
-                continue
-            self._note_success()
-            for key, future in batch.items():
+            answering = asyncio.ensure_future(self._answer(batch))
+            self.answering.add(answering)
+            answering.add_done_callback(self.answering.discard)
+
+    async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
+        try:
+            # Off the main database thread: live delivery must not wait behind page views and
+            # posts queued there. A read on its own connection, in a worker thread.
+            answers = await db(verdicts)(list(batch))
+        except Exception as problem:  # the database is down: every waiting socket fails closed
+            self._note_failure(problem, len(batch))
+            for future in batch.values():
                 if not future.done():
-                    future.set_result(answers[key])
+                    future.set_exception(problem)
+            return
+        self._note_success()
+        for key, future in batch.items():
+            if not future.done():
+                future.set_result(answers[key])
 
     def _note_failure(self, problem: Exception, sockets: int) -> None:
         # One line when an outage starts and one when it ends, however many sockets are waiting.
@@ -172,6 +200,7 @@ async def still_allowed(guard, group_id: int) -> CloseCode | None:
     checker = _checkers.get(loop)
     if checker is None:
         checker = _checkers[loop] = Rechecker()
+    asked = time.monotonic()
     answer = await checker.verdict((guard.session_key, guard.user_id, group_id))
-    guard.checked_at = time.monotonic()
+    guard.checked_at = asked  # the answer holds from when it was asked: its age is counted from then
     return answer

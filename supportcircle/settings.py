@@ -154,7 +154,12 @@ def database_from_url(url: str) -> dict:
         # Kept by the sockets' database thread. A page view's connection is closed when it ends
         # (supportcircle/http.py): its thread is made for that request and never used again.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
+        # No health check before each use: with PostgreSQL a network hop away it was one more round trip
+        # for every database call (Django's pool runs an empty statement at each checkout). A connection
+        # that died meanwhile fails the one call that finds it (a socket's frame is answered try_again and
+        # resent, a page gets the calm 503), and is never used again: Django closes a connection whose
+        # error left it unusable at the end of the call, and the pool discards a broken one it gets back.
+        "CONN_HEALTH_CHECKS": False,
         "OPTIONS": options,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }

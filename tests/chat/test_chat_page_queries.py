@@ -25,21 +25,21 @@ def statements_for_the_page(person, slug: str) -> tuple[list[str], str]:
     return [query["sql"] for query in seen.captured_queries], response.content.decode()
 
 
-def test_a_quiet_room_page_takes_nine_statements(group, member, second_member):
+def test_a_quiet_room_page_takes_seven_statements(group, member, second_member):
     post_message(second_member.pk, group.pk, client_id="hello", body="Hello, whoever reads this")
     statements, page = statements_for_the_page(member, group.slug)
     # 1 the session, 2 the person (Django's own), 3 the group with the membership (chat.actions.open_chat),
-    # 4 boundaries (blocks, mutes, collapsed labels), 5-7 the history (the membership with the latest seq,
-    # the page, its reactions), 8 what the room has at all (chat.opening.room_at_connect, as the socket
-    # asks it: practices, open round, pins, read marker, a time-out, a live session, a pause), 9 whether
-    # the banner for people who may be paged shows (safeguarding).
-    assert len(statements) == 9, "\n".join(statements)
+    # 4 boundaries (blocks, mutes, collapsed labels), 5 the history (the membership with the latest seq, the
+    # page and its reactions, in one statement: chat.pages), 6 what the room has at all
+    # (chat.opening.room_at_connect, as the socket asks it: practices, open round, pins, read marker, a
+    # time-out, a live session, a pause), 7 whether the banner for people who may be paged shows (safeguarding).
+    assert len(statements) == 7, "\n".join(statements)
     assert "Hello, whoever reads this" in page
 
 
-def test_a_room_with_nothing_posted_takes_eight_statements(group, member):
+def test_a_room_with_nothing_posted_takes_seven_statements(group, member):
     statements, page = statements_for_the_page(member, group.slug)
-    assert len(statements) == 8, "\n".join(statements)
+    assert len(statements) == 7, "\n".join(statements)
     assert "No messages yet" in page
 
 

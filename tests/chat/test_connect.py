@@ -104,14 +104,14 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     # The handshake: 1 the session, 2 the person (supportcircle.accounts.sessions).
     # Admitting (chat.opening.admit, one trip): 3 the group with the membership and their open sockets.
     # The welcome (chat.opening.welcome, one trip):
-    # 4 boundaries (blocks, mutes, collapsed labels), 5-6 the history (membership with the latest seq,
-    # the page; its reactions when it has messages), 7 what the room has at all (chat.opening.room_at_connect:
-    # practices, open round, pins, read marker, a time-out, a live session, a pause), 8-10 arriving
+    # 4 boundaries (blocks, mutes, collapsed labels), 5 the history (the membership with the latest seq, the
+    # page and its reactions, in one statement: chat.pages), 6 what the room has at all (chat.opening.room_at_connect:
+    # practices, open round, pins, read marker, a time-out, a live session, a pause), 7-9 arriving
     # (expire dead sockets, this socket, "here now"). In a quiet room nothing else is read; see
     # test_a_busy_room_is_read_in_full for one where everything is on. (Not counted: how writers take
     # turns, see taking_turns.)
     queries = [query for query in await queries_while_opening(member, group.slug) if not taking_turns(query)]
-    assert len(queries) == 10, "\n".join(queries)
+    assert len(queries) == 9, "\n".join(queries)
     assert sum(query.startswith(("INSERT", "UPDATE", "DELETE")) for query in queries) == 2
 
 
@@ -120,8 +120,8 @@ async def test_a_socket_opened_from_an_up_to_date_page_reads_no_history_page(
     channel_layer, group, member, second_member
 ):
     # The chat page was drawn through seq 1 and its socket opens with ?last_seq=1 (static/js/chat.js), as
-    # a crowd coming back does: nothing was posted since, so the history is the latest seq alone (5), and
-    # the page of messages after it is not read.
+    # a crowd coming back does: nothing was posted since, so the history (5, one statement) finds the latest
+    # seq and no page after it.
     await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="one", body="Welcome back")
     queries = [
         query for query in await queries_while_opening(member, group.slug, "last_seq=1") if not taking_turns(query)

@@ -1,9 +1,11 @@
 """The conversation can be read over plain HTTP, a page at a time, by its members only."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from chat.actions import post_message
+from chat.actions import post_message, react_to_message
 from chat.protocol import BACKFILL_PAGE
 from tests.conftest import PASSWORD
 
@@ -64,3 +66,19 @@ def test_a_bad_after_seq_gets_a_documented_error(client, group, member, after_se
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_field"
     assert response.json()["detail"] == "after_seq"
+
+
+def test_a_history_request_takes_five_statements_however_full_the_page(client, group, member, second_member, settings):
+    settings.CHAT_RATE_LIMIT = (1_000, 10)
+    for number in range(60):
+        post_message(second_member.pk, group.pk, client_id=f"m{number}", body=f"Note {number}")
+        react_to_message(member.pk, group.pk, seq=number + 1, kind="sending_care", on=True)
+    logged_in(client, member)
+    for query in ({}, {"after_seq": 5}):
+        with CaptureQueriesContext(connection) as seen:
+            page = client.get(history_url(group, **query)).json()
+        assert len(page["messages"]) >= 50 and all(m["reactions"] for m in page["messages"])
+        # 1 the session, 2 the person (Django's own), 3 the group with the membership (chat.actions.open_chat),
+        # 4 boundaries (blocks, mutes, collapsed labels), 5 the membership with the latest seq, the page and
+        # its reactions, in one statement (chat.pages)
+        assert len(seen.captured_queries) == 5, "\n".join(q["sql"] for q in seen.captured_queries)

@@ -9,6 +9,10 @@ The sockets below are idle (no frame in, no delivery out), so nothing but the pu
 their closing at all shows it. How soon is the bench's to measure; a test's wait only gives up.
 """
 
+import asyncio
+import threading
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -16,12 +20,15 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from chat import recheck
 from chat.actions import post_message
 from chat.models import Message
 from chat.protocol import CloseCode
+from chat.recheck import verdicts
 from groups.models import Membership, MembershipState
 from supportcircle.accounts import sessions
 from tests.conftest import PASSWORD, Socket, connected
+from tests.support.waiting import PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,4 +179,47 @@ async def test_a_ban_written_without_any_signal_stops_every_kind_of_delivery(
             state=MembershipState.BANNED
         )
         await alex.send({"type": "typing"})  # not a message: presence-like events are checked too
+        assert await sam.closed_with() == CloseCode.BANNED
+
+
+class SessionsClock:
+    """The time as the socket's session guard sees it, moved on without waiting."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+class HeldRecheck:
+    """The real re-check, held in its database thread until released."""
+
+    def __init__(self) -> None:
+        self.reading, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, keys):
+        self.reading.set()
+        self.release.wait(PATIENCE)
+        return verdicts(keys)
+
+
+async def test_a_delivery_due_for_a_recheck_does_not_wait_for_it_and_the_refusal_it_brings_closes_the_socket(
+    channel_layer, group, member, second_member, monkeypatch
+):
+    """With the database a network hop away a re-check takes several round trips: a delivery whose last
+    answer is a second or so old goes out on it (it is younger than RECHECK_SECONDS) while the next is
+    asked for beside it, and what that one finds closes the socket when it comes."""
+    clock, held = SessionsClock(), HeldRecheck()
+    monkeypatch.setattr(sessions, "time", clock)
+    monkeypatch.setattr(recheck, "verdicts", held)
+    async with connected(member, group.slug) as sam:
+        await database_sync_to_async(Membership.objects.filter(user=member, group=group).update)(
+            state=MembershipState.BANNED
+        )
+        clock.ahead = sessions.RECHECK_SECONDS * 0.8  # due for a re-check, not yet too old to deliver on
+        await database_sync_to_async(post_message)(second_member.pk, group.pk, client_id="a1", body="Evening, all.")
+        assert (await sam.receive_until("message"))["message"]["body"] == "Evening, all."
+        assert await asyncio.get_running_loop().run_in_executor(None, held.reading.wait, PATIENCE)
+        held.release.set()
         assert await sam.closed_with() == CloseCode.BANNED

@@ -1,0 +1,67 @@
+"""A database connection that died while it sat idle (PostgreSQL restarted, a network dropped it) fails
+only the call that finds it, and is never used again.
+
+No health check runs before each use: with the database a network hop away it cost a round trip on every
+database call. So this is how a dead connection is met instead: the call that finds it fails as in an
+outage (a socket's frame is answered try_again and the client resends it), Django closes the connection
+its error left unusable, the pool discards it, and the next call gets a live one.
+"""
+
+import psycopg
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings as django_settings
+from django.db import DatabaseError, connection
+
+from chat.actions import post_message
+from chat.models import Message
+from supportcircle.db_threads import db, run_on_each_thread
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="PostgreSQL's connections"
+    ),
+]
+
+
+def _kill_the_servers_connections() -> int:
+    """What a PostgreSQL restart does to every connection the database threads and the pool kept (the
+    test's own, which empties the database afterwards, is spared): how many were ended."""
+    connection.ensure_connection()
+    spared = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    params.pop("pool", None)  # a connection of our own, outside the pool
+    with psycopg.connect(**params, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> %s",
+            [spared],
+        ).fetchone()[0]
+    return ended
+
+
+def _connect() -> None:
+    connection.ensure_connection()
+
+
+def test_each_dead_connection_fails_at_most_one_send_and_every_resend_is_stored_once(group, member, settings):
+    settings.CHAT_RATE_LIMIT = (1_000, 10)
+    send = async_to_sync(db(post_message))  # as the socket calls it: on the sockets' database threads
+    # Every database thread holds (or gave the pool) a live connection, as on a server that has been up a while.
+    run_on_each_thread(_connect)
+    send(member.pk, group.pk, client_id="before", body="Evening, all.")
+    ended = _kill_the_servers_connections()
+    assert ended >= 1
+
+    failures = 0
+    for number in range(3 * (ended + settings.DATABASE_THREADS)):
+        while True:
+            try:
+                send(member.pk, group.pk, client_id=f"after-{number}", body=f"Still here ({number})")
+                break
+            except DatabaseError:
+                failures += 1  # the socket answers try_again, and the client sends the same frame again
+                assert failures <= ended, "a dead connection was handed out twice"
+    seqs = list(Message.objects.filter(group=group).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, 2 + 3 * (ended + settings.DATABASE_THREADS)))
