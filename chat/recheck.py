@@ -18,14 +18,13 @@ import logging
 import time
 from weakref import WeakKeyDictionary
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
 from groups.models import Membership
-from supportcircle.accounts.sessions import DB_SESSIONS, session_belongs_to, session_owners
+from supportcircle.accounts.sessions import session_belongs_to, session_owners, sessions_in_the_database
 from supportcircle.db_threads import db
 from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
@@ -44,7 +43,7 @@ def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     """For each socket, None if it may still receive, or the code to close it with. One statement for all
     of them (:func:`_read_together`): the sessions, their people and their memberships."""
     sessions, people, states = _read_together(keys)
-    if settings.SESSION_ENGINE == DB_SESSIONS:
+    if sessions_in_the_database():
         # The seat's decision (session_belongs_to): the session as read, and the person the socket names.
         def belongs(session_key, user_id) -> bool:
             return session_belongs_to(sessions.get(session_key), people.get(user_id))

@@ -63,6 +63,12 @@ def _stores_in_the_database(store) -> bool:
     return issubclass(store, db_sessions.SessionStore)
 
 
+def sessions_in_the_database() -> bool:
+    """Whether the session engine keeps sessions in the database table (ours, or Django's own), so that a
+    session's data can be read beside other rows in one statement."""
+    return _stores_in_the_database(import_module(settings.SESSION_ENGINE).SessionStore)
+
+
 def session_digest(session_key: str) -> str:
     """What names a session in a revocation sent through Redis.
 
