@@ -123,10 +123,6 @@ class HashingLane:
         self._jobs: Connection | None = None
         self._answers: Connection | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def hash(self, hasher: DjangoArgon2PasswordHasher, method: str, args: tuple):
         try:
             ok, answer = self._ask(hasher, method, args)
