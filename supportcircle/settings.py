@@ -368,10 +368,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "groups:directory"
 LOGOUT_REDIRECT_URL = "groups:directory"
 
-# Django's Argon2, one lane per hash, on a few threads of its own that give way to the server's, with no
-# database connection held meanwhile, so logins never starve the chat (supportcircle/accounts/hashers.py);
-# PBKDF2 checks any older password until its person logs in. PASSWORD_HASHING_AT_ONCE: how many hashes
-# at once (0: one per core the process may use beyond the first, at least 1).
+# Django's Argon2, one lane per hash, in a few processes of their own that give way to the server,
+# PostgreSQL and Redis, with no database connection held meanwhile, so logins never starve the chat
+# (supportcircle/accounts/hashers.py); PBKDF2 checks any older password until its person logs in.
+# PASSWORD_HASHING_AT_ONCE: how many hashes at once (0: one per core the process may use beyond the
+# first, at least 1).
 PASSWORD_HASHERS = [
     "supportcircle.accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -1,19 +1,29 @@
 """Django's Argon2 password hasher, shaped for a server that must keep answering while people log in.
 
 Argon2 is deliberately costly: Django's settings take about 100 MiB and a tenth of a second of CPU per
-hash, spread over 8 threads (parallelism 8). Three things keep a crowd logging in from holding up
+hash, spread over 8 threads (parallelism 8). Four things keep a crowd logging in from holding up
 everyone already chatting (measured in the bench's login storm; README, Performance):
 
 - A hash uses one lane (parallelism 1: the same work and memory, on one core). Eight hashing threads
   per login, a few logins at once, left the event loop's thread waiting for a core.
-- Hashes run on a few threads of their own (``PASSWORD_HASHING_AT_ONCE``, default: one per core this
-  process may use beyond the first, at least 1), which give way to the server's other threads (Linux
-  nice 10, per thread, as the second opinion's model does): when both want the core, deliveries and
-  acknowledgements come first and the login a moment later. Further logins wait their turn.
+- Hashes run in a few processes of their own (``PASSWORD_HASHING_AT_ONCE``, default: one per core this
+  process may use beyond the first, at least 1), each started when a hash first needs it and ended when
+  the server's end of its pipe closes (the server stopped or died). Further logins wait their turn.
+  A process, not a thread, because Linux weighs priorities only within a scheduling group: each
+  session (autogroup) or cgroup shares a core as one. A hashing thread at nice 10 gave way to the
+  server's own threads but not to PostgreSQL's backends, a group of their own: a statement the chat
+  sent while a hash ran often waited for the next scheduler tick (4 ms on the bench machine), and a
+  message takes about seven. A hashing process leads a session of its own and lowers it (nice 10
+  for the autogroup, and for the process where a cgroup decides instead), so the server, the
+  database and Redis come first and the hash takes what they leave.
 - While a login waits for its turn and its hash, its request holds no database connection. With
   Django's connection pool, thirty logins waiting for a hash held every pooled connection, and the
   chat's database threads waited behind them for seconds. The request gives its connection back
   (outside a transaction) and takes one again for what follows (the session).
+- The hashing process runs Django's own ``encode`` and ``verify`` with this hasher's parameters, so
+  ``make_password`` and ``check_password`` decide exactly as Django does, and a wrong password costs
+  one hash. A hashing process that dies (the out-of-memory killer, say) is replaced, and the hash it
+  held is done once more in the new one.
 
 Hashes made with Django's settings still verify, and are rehashed with these the next time their
 person logs in (Django's ``must_update``).
@@ -23,8 +33,13 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import subprocess  # nosec B404: starts only this interpreter with our own entry point
+import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2PasswordHasher
@@ -32,10 +47,14 @@ from django.db import connections
 
 log = logging.getLogger(__name__)
 
-# How much lower than the server's own threads a hash runs (Linux nice, per thread).
+# How much lower than the server a hash runs (Linux nice, for the hashing process and its session).
 NICENESS = 10
+# Linux lets an unprivileged process set an autogroup's nice once per tenth of a second, system-wide.
+_AUTOGROUP_TRIES = 5
+# The folder that holds the supportcircle package: a hashing process imports from there, as the server does.
+_PROJECT = Path(__file__).resolve().parents[2]
 
-_lanes: ThreadPoolExecutor | None = None
+_lanes: queue.SimpleQueue | None = None
 _made = threading.Lock()
 
 
@@ -49,31 +68,120 @@ def cores_for_hashing() -> int:
 
 
 def hashing_at_once() -> int:
-    """How many hashes run at once in this process (``PASSWORD_HASHING_AT_ONCE``, else ``cores_for_hashing``)."""
+    """How many hashes run at once for this process (``PASSWORD_HASHING_AT_ONCE``, else ``cores_for_hashing``)."""
     return settings.PASSWORD_HASHING_AT_ONCE or cores_for_hashing()
 
 
+# In a hashing process ------------------------------------------------------------------------
+
+
 def _give_way_to_the_server() -> None:
-    """Lower this hashing thread's priority below the thread that started it (a request's, the server's)."""
+    """Lower this hashing process, and the session it leads, below the server's priority."""
+    for attempt in range(_AUTOGROUP_TRIES):
+        try:
+            with open("/proc/self/autogroup", "w") as autogroup:
+                autogroup.write(str(NICENESS))
+            break
+        except BlockingIOError:  # another process set one within the last tenth of a second
+            time.sleep(0.1 * (attempt + 1))
+        except OSError:  # no autogroups here (not Linux, or turned off): a cgroup or nice alone decides
+            break
     try:
-        this_thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, this_thread, os.getpriority(os.PRIO_PROCESS, this_thread) + NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not allowed: hashes run at the server's priority
-        log.info("password hashing: its threads keep the server's priority on this system")
+        os.nice(NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
-def hashing_lanes() -> ThreadPoolExecutor:
-    """The threads that hash passwords (made on first use)."""
+def serve_hashes() -> None:
+    """A hashing process's whole life: give way, then answer each job until the server's end closes."""
+    _give_way_to_the_server()
+    jobs, answers = Connection(0, writable=False), Connection(1, readable=False)
+    while True:
+        try:
+            hasher, method, args = jobs.recv()
+        except EOFError:  # the server process has gone
+            return
+        try:
+            answer = (True, getattr(DjangoArgon2PasswordHasher, method)(hasher, *args))
+        except Exception as error:  # Django's own error for this password, raised again in the server
+            answer = (False, error)
+        answers.send(answer)
+
+
+# In the server process ------------------------------------------------------------------------
+
+
+class HashingProcessGone(RuntimeError):
+    """A hashing process ended while it held a hash."""
+
+
+class HashingLane:
+    """One hashing process, one hash at a time, started when a hash first needs it."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self._jobs: Connection | None = None
+        self._answers: Connection | None = None
+
+    def hash(self, hasher: DjangoArgon2PasswordHasher, method: str, args: tuple):
+        try:
+            ok, answer = self._ask(hasher, method, args)
+        except HashingProcessGone:
+            # It died under this hash, not because of it: once more, in a new one.
+            log.warning("password hashing: a hashing process ended unexpectedly; starting another")
+            ok, answer = self._ask(hasher, method, args)
+        if not ok:
+            raise answer
+        return answer
+
+    def _ask(self, hasher, method, args):
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        try:
+            self._jobs.send((hasher, method, args))
+            return self._answers.recv()
+        except (EOFError, OSError):
+            self._end()
+            raise HashingProcessGone from None
+
+    def _start(self) -> None:
+        self._end()
+        jobs_out, jobs_in = os.pipe()
+        answers_out, answers_in = os.pipe()
+        try:
+            self.process = subprocess.Popen(  # nosec B603: this interpreter and our own entry point, no shell
+                [sys.executable, "-c", "from supportcircle.accounts.hashers import serve_hashes; serve_hashes()"],
+                stdin=jobs_out,
+                stdout=answers_in,
+                cwd=_PROJECT,
+                # A session of its own: on Linux a scheduling group (autogroup) that it lowers as a whole.
+                start_new_session=True,
+            )
+        finally:
+            os.close(jobs_out)
+            os.close(answers_in)
+        # Only this process holds the other ends: when it ends, the hashing process reads EOF and ends too.
+        self._jobs = Connection(jobs_in, readable=False)
+        self._answers = Connection(answers_out, writable=False)
+
+    def _end(self) -> None:
+        if self.process is not None:
+            self._jobs.close()
+            self._answers.close()
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def hashing_lanes() -> queue.SimpleQueue:
+    """The lanes free to take a hash (``hashing_at_once`` of them): a login takes one, waiting if none is free."""
     global _lanes
-    if _lanes is None:
-        with _made:
-            if _lanes is None:
-                _lanes = ThreadPoolExecutor(
-                    hashing_at_once(),
-                    thread_name_prefix="password-hashing",
-                    initializer=_give_way_to_the_server,
-                )
-    return _lanes
+    with _made:
+        if _lanes is None:
+            _lanes = queue.SimpleQueue()
+            for _ in range(hashing_at_once()):
+                _lanes.put(HashingLane())
+        return _lanes
 
 
 def _give_back_database_connections() -> None:
@@ -83,16 +191,21 @@ def _give_back_database_connections() -> None:
             connection.close()
 
 
-def _in_turn(work, *args):
+def _in_turn(hasher: DjangoArgon2PasswordHasher, method: str, *args):
     _give_back_database_connections()
-    return hashing_lanes().submit(work, *args).result()
+    lanes = hashing_lanes()
+    lane = lanes.get()
+    try:
+        return lane.hash(hasher, method, args)
+    finally:
+        lanes.put(lane)
 
 
 class Argon2PasswordHasher(DjangoArgon2PasswordHasher):
     parallelism = 1
 
     def encode(self, password, salt):
-        return _in_turn(super().encode, password, salt)
+        return _in_turn(self, "encode", password, salt)
 
     def verify(self, password, encoded):
-        return _in_turn(super().verify, password, encoded)
+        return _in_turn(self, "verify", password, encoded)

@@ -1,7 +1,7 @@
 """People logging in never hold up the people already chatting.
 
 Each login costs an Argon2 hash (a tenth of a second of CPU or more, and a wait for its turn when many
-log in at once). The hashes run on threads of their own at a lower priority than the server's, and a
+log in at once). The hashes run in processes of their own at a lower priority than the server's, and a
 login waiting for its turn or its hash holds no database connection, so a member's messages keep being
 acknowledged while a crowd logs in (the bench's login storm measures how promptly)."""
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
+import signal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -19,7 +20,7 @@ from supportcircle.accounts.models import User
 from tests.conftest import PASSWORD, connected
 from tests.support.hashers import CountingArgon2PasswordHasher
 from tests.support.logins import log_in
-from tests.support.waiting import PATIENCE, eventually_async
+from tests.support.waiting import eventually_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,9 +80,8 @@ async def test_a_member_keeps_getting_acknowledgements_while_others_log_in(
 async def test_a_login_waiting_for_its_turn_holds_no_database_connection(argon2, newcomers, group, member):
     """With Django's connection pool, logins that held their connections while they waited to be hashed
     took every pooled connection, and the chat's database work waited behind them for seconds."""
-    release = threading.Event()
     lanes = hashers.hashing_lanes()
-    busy = [lanes.submit(release.wait, PATIENCE) for _ in range(hashers.hashing_at_once())]
+    taken = [lanes.get() for _ in range(hashers.hashing_at_once())]  # every hashing process busy
     argon2.connections.clear()  # from here on, only the login's
     login = asyncio.ensure_future(log_in(newcomers[0], PASSWORD))
     try:
@@ -95,17 +95,47 @@ async def test_a_login_waiting_for_its_turn_holds_no_database_connection(argon2,
             assert (await sam.receive_until("ack"))["client_id"] == "meanwhile"
         assert not login.done()  # still waiting for its turn
     finally:
-        release.set()
-        for job in busy:
-            job.result(PATIENCE)
+        for lane in taken:
+            lanes.put(lane)
     assert await login == 302
 
 
-async def test_passwords_are_hashed_at_a_lower_priority_than_the_server():
-    """When a hash and the server want the same core, deliveries and acknowledgements come first."""
+def hashing_process() -> int:
+    """This process's one hashing process (a lane keeps its process between hashes), found in /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # not a process, or gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"serve_hashes" in command:
+            found.append(int(entry.name))
+    [pid] = found
+    return pid
 
-    def priority() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    hashed_at = await asyncio.wrap_future(hashers.hashing_lanes().submit(priority))
-    assert hashed_at == priority() + hashers.NICENESS
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the hashing process in Linux's /proc")
+async def test_passwords_are_hashed_in_a_session_of_their_own_below_the_server(argon2, newcomers):
+    """When a hash and the chat want the same core, the chat comes first, and so do PostgreSQL and Redis:
+    Linux weighs priorities within a scheduling group (a session's autogroup, or a cgroup), so the hash
+    runs in a process that leads a session of its own, and both run at a lower priority than the server."""
+    assert await log_in(newcomers[0], PASSWORD) == 302
+    pid = hashing_process()
+    assert pid != os.getpid()
+    assert os.getsid(pid) == pid != os.getsid(0)  # it leads a session of its own
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + hashers.NICENESS, 19)
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():  # Linux with autogroups: the session's group as a whole gives way
+        assert autogroup.read_text().strip().endswith(f" nice {hashers.NICENESS}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the hashing process in Linux's /proc")
+async def test_logins_go_on_when_a_hashing_process_dies(argon2, newcomers):
+    """A hashing process killed (by the out-of-memory killer, say) takes no login down with it: the next
+    login's hash starts a new process."""
+    assert await log_in(newcomers[0], PASSWORD) == 302
+    gone = hashing_process()
+    os.kill(gone, signal.SIGKILL)
+    assert await log_in(newcomers[1], PASSWORD) == 302
+    assert hashing_process() != gone
