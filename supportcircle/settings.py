@@ -154,12 +154,12 @@ def database_from_url(url: str) -> dict:
         # Kept by the sockets' database thread. A page view's connection is closed when it ends
         # (supportcircle/http.py): its thread is made for that request and never used again.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        # No health check before each use: with PostgreSQL a network hop away it was one more round trip
-        # for every database call (Django's pool runs an empty statement at each checkout). A connection
-        # that died meanwhile fails the one call that finds it (a socket's frame is answered try_again and
-        # resent, a page gets the calm 503), and is never used again: Django closes a connection whose
-        # error left it unusable at the end of the call, and the pool discards a broken one it gets back.
-        "CONN_HEALTH_CHECKS": False,
+        # A connection is checked when it is taken for use (Django's pool runs an empty statement at each
+        # checkout): one round trip more per database call with PostgreSQL a network hop away, but a
+        # connection that died while idle (a database restart, a dropped network) is replaced before it
+        # fails anyone's message. Without it, the suite saw the pool hand a dead connection out twice and a
+        # thread's dead connection fail later calls ("the connection is closed").
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }

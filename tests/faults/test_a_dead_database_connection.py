@@ -1,28 +1,23 @@
 """A database connection that died while it sat idle (PostgreSQL restarted, a network dropped it) fails
-only the call that finds it, and is never used again.
+at most the one call that finds it, and is never used again: every message sent meanwhile is stored once.
 
-No health check runs before each use: with the database a network hop away it cost a round trip on every
-database call. So this is how a dead connection is met instead: the call that finds it fails as in an
-outage (a socket's frame is answered try_again and the client resends it), Django closes the connection
-its error left unusable, the pool discards it, and the next call gets a live one.
+Connections are health-checked when taken for use (CONN_HEALTH_CHECKS: Django's pool runs an empty
+statement at checkout), so a dead one is replaced before it is used; a call that still meets one fails as
+in an outage (a socket's frame is answered try_again and the client resends it).
 """
 
 import psycopg
 import pytest
 from asgiref.sync import async_to_sync
-from django.conf import settings as django_settings
 from django.db import DatabaseError, connection
 
 from chat.actions import post_message
 from chat.models import Message
 from supportcircle.db_threads import db, run_on_each_thread
+from tests.support.outages import on_postgresql
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="PostgreSQL's connections"
-    ),
-]
+# PostgreSQL's connections: the SQLite pass leaves it out, the PostgreSQL pass runs it (scripts/test.sh).
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.django_db(transaction=True)]
 
 
 def _kill_the_servers_connections() -> int:
@@ -46,6 +41,7 @@ def _connect() -> None:
 
 
 def test_each_dead_connection_fails_at_most_one_send_and_every_resend_is_stored_once(group, member, settings):
+    assert on_postgresql(), "selected only in the PostgreSQL pass (scripts/test.sh)"
     settings.CHAT_RATE_LIMIT = (1_000, 10)
     send = async_to_sync(db(post_message))  # as the socket calls it: on the sockets' database threads
     # Every database thread holds (or gave the pool) a live connection, as on a server that has been up a while.

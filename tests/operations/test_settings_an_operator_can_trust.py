@@ -78,11 +78,11 @@ def test_djangos_own_pool_is_asked_for_with_its_sizes_and_without_persistent_con
     assert entry["CONN_MAX_AGE"] == 0
 
 
-def test_connections_are_not_health_checked_before_each_use():
-    """With PostgreSQL a network hop away a check before each use is a round trip on every database call; a
-    connection that died fails the one call that finds it instead (tests/faults/test_a_dead_database_connection.py)."""
+def test_connections_are_health_checked_when_taken_for_use():
+    """A connection that died while idle (a database restart) is replaced before it fails anyone's message
+    (tests/faults/test_a_dead_database_connection.py)."""
     for url in ("postgres://sc@db/supportcircle", "postgres://sc@db/supportcircle?pool=false"):
-        assert database_from_url(url)["CONN_HEALTH_CHECKS"] is False
+        assert database_from_url(url)["CONN_HEALTH_CHECKS"] is True
 
 
 def test_a_plain_url_gets_djangos_pool_and_pool_false_turns_it_off():
