@@ -154,11 +154,9 @@ def database_from_url(url: str) -> dict:
         # Kept by the sockets' database thread. A page view's connection is closed when it ends
         # (supportcircle/http.py): its thread is made for that request and never used again.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        # A connection is checked when it is taken for use (Django's pool runs an empty statement at each
-        # checkout): one round trip more per database call with PostgreSQL a network hop away, but a
-        # connection that died while idle (a database restart, a dropped network) is replaced before it
-        # fails anyone's message. Without it, the suite saw the pool hand a dead connection out twice and a
-        # thread's dead connection fail later calls ("the connection is closed").
+        # Django's check that a kept connection still works before it is used again. Turning it off saves a
+        # round trip per call with PostgreSQL a network hop away, but with it off the suite saw connections
+        # killed by a restart used again for later calls ("the connection is closed"): kept on.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},

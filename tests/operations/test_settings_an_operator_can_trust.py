@@ -78,9 +78,8 @@ def test_djangos_own_pool_is_asked_for_with_its_sizes_and_without_persistent_con
     assert entry["CONN_MAX_AGE"] == 0
 
 
-def test_connections_are_health_checked_when_taken_for_use():
-    """A connection that died while idle (a database restart) is replaced before it fails anyone's message
-    (tests/faults/test_a_dead_database_connection.py)."""
+def test_kept_connections_are_health_checked_before_they_are_used_again():
+    """A connection that died while idle (a database restart) is not silently used again."""
     for url in ("postgres://sc@db/supportcircle", "postgres://sc@db/supportcircle?pool=false"):
         assert database_from_url(url)["CONN_HEALTH_CHECKS"] is True
 
