@@ -275,6 +275,7 @@ class _Unit:
     low: float
     high: float
     money: bool
+    number_only: bool = False  # the suggestion replaces the number, keeping the thing ("had some biscuits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +472,9 @@ class Engine:
         units = {}
         for group in data["units"]:
             for token in group["tokens"]:
-                units[token] = _Unit(group.get("min", 0), group.get("max", float("inf")), token in money)
+                units[token] = _Unit(
+                    group.get("min", 0), group.get("max", float("inf")), token in money, group.get("mark") == "number"
+                )
         cues = {}
         for group in data["cues"]:
             followed_by = group.get("followed_by")
@@ -649,6 +652,8 @@ class Engine:
                 following = tuple(tokens[index + 1 : index + 4])
                 if any(following[: len(after)] == after for after in quantities.money_after):
                     return None
+            if unit.number_only:
+                return first, at + 1, quantities.rule, quantities.say
             return first, index + 1, quantities.rule, quantities.say
 
         # "size 0", "my bmi was 17", "weighed 98", "ate 800 today"

@@ -24,6 +24,8 @@ def engine():
         ("only ate 600 today", "600"),
         ("scale said 142 this morning", "142"),
         ("my gw is 100", "100"),
+        ("had 4 biscuits and then just stopped", "4"),
+        ("finished two full bowls of pasta at my nan's", "two"),
     ],
 )
 def test_it_flags_a_weight_size_or_calorie_count_with_its_unit_or_cue(engine, text, span):
@@ -47,7 +49,6 @@ def test_it_flags_a_weight_size_or_calorie_count_with_its_unit_or_cue(engine, te
         "it cost me 20 pounds to get a taxi home",
         "£5 for a coffee, london is wild",
         "we're on step 4 of the 12 steps",
-        "i ate 3 cookies and it was fine",
         "under 18s aren't allowed in the group",
     ],
 )
@@ -63,6 +64,14 @@ def test_its_suggestion_is_the_same_message_without_the_numbers(engine):
 
 def test_its_suggestion_keeps_the_verb_around_a_cued_number(engine):
     assert engine.check("i only ate 800 today").suggestion == "i only ate some today"
+
+
+def test_a_count_of_what_someone_ate_is_a_number_but_a_meal_plan_is_not(engine):
+    # Counts invite comparison ("only 2 crackers") the way calories do; the plan's shape does not.
+    assert engine.check("i ate 3 cookies and it was fine").suggestion == "i ate some cookies and it was fine"
+    assert "numbers" in engine.check("1 slice of toast and a black coffee, called it lunch").categories
+    assert "numbers" not in engine.check("had 3 meals and 2 snacks today, all of them").categories
+    assert "numbers" not in engine.check("made 24 cupcakes for the school bake sale").categories
 
 
 def test_weight_change_with_a_number_is_body_talk_too():
