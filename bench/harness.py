@@ -201,6 +201,11 @@ async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds
             "offered_messages_per_s": round(step.sent / seconds, 1) if seconds else None,
             "offered_deliveries_per_s": round(step.expected / seconds, 1) if seconds else None,
             "server_cpu_us_per_delivery": _per(stats["server_cpu_s"], delivered, 1e6),
+            # Of which the event loop's thread (daphne, the consumers) and the server's other threads.
+            "server_loop_cpu_us_per_delivery": _per(stats["server_loop_cpu_s"], delivered, 1e6),
+            "server_other_threads_cpu_us_per_delivery": _per(
+                stats["server_cpu_s"] - stats["server_loop_cpu_s"], delivered, 1e6
+            ),
             # The same with what its redis-server and PostgreSQL backends spent meanwhile.
             "server_and_backing_cpu_us_per_delivery": _per(
                 stats["server_cpu_s"] + stats["backing_cpu_s"], delivered, 1e6
@@ -285,6 +290,8 @@ def brief(result: dict) -> str:
         f"p99 {result['p99_ms']} ms, delivered {result['delivered_per_s']}/s, ratio {result['delivery_ratio']}, "
         f"lost {result['lost']}, dup {result['duplicated']}, loadgen core {result['loadgen_core_busy_pct']}% "
         f"(own {result['loadgen_process_cpu_pct']}%), server {result['server_cpu_us_per_delivery']} µs/delivery"
+        f" (loop {result.get('server_loop_cpu_us_per_delivery')}, "
+        f"other threads {result.get('server_other_threads_cpu_us_per_delivery')})"
         + (
             f" (+ model {result['worker_cpu_us_per_delivery']} µs/delivery, "
             f"{result['worker_cpu_ms_per_message']} ms/message)"

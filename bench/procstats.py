@@ -10,11 +10,16 @@ from dataclasses import dataclass
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int | str) -> float:
     """User + system CPU time of a process (all its threads), in seconds."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process's main thread (a daphne server's event loop), in seconds."""
+    return process_cpu_seconds(f"{pid}/task/{pid}")
 
 
 def cpu_seconds_of(pids) -> dict[int, float]:
@@ -98,6 +103,7 @@ class Window:
     def start(self) -> None:
         self.t0 = time.monotonic()
         self.server_cpu0 = self.server_cpu_seconds()
+        self.loop_cpu0 = self.loop_cpu_seconds()
         self.worker_cpu0 = cpu_seconds_of(self.worker_pids())
         self.loadgen_cpu0 = process_cpu_seconds(os.getpid())
         self.core0 = core_times(self.loadgen_core)
@@ -116,6 +122,7 @@ class Window:
         return {
             "elapsed_s": elapsed,
             "server_cpu_s": self.server_cpu_seconds() - self.server_cpu0,
+            "server_loop_cpu_s": self.loop_cpu_seconds() - self.loop_cpu0,
             "backing_cpu_s": sum(backing1[pid] - self.backing0[pid] for pid in backing1),
             "loadgen_cpu_s": process_cpu_seconds(os.getpid()) - self.loadgen_cpu0,
             "loadgen_core_busy_pct": 100.0
@@ -129,6 +136,11 @@ class Window:
 
     def worker_pids(self) -> list[int]:
         return children_of((self.server_pid, *self.more_server_pids))
+
+    def loop_cpu_seconds(self) -> float:
+        """The servers' main threads (daphne's event loop: the sockets, the consumers); the rest of
+        ``server_cpu_s`` is their other threads (SupportCircle's database threads and the like)."""
+        return sum(main_thread_cpu_seconds(pid) for pid in (self.server_pid, *self.more_server_pids))
 
     def server_cpu_seconds(self) -> float:
         return sum(cpu_seconds_of((self.server_pid, *self.more_server_pids)).values())

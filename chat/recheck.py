@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from django.contrib.auth import get_user_model
@@ -63,16 +64,30 @@ def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     return answers
 
 
-def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
-    """The live sessions' stored data by key, the active people these sockets name by id, and (user id,
-    group id): state of their memberships among these sockets' groups, in one plain statement: three
-    reads side by side (UNION ALL, each in its own columns), since with the database a network hop away
-    each statement is a round trip that a delivery may wait for. Written from the models' meta and made
-    into the instances the ORM would make (supportcircle.plain_sql)."""
+@dataclass(frozen=True)
+class _Arms:
+    """The statement's three reads, each up to its list of values, written once per process and database:
+    writing them (each empty column a CAST to its field's type) cost as much as the rest of a batch."""
+
+    sessions: str
+    people: str
+    memberships: str
+    person: ModelColumns
+
+
+_ARMS: dict[str, _Arms] = {}
+
+
+def _arms() -> _Arms:
+    found = _ARMS.get(connection.vendor)
+    if found is None:
+        found = _ARMS.setdefault(connection.vendor, _written())
+    return found
+
+
+def _written() -> _Arms:
     User = get_user_model()
     person = ModelColumns.of(User, "u")
-    session_keys = sorted({key[0] for key in keys if key[0]})
-    user_ids, group_ids = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
     # Each read fills its own columns and leaves the others' empty, as NULLs of their type (PostgreSQL
     # matches a UNION's column types arm by arm).
     sessions_part = [Session._meta.get_field(name) for name in ("session_key", "session_data")]
@@ -82,29 +97,45 @@ def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
         return ", ".join(f"CAST(NULL AS {field.cast_db_type(connection)})" for field in fields)
 
     user_id, group_id = column(Membership, "user", "m"), column(Membership, "group", "m")
-    arms, params = [], []
-    if session_keys:
-        arms.append(
+    return _Arms(
+        sessions=(
             f"SELECT 's', {column(Session, 'session_key', 's')}, {column(Session, 'session_data', 's')}, "  # noqa: S608  # nosec B608: names from meta
             f"{empty(person.fields)}, {empty(memberships_part)} FROM {table(Session)} s "
-            f"WHERE {column(Session, 'session_key', 's')} IN ({placeholders(session_keys)}) "
-            f"AND {column(Session, 'expire_date', 's')} > %s"
-        )
-        params += [*session_keys, db_time(timezone.now())]
-    arms.append(
-        f"SELECT 'u', {empty(sessions_part)}, {person.sql()}, {empty(memberships_part)} FROM {table(User)} u "  # noqa: S608  # nosec B608
-        f"WHERE {column(User, User._meta.pk.name, 'u')} IN ({placeholders(user_ids)}) "
-        f"AND {column(User, 'is_active', 'u')} = %s"
+            f"WHERE {column(Session, 'expire_date', 's')} > %s AND {column(Session, 'session_key', 's')} IN "
+        ),
+        people=(
+            f"SELECT 'u', {empty(sessions_part)}, {person.sql()}, {empty(memberships_part)} FROM {table(User)} u "  # noqa: S608  # nosec B608
+            f"WHERE {column(User, 'is_active', 'u')} = %s AND {column(User, User._meta.pk.name, 'u')} IN "
+        ),
+        memberships=(
+            f"SELECT 'm', {empty(sessions_part)}, {empty(person.fields)}, {user_id}, {group_id}, "  # noqa: S608  # nosec B608
+            f"{column(Membership, 'state', 'm')} FROM {table(Membership)} m WHERE {user_id} IN "
+        ),
+        person=person,
     )
-    params += [*user_ids, True]
-    arms.append(
-        f"SELECT 'm', {empty(sessions_part)}, {empty(person.fields)}, {user_id}, {group_id}, "  # noqa: S608  # nosec B608
-        f"{column(Membership, 'state', 'm')} FROM {table(Membership)} m "
-        f"WHERE {user_id} IN ({placeholders(user_ids)}) AND {group_id} IN ({placeholders(group_ids)})"
-    )
+
+
+def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
+    """The live sessions' stored data by key, the active people these sockets name by id, and (user id,
+    group id): state of their memberships among these sockets' groups, in one plain statement: three
+    reads side by side (UNION ALL, each in its own columns), since with the database a network hop away
+    each statement is a round trip that a delivery may wait for. Written from the models' meta and made
+    into the instances the ORM would make (supportcircle.plain_sql)."""
+    arms = _arms()
+    person = arms.person
+    session_keys = sorted({key[0] for key in keys if key[0]})
+    user_ids, group_ids = sorted({key[1] for key in keys}), sorted({key[2] for key in keys})
+    group_id = column(Membership, "group", "m")
+    statement, params = [], []
+    if session_keys:
+        statement.append(f"{arms.sessions}({placeholders(session_keys)})")
+        params += [db_time(timezone.now()), *session_keys]
+    statement.append(f"{arms.people}({placeholders(user_ids)})")
+    params += [True, *user_ids]
+    statement.append(f"{arms.memberships}({placeholders(user_ids)}) AND {group_id} IN ({placeholders(group_ids)})")
     params += [*user_ids, *group_ids]
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(arms), params)
+        cursor.execute(" UNION ALL ".join(statement), params)
         rows = cursor.fetchall()
     sessions, people, states = {}, {}, {}
     for kind, session_key, session_data, *rest in rows:
