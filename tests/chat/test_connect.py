@@ -105,8 +105,8 @@ async def queries_while_opening(user, slug, query: str = "") -> list[str]:
 @pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
 async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, group, member):
     # In a crowd of people arriving at once every query is a round trip on a database thread.
-    # The handshake: 1 the session, 2 the person (supportcircle.accounts.sessions).
-    # Admitting (chat.opening.admit, one trip): 3 the group with the membership and their open sockets.
+    # Admitting (chat.opening.admit, one trip): 1 the session, 2 the person (supportcircle.accounts.sessions),
+    # 3 the group with the membership and their open sockets.
     # The welcome (chat.opening.welcome, one trip):
     # 4 boundaries (blocks, mutes, collapsed labels), 5 the history (the membership with the latest seq, the
     # page and its reactions, in one statement: chat.pages), 6 what the room has at all (chat.opening.room_at_connect:
