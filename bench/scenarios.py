@@ -445,14 +445,19 @@ async def connect_storm(ctx: Context) -> dict:
     clients.clear()
     # The phase before closed thousands of sockets: the storm starts once that goodbye is worked off.
     settled = await settle(ctx, limit=30.0)
+    db0 = ctx.db_counts()
     window = ctx.window()
     t0 = time.monotonic()
     await asyncio.gather(*(one(m) for m in range(plan.storm)))
     seconds = time.monotonic() - t0
     stats = window.stop()
+    db1 = ctx.db_counts()
     await load.close_clients(clients)
     per_connect_s = seconds / attempted if attempted else None
+    # As the server's execute wrapper sees them (bench/statements.py): psycopg's own BEGIN and COMMIT are not counted.
+    statements = db1["statements"] - db0["statements"] if db0 is not None and db1 is not None else None
     return {
+        "db_statements_per_connect": round(statements / attempted, 2) if statements is not None and attempted else None,
         "connects": plan.storm,
         "attempted": attempted,
         "with_page": ctx.is_app,

@@ -23,6 +23,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Role
 from supportcircle import metrics
 from supportcircle.accounts.sessions import SessionGuard
+from supportcircle.accounts.socket_auth import session_key_of
 from supportcircle.db_threads import db
 from supportcircle.realtime import RevokeReason, delivering_directly, facilitators_channel, group_channel, user_channel
 
@@ -216,7 +217,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         try:
             # Two trips to the database in all (chat.opening): admit, then welcome. With PostgreSQL
             # they run on the opening threads (supportcircle/db_threads.py), not the sockets' one.
-            admission = await db(opening.admit)(self.scope["user"], slug)
+            admission = await db(opening.admit)(session_key_of(self.scope), slug)
         except ChatAccessDenied as denied:
             log.info("chat socket refused: %s for group %s", denied.code.name, slug)
             # Accept, then close with the documented code, so the client can tell
@@ -224,6 +225,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=int(denied.code))
             return
+        self.scope["user"] = admission.person
         self.access = admission.access
         self.failures.user_id = self.access.user_id
         self.guard = SessionGuard(self.scope, self.access.user_id)

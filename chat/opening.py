@@ -5,7 +5,7 @@ person be here, how many sockets they have, their boundaries, the history, the r
 the facilitator's queue, the live session. Ten hops, each queued behind whatever the rooms were
 posting at the time; in a storm of connects that queueing was most of the wait. Now there are two:
 
-1. :func:`admit`: may this person open this group's chat, and is this socket one too many?
+1. :func:`admit`: whose session is this, may they open this group's chat, and is this socket one too many?
    The consumer then subscribes, before anything is read, so nothing posted in between is missed.
 2. :func:`welcome`: everything the first frames carry, then the arrival in "here now".
 
@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group
+from supportcircle.accounts.socket_auth import person_for
 from supportcircle.plain_sql import db_time, table
 
 from . import actions, room
@@ -55,15 +56,20 @@ def sockets_seen_since() -> datetime:
 
 @dataclass(frozen=True)
 class Admission:
+    person: object  # the User whose session opened the socket
     access: actions.ChatAccess
     # This person already has as many sockets open as we allow (the socket closes with 4429).
     crowded: bool
 
 
-def admit(user, slug: str) -> Admission:
-    """Raises ChatAccessDenied for someone who may not open this chat."""
-    access, open_sockets = actions.open_chat_counting_sockets(user, slug, sockets_seen_since())
-    return Admission(access, crowded=too_many_sockets(open_sockets))
+def admit(session_key: str | None, slug: str) -> Admission:
+    """Whose session opened the socket (supportcircle.accounts.socket_auth.person_for: the session, then the
+    person), and may they open this chat (the group, the membership and their open sockets): three
+    statements in one trip. Raises ChatAccessDenied for someone who may not (NOT_LOGGED_IN without a live
+    session)."""
+    person = person_for(session_key)
+    access, open_sockets = actions.open_chat_counting_sockets(person, slug, sockets_seen_since())
+    return Admission(person, access, crowded=too_many_sockets(open_sockets))
 
 
 @dataclass(frozen=True)

@@ -280,52 +280,52 @@ def here_now(group_id: int) -> list[dict]:
     return [{"id": user_id, "pseudonym": pseudonym, "role": role} for user_id, pseudonym, role in rows]
 
 
-# Taken for the length of a transaction that changes a group's "here now" (PostgreSQL advisory locks
-# are named by two numbers: this one, then the group's id).
-PRESENCE_LOCK = 0x5C0001
-
-
-def _one_presence_change_at_a_time(cursor, group_id: int) -> None:
-    """Arrivals and departures in one group take turns, so each reads a list that includes every change
-    committed before it, and the list sent last (latest ``at``) names everyone who is here.
-
-    Without this, two sockets arriving at once (on two of the opening threads, or in two server
-    processes) each inserted their row and read the list before the other's insert was committed:
-    each list missed the other person, and so did the one everyone kept. SQLite needs nothing here:
-    its transactions take the write lock as they begin (``transaction_mode`` IMMEDIATE), so writers
-    take turns already.
-    """
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PRESENCE_LOCK, group_id])
-
-
 def arrive(user_id: int, group_id: int, channel_name: str) -> tuple[list[dict], float]:
     """A socket opened: this member is here now; everyone else's "here now" list updates.
-    Returns the list for the arriving socket's `ready` frame, and when it was true."""
-    presence = table(Presence)
-    with transaction.atomic(), connection.cursor() as cursor:
-        _one_presence_change_at_a_time(cursor, group_id)
-        # Sockets of a server process that died never said goodbye; they expire here.
-        cursor.execute(
-            f"DELETE FROM {presence} WHERE group_id = %s AND last_seen < %s",  # noqa: S608  # nosec B608
-            [group_id, db_time(_fresh_since())],
-        )
-        # A channel name is made afresh for each socket, and a socket arrives once: always a new row.
-        cursor.execute(
-            f"INSERT INTO {presence} (group_id, user_id, channel_name, last_seen) VALUES (%s, %s, %s, %s)",  # noqa: S608  # nosec B608
-            [group_id, user_id, channel_name, db_time(timezone.now())],
-        )
-        here, at = here_now(group_id), timezone.now().timestamp()
-        broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
-        return here, at
+    Returns the list for the arriving socket's `ready` frame, and when it was true.
+
+    Two statements, each committed as it runs: the arrival (with the rows of sockets whose process
+    died, which expire here), then the list (see :func:`_here_now_after_a_change`)."""
+    presence, now = table(Presence), timezone.now()
+    arriving = [group_id, user_id, channel_name, db_time(now)]
+    # A channel name is made afresh for each socket, and a socket arrives once: always a new row.
+    insert = f"INSERT INTO {presence} (group_id, user_id, channel_name, last_seen) VALUES (%s, %s, %s, %s)"  # noqa: S608  # nosec B608
+    expire = f"DELETE FROM {presence} WHERE group_id = %s AND last_seen < %s"  # noqa: S608  # nosec B608
+    expired = [group_id, db_time(_fresh_since())]
+    if connection.vendor == "postgresql":
+        # One statement: a data-modifying WITH runs whether or not the statement reads what it returns.
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH expired AS ({expire}) {insert}", [*expired, *arriving])
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(expire, expired)
+            cursor.execute(insert, arriving)
+    here, at = _here_now_after_a_change(group_id)
+    broadcast.on_commit_presence(group_id, here, at=at, skip_channel=channel_name)
+    return here, at
 
 
 def depart(group_id: int, channel_name: str) -> None:
     """A socket closed; if it was this member's last one here, they leave the "here now" list."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        _one_presence_change_at_a_time(cursor, group_id)
+    with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table(Presence)} WHERE channel_name = %s", [channel_name])  # noqa: S608  # nosec B608
-        broadcast.on_commit_presence(group_id, here_now(group_id), at=timezone.now().timestamp())
+    here, at = _here_now_after_a_change(group_id)
+    broadcast.on_commit_presence(group_id, here, at=at)
+
+
+def _here_now_after_a_change(group_id: int) -> tuple[list[dict], float]:
+    """The list after an arrival or departure has committed, and its time, taken before it is read.
+
+    Sockets keep the list with the latest time, so that list must name every change committed before any
+    other list's time. Taking the time after our own change has committed and before the list is read
+    holds that without locks: a change dated earlier than ours was committed before we dated ours, so our
+    read (which starts later) sees it, in any server process. (Read first and dated after, two people
+    arriving at once could each miss the other and the later list stay wrong; that once took a lock per
+    group and a transaction, four statements more per arrival.) So the change must not run inside an outer
+    transaction: the sockets' calls run in autocommit (chat.opening).
+    """
+    at = timezone.now().timestamp()
+    return here_now(group_id), at
 
 
 def still_here(channel_names) -> int:

@@ -1,8 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 WebSockets pass an Origin check (a foreign or missing Origin cannot open a socket), then Channels'
-own cookie, session and authentication middleware (supportcircle/accounts/socket_auth.py), before they
-reach a consumer.
+own cookie and session middleware (supportcircle/accounts/socket_auth.py), before they reach a consumer,
+which decides whose session it is as it admits the socket (chat.opening.admit).
 """
 
 import gc
@@ -20,7 +20,7 @@ from django.conf import settings  # noqa: E402
 from chat.layers import bound_daphne_send_buffers  # noqa: E402
 from chat.middleware import CloseCleanlyOnFailure  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from supportcircle.accounts.socket_auth import SessionAuthStack  # noqa: E402
+from supportcircle.accounts.socket_auth import SocketSessionStack  # noqa: E402
 from supportcircle.http import ClosingASGIHandler  # noqa: E402
 
 # A client that stops reading costs at most this much memory, then is closed with 4408.
@@ -31,7 +31,7 @@ application = ProtocolTypeRouter(
         # Django's handler, except that each request closes the database connections it opened (see there).
         "http": ClosingASGIHandler(),
         "websocket": AllowedHostsOriginValidator(
-            CloseCleanlyOnFailure(SessionAuthStack(URLRouter(websocket_urlpatterns)))
+            CloseCleanlyOnFailure(SocketSessionStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

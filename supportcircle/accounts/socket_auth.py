@@ -1,5 +1,8 @@
-"""Who opened a WebSocket: Channels' own cookie, session and authentication middleware, deciding whose
-session it is with ``session_owners``, the one answer every open socket re-checks against.
+"""Who opened a WebSocket: Channels' own cookie and session middleware find the session; whose it is is
+decided with ``session_owners``' rule (:func:`person_for`), the one answer every open socket re-checks
+against, in the socket's first trip to the database (chat.opening.admit), beside whether the person may
+open that chat. (Channels' AuthMiddleware took a trip of its own for the person first: a thread hop and a
+pooled connection taken and given back more for every socket.)
 
 Channels 4.3's ``get_user`` differs from Django's in two ways that matter to a socket: it ignores
 ``SECRET_KEY_FALLBACKS`` (after a key rotation every socket would be refused, and the session
@@ -10,25 +13,22 @@ and changes nothing.
 
 from __future__ import annotations
 
-from channels.auth import AuthMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth.models import AnonymousUser
-
-from supportcircle.db_threads import db
 
 from .sessions import session_people
 
 
 def person_for(session_key: str | None):
-    """The signed-in person whose live session this is, or AnonymousUser (two queries)."""
+    """The signed-in person whose live session this is, or AnonymousUser (two queries). On a database thread."""
     return (session_people([session_key]).get(session_key) if session_key else None) or AnonymousUser()
 
 
-class SessionOwnerAuthMiddleware(AuthMiddleware):
-    async def resolve_scope(self, scope):
-        # On the sockets' database threads: an arrival never waits behind another thread's work.
-        scope["user"]._wrapped = await db(person_for)(scope["session"].session_key)
+def session_key_of(scope) -> str | None:
+    """The session key the socket's cookie names (Channels' SessionMiddleware), or None."""
+    session = scope.get("session")
+    return getattr(session, "session_key", None)
 
 
-def SessionAuthStack(inner):  # noqa: N802 (named like Channels' AuthMiddlewareStack)
-    return CookieMiddleware(SessionMiddleware(SessionOwnerAuthMiddleware(inner)))
+def SocketSessionStack(inner):  # noqa: N802 (named like Channels' SessionMiddlewareStack)
+    return CookieMiddleware(SessionMiddleware(inner))

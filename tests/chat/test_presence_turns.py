@@ -1,14 +1,14 @@
-"""Two people arriving at the same moment each end up in the "here now" list everyone keeps.
+"""People arriving and leaving at the same moment: the "here now" list everyone keeps names them right.
 
-Arrivals and departures in a group take turns (chat.room): on PostgreSQL with a lock for the length
-of the change, on SQLite because its writers take turns anyway. Without that, each of two arrivals
-read the list before the other's was committed, and the list sent last missed someone who was here.
+Sockets keep the list with the latest time (chat.broadcast.on_commit_presence). An arrival or departure
+commits its change first, then dates the list, then reads it (chat.room), so the latest list sees every
+change dated before it, in any server process, without taking turns.
 """
 
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from chat import room
 
@@ -19,63 +19,77 @@ def names(here: list[dict]) -> list[str]:
     return sorted(person["pseudonym"] for person in here)
 
 
-def second_waits_for_first(first, second) -> bool:
-    """Run ``first`` in a transaction held open while ``second`` starts on another connection; then let
-    it commit. Whether ``second`` was still waiting half a second in."""
-    first_inside, let_first_finish = threading.Event(), threading.Event()
-
-    def hold_first() -> None:
+def on_its_own_connection(work, name: str | None = None):
+    def run() -> None:
         try:
-            with transaction.atomic():
-                first()
-                first_inside.set()
-                let_first_finish.wait(10)
+            work()
         finally:
             connection.close()
 
-    def then_second() -> None:
-        try:
-            second()
-        finally:
-            connection.close()
-
-    one, two = threading.Thread(target=hold_first), threading.Thread(target=then_second)
-    one.start()
-    assert first_inside.wait(10)
-    two.start()
-    two.join(0.5)
-    waited = two.is_alive()
-    let_first_finish.set()
-    one.join(10)
-    two.join(10)
-    return waited
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
 
 
-def test_an_arrival_during_another_waits_its_turn_and_its_list_names_both(group, member, second_member):
-    lists: dict[str, list[str]] = {}
+def test_an_arrival_whose_list_is_read_late_still_names_everyone(group, member, second_member, monkeypatch):
+    # Sam's arrival has committed but his list is not read yet when Alex arrives: Alex's list names both,
+    # and so does Sam's, read later; whichever everyone keeps is right.
+    sam_committed, alex_done = threading.Event(), threading.Event()
+    read_here_now = room.here_now
+
+    def sam_reads_late(group_id):
+        if threading.current_thread().name == "sam":
+            sam_committed.set()
+            assert alex_done.wait(10)
+        return read_here_now(group_id)
+
+    monkeypatch.setattr(room, "here_now", sam_reads_late)
+    lists: dict[str, tuple[list[str], float]] = {}
 
     def sam_arrives() -> None:
-        lists["sam"] = names(room.arrive(member.pk, group.pk, "sam-socket")[0])
+        here, at = room.arrive(member.pk, group.pk, "sam-socket")
+        lists["sam"] = (names(here), at)
 
-    def alex_arrives() -> None:
-        lists["alex"] = names(room.arrive(second_member.pk, group.pk, "alex-socket")[0])
+    sam = on_its_own_connection(sam_arrives, name="sam")
+    assert sam_committed.wait(10)
+    here, at = room.arrive(second_member.pk, group.pk, "alex-socket")
+    lists["alex"] = (names(here), at)
+    alex_done.set()
+    sam.join(10)
+    connection.close()
+    assert lists["alex"][0] == ["Alex", "Sam"]
+    assert lists["sam"][0] == ["Alex", "Sam"]
 
-    assert second_waits_for_first(sam_arrives, alex_arrives), "Alex's arrival did not wait for Sam's"
-    assert lists["sam"] == ["Sam"]
-    assert lists["alex"] == ["Alex", "Sam"]  # the later list, the one everyone keeps, names both
-    assert names(room.here_now(group.pk)) == ["Alex", "Sam"]
+
+def test_the_newest_list_of_many_arrivals_at_once_names_everyone(group, member, second_member, facilitator):
+    lists: list[tuple[float, list[str]]] = []
+    people = {"sam": member, "alex": second_member, "fran": facilitator}
+
+    def arrives(name: str):
+        def work() -> None:
+            here, at = room.arrive(people[name].pk, group.pk, f"{name}-socket")
+            lists.append((at, names(here)))
+
+        return work
+
+    for thread in [on_its_own_connection(arrives(name)) for name in people]:
+        thread.join(10)
+    newest = max(lists)
+    assert newest[1] == names(room.here_now(group.pk)) == sorted(person.pseudonym for person in people.values())
 
 
-def test_a_departure_during_an_arrival_waits_its_turn(group, member, second_member):
+def test_a_departure_during_an_arrival_leaves_the_newest_list_right(group, member, second_member):
     room.arrive(member.pk, group.pk, "sam-socket")
-    lists: dict[str, list[str]] = {}
+    lists: list[tuple[float, list[str]]] = []
 
     def alex_arrives() -> None:
-        lists["alex"] = names(room.arrive(second_member.pk, group.pk, "alex-socket")[0])
+        here, at = room.arrive(second_member.pk, group.pk, "alex-socket")
+        lists.append((at, names(here)))
 
     def sam_leaves() -> None:
         room.depart(group.pk, "sam-socket")
-        lists["after sam left"] = names(room.here_now(group.pk))
+        lists.append((room.timezone.now().timestamp(), names(room.here_now(group.pk))))
 
-    assert second_waits_for_first(alex_arrives, sam_leaves)
-    assert lists == {"alex": ["Alex", "Sam"], "after sam left": ["Alex"]}
+    for thread in [on_its_own_connection(alex_arrives), on_its_own_connection(sam_leaves)]:
+        thread.join(10)
+    assert max(lists)[1] == ["Alex"]
