@@ -4,10 +4,17 @@ Channels' ``database_sync_to_async`` runs everything on one thread by default (t
 every socket's statements wait for every other socket's. On PostgreSQL each statement is a round trip
 to another process (across a network in production), and that one thread mostly waits. The sockets'
 work runs instead on a small pool of threads (``DATABASE_THREADS``), each with its own connection,
-through the same ``database_sync_to_async`` with ``thread_sensitive=False`` and this executor: Channels'
-own wrapper, which closes stale connections before and after each call. One socket's calls still run
+as ``sync_to_async`` with ``thread_sensitive=False`` and this executor. One socket's calls still run
 one after another (its consumer handles one frame or event at a time); different sockets' run side by
 side. With SQLite the pool defaults to one thread: the file takes one writer at a time anyway.
+
+Each call tidies its thread's connection before and after, as Channels' ``database_sync_to_async`` does,
+but through Django's ``close_old_connections`` itself rather than Channels' name for it: Channels' test
+communicators swap that name for a no-op while they wait, and overlapping waits left the no-op in place
+for the rest of the process, so these threads kept their connections for good, past any age and past
+the error that killed them (a database restart: "the connection is closed" on every later call). And a
+connection whose call raised an ``OperationalError`` or ``InterfaceError`` is closed at once: a dead one
+fails the one call that found it, and the pool discards it (its next user gets a checked one).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from channels.db import database_sync_to_async
+from asgiref.sync import SyncToAsync
+from django import db as django_db
 from django.conf import settings
 
 from supportcircle.http import close_this_threads_connections
@@ -34,9 +42,21 @@ def pool() -> ThreadPoolExecutor:
     return _pool
 
 
+class _DatabaseThreadCall(SyncToAsync):
+    def thread_handler(self, loop, *args, **kwargs):
+        django_db.close_old_connections()  # looked up on each call: never a copy someone swapped
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        except (django_db.OperationalError, django_db.InterfaceError):
+            close_this_threads_connections()  # dead or unusable: never used again; the pool discards it
+            raise
+        finally:
+            django_db.close_old_connections()
+
+
 def db(func: Callable):
     """``func`` as an awaitable call on the sockets' database threads (see the module)."""
-    return database_sync_to_async(func, thread_sensitive=False, executor=pool())
+    return _DatabaseThreadCall(func, thread_sensitive=False, executor=pool())
 
 
 def run_on_each_thread(func: Callable[[], object], timeout: float = 10.0) -> int:

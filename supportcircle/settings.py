@@ -154,9 +154,10 @@ def database_from_url(url: str) -> dict:
         # Kept by the sockets' database thread. A page view's connection is closed when it ends
         # (supportcircle/http.py): its thread is made for that request and never used again.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        # Django's check that a kept connection still works before it is used again. Turning it off saves a
-        # round trip per call with PostgreSQL a network hop away, but with it off the suite saw connections
-        # killed by a restart used again for later calls ("the connection is closed"): kept on.
+        # Django's check that a kept connection still works before it is used again (with the pool: an empty
+        # statement when one is taken out), so one that died while idle in the pool (a database restart) is
+        # replaced before anyone's call meets it. One that dies in a thread's hands fails the one call that
+        # finds it and is closed (supportcircle/db_threads.py), and the pool discards it.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},

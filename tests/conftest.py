@@ -14,6 +14,7 @@ import os
 import uuid
 from contextlib import asynccontextmanager, contextmanager
 
+import channels.db
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
@@ -21,6 +22,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.core.signals import request_started
+from django.db import close_old_connections
 from django.test import Client, override_settings
 
 from groups.actions import create_group, join_group
@@ -99,6 +101,15 @@ def database_threads_let_go_of_the_test_database(django_db_setup):
     db_threads.close_connections()
     # Channels' database_sync_to_async runs on asgiref's one thread, whose connection outlives each test.
     SyncToAsync.single_thread_executor.submit(close_this_threads_connections).result(10)
+
+
+@pytest.fixture(autouse=True)
+def channels_closes_stale_connections_again():
+    """Channels' test communicators swap its ``close_old_connections`` for a no-op while they wait; two
+    sockets waiting at once can leave the no-op in place for good (each swap restores what it found), and
+    Channels' database thread then kept its connection across tests, dead ones too. Put back after each."""
+    yield
+    channels.db.close_old_connections = close_old_connections
 
 
 @pytest.hookimpl(tryfirst=True)
