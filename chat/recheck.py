@@ -1,14 +1,16 @@
 """Re-checking open sockets' right to receive, for every socket that is due at once.
 
-Each socket re-checks its session and membership every second or so, and delivers nothing on an
-answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``, so a dropped revocation
-signal cannot leave it receiving. Done one socket at a time that is four queries per socket every few
-seconds, which in a busy group costs more than the messages themselves. Here the sockets that
+The one verdict on a socket's right to stay open: asked when a revocation is pushed to it
+(``access.revoked``), for every socket of a process when the channel layer had a gap
+(``layer.reconnected``), and as a backstop every 15-22 s before delivering (nothing is delivered on
+an answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``), for what is never pushed:
+a session reaching its natural expiry. Done one socket at a time that is four queries per socket,
+which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
 all of them with one statement: sessions, people, memberships. The answer for each socket is
 the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
 is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
-that ended closes with its own code.
+that ended closes with its own code, and none at all (deleted with its group) with NOT_A_MEMBER.
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     answers: dict[Key, CloseCode | None] = {}
     for key in keys:
         session_key, user_id, group_id = key
-        if not belongs(session_key, user_id) or (user_id, group_id) not in states:
+        if not belongs(session_key, user_id):
             answers[key] = CloseCode.NOT_LOGGED_IN
-        else:
-            answers[key] = refusal_for(states[(user_id, group_id)])
+        else:  # no membership at all (deleted, or its group deleted) is refused as at the handshake
+            answers[key] = refusal_for(states.get((user_id, group_id)))
     return answers
 
 
