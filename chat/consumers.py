@@ -448,11 +448,17 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         if event.get("group_id") not in (None, self.access.group_id) or self.ended:
             return
         reason = event.get("reason", "")
-        try:
-            refusal = await recheck.still_allowed(self.guard, self.access.group_id)
-        except Exception as problem:
-            self.failures.note("revocation's re-check", problem, expected=isinstance(problem, DatabaseError))
-            refusal = CLOSE_CODES_FOR_REVOCATIONS.get(reason, CloseCode.MEMBERSHIP_ENDED)
+        fallback = CLOSE_CODES_FOR_REVOCATIONS.get(reason, CloseCode.MEMBERSHIP_ENDED)
+        if session is not None:
+            # A logout's push leaves (user_logged_out) before Django deletes the session: a re-check could
+            # still find it. It names this very session, which is ending: nothing to decide.
+            refusal = fallback
+        else:
+            try:
+                refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+            except Exception as problem:
+                self.failures.note("revocation's re-check", problem, expected=isinstance(problem, DatabaseError))
+                refusal = fallback
         if refusal is not None:
             log.info("chat socket closed: %s, %s (user %s)", reason or "revoked", refusal.name, self.access.user_id)
             await self.end(refusal)
