@@ -66,6 +66,7 @@ async def test_every_ending_closes_a_socket_on_another_server_process(
     changed, an account deleted. Then a ban written with no signal at all, while Redis is away and
     back: the layer's gap re-checks every socket of that process at once. (daphne's sockets are
     idle: no delivery asks for the periodic re-check, which is 15-22 s away.)"""
+
     def seat_them() -> list:
         people = [make_person(name) for name in ("Kit", "Lane", "Max", "Noor", "Ola", "Pat")]
         for person in people:
