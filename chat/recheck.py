@@ -36,6 +36,10 @@ from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
 BATCH_WINDOW_SECONDS = 0.005
+# At most this many sockets answered by one statement, each bringing up to three parameters: after a gap
+# in the channel layer every socket of a process asks at once (10,000 in the crowd), and one statement for
+# all would pass SQLite's limit on parameters (32,766) and, at 22,000, PostgreSQL's (65,535).
+MOST_PER_STATEMENT = 2_000
 
 Key = tuple[str | None, int, int]  # (session key, user id, group id)
 
@@ -181,9 +185,12 @@ class Rechecker:
         while self.pending:
             await asyncio.sleep(BATCH_WINDOW_SECONDS)
             batch, self.pending = self.pending, {}
-            answering = asyncio.ensure_future(self._answer(batch))
-            self.answering.add(answering)
-            answering.add_done_callback(self.answering.discard)
+            keys = list(batch)
+            for start in range(0, len(keys), MOST_PER_STATEMENT):
+                part = {key: batch[key] for key in keys[start : start + MOST_PER_STATEMENT]}
+                answering = asyncio.ensure_future(self._answer(part))
+                self.answering.add(answering)
+                answering.add_done_callback(self.answering.discard)
 
     async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
         try:

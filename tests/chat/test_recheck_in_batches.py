@@ -144,3 +144,21 @@ async def test_a_socket_that_asks_while_a_batch_is_read_is_answered_without_anyo
     await asyncio.get_running_loop().shutdown_default_executor()
     gc.collect()
     await sync_to_async(close_this_threads_connections)()
+
+
+async def test_when_every_socket_asks_at_once_each_statement_answers_a_bounded_batch(monkeypatch):
+    """After a gap in the channel layer every socket of a process re-checks at the same moment (10,000 in
+    the crowd): one statement for all of them would pass SQLite's and PostgreSQL's limits on parameters."""
+    sizes = []
+
+    def counting(keys):
+        sizes.append(len(keys))
+        return dict.fromkeys(keys)
+
+    monkeypatch.setattr(recheck, "verdicts", counting)
+    monkeypatch.setattr(recheck, "MOST_PER_STATEMENT", 2)
+    checker = recheck.Rechecker()
+    keys = [(f"session-{n}", n, 1) for n in range(5)]
+    answers = await asyncio.wait_for(asyncio.gather(*(checker.verdict(key) for key in keys)), PATIENCE)
+    assert answers == [None] * 5
+    assert sorted(sizes) == [1, 2, 2]
