@@ -53,7 +53,8 @@ from .protocol import (
 
 log = logging.getLogger(__name__)
 
-# Why a person's sockets are closed (supportcircle.realtime), and the documented close code each gets.
+# Why a person's sockets are closed (supportcircle.realtime), and the documented close code each gets when
+# the database cannot say (access_revoked): otherwise the re-check's verdict gives the code.
 CLOSE_CODES_FOR_REVOCATIONS = {
     RevokeReason.REMOVED: CloseCode.MEMBERSHIP_ENDED,
     RevokeReason.LEFT: CloseCode.MEMBERSHIP_ENDED,
@@ -62,6 +63,7 @@ CLOSE_CODES_FOR_REVOCATIONS = {
     RevokeReason.PASSWORD_CHANGED: CloseCode.NOT_LOGGED_IN,
     RevokeReason.DEACTIVATED: CloseCode.NOT_LOGGED_IN,
     RevokeReason.ACCOUNT_DELETED: CloseCode.NOT_LOGGED_IN,
+    RevokeReason.NOT_A_MEMBER: CloseCode.NOT_A_MEMBER,
 }
 # How long joining or leaving the channel layer may take before we treat it as down.
 LAYER_TIMEOUT_SECONDS = 2.0
@@ -437,18 +439,49 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def access_revoked(self, event: dict) -> None:
+        """Something this socket's right rests on changed (supportcircle.realtime.on_commit_revoke): re-check
+        now, with every other socket told at the same moment (one statement), and close with the verdict's
+        code, so a push and the periodic re-check never disagree. Asked after the change committed, the
+        verdict is the change's own; one that no longer holds (the person is back in their seat) closes
+        nothing. If the database cannot answer, the push alone closes, with its reason's code."""
         session = event.get("session")  # a logout: only the sockets of that session close
         if session is not None and not self.guard.opened_with(session):
             return
-        if event.get("group_id") in (None, self.access.group_id):
-            reason = event.get("reason", "")
-            log.info("chat socket closed: %s (user %s)", reason or "revoked", self.access.user_id)
-            await self.end(CLOSE_CODES_FOR_REVOCATIONS.get(reason, CloseCode.MEMBERSHIP_ENDED))
+        if event.get("group_id") not in (None, self.access.group_id) or self.ended:
+            return
+        reason = event.get("reason", "")
+        fallback = CLOSE_CODES_FOR_REVOCATIONS.get(reason, CloseCode.MEMBERSHIP_ENDED)
+        if session is not None:
+            # A logout's push leaves (user_logged_out) before Django deletes the session: a re-check could
+            # still find it. It names this very session, which is ending: nothing to decide.
+            refusal = fallback
+        else:
+            try:
+                refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+            except Exception as problem:
+                self.failures.note("revocation's re-check", problem, expected=isinstance(problem, DatabaseError))
+                refusal = fallback
+        if refusal is not None:
+            log.info("chat socket closed: %s, %s (user %s)", reason or "revoked", refusal.name, self.access.user_id)
+            await self.end(refusal)
 
     async def layer_reconnected(self, event: dict) -> None:
-        """Redis came back: messages published while it was gone never arrived. Tell the client the
-        latest seq at once (an unprompted ``pong``), so it backfills now rather than at its next ping.
-        If the database cannot say the latest seq just now, try again shortly until it can."""
+        """Redis came back: what was published while it was gone never arrived, revocations included.
+        Re-check now (every socket of the process hears this at once: one statement for all), and deliver
+        nothing more until an answer comes; then tell the client the latest seq at once (an unprompted
+        ``pong``), so it backfills now rather than at its next ping. If the database cannot answer just
+        now, try again shortly until it can (deliveries meanwhile wait for their own re-check)."""
+        self.guard.forget()
+        try:
+            await self.recheck_now()
+        except ChatAccessDenied as denied:
+            log.info("chat socket closed after a layer gap: %s (user %s)", denied.code.name, self.access.user_id)
+            await self.end(denied.code)
+            return
+        except DatabaseError as problem:
+            self.failures.note("re-check after a layer gap", problem, expected=True)
+            self.catch_up_soon()
+            return
         try:
             await self.on_ping()
         except DatabaseError as problem:
@@ -505,10 +538,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             self.failures.note(kind, problem, expected=isinstance(problem, DatabaseError))
 
     async def may_deliver(self) -> bool:
-        """Before delivering, re-check the session and membership every few seconds.
-
-        A dropped revocation signal therefore cannot leave a socket receiving.
-        """
+        """Before delivering, keep the session and membership re-checked: a backstop, since every ending
+        is pushed (access_revoked) and a layer gap re-checks at once (layer_reconnected). What it alone
+        catches is a session reaching its natural expiry, or a change written with no signal at all:
+        nothing is delivered on an answer older than RECHECK_SECONDS."""
         if self.ended:
             return False
         try:
@@ -527,9 +560,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     async def recheck_when_due(self) -> None:
         """Keep the session and membership re-checked (batched with every other socket due now: one
         statement for all of them, chat/recheck.py) without making deliveries wait for the database: once
-        the last answer is a second or so old a re-check starts beside them, and a refusal closes the
-        socket when it comes. Only an answer older than RECHECK_SECONDS (the database slow or down) makes
-        this wait for a fresh one. Raises ChatAccessDenied."""
+        the last answer is half to three quarters of RECHECK_SECONDS old a re-check starts beside them,
+        and a refusal closes the socket when it comes. Only an answer older than RECHECK_SECONDS (the
+        database slow or down, or a layer gap that forgot it) makes this wait for a fresh one. Raises
+        ChatAccessDenied."""
         if self.guard.expired():
             await self.recheck_now()
         elif self.guard.due() and (self.rechecking is None or self.rechecking.done()):

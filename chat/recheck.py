@@ -1,14 +1,16 @@
 """Re-checking open sockets' right to receive, for every socket that is due at once.
 
-Each socket re-checks its session and membership every second or so, and delivers nothing on an
-answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``, so a dropped revocation
-signal cannot leave it receiving. Done one socket at a time that is four queries per socket every few
-seconds, which in a busy group costs more than the messages themselves. Here the sockets that
+The one verdict on a socket's right to stay open: asked when a revocation is pushed to it
+(``access.revoked``), for every socket of a process when the channel layer had a gap
+(``layer.reconnected``), and as a backstop every 15-22 s before delivering (nothing is delivered on
+an answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``), for what is never pushed:
+a session reaching its natural expiry. Done one socket at a time that is four queries per socket,
+which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
 all of them with one statement: sessions, people, memberships. The answer for each socket is
 the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
 is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
-that ended closes with its own code.
+that ended closes with its own code, and none at all (deleted with its group) with NOT_A_MEMBER.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
 BATCH_WINDOW_SECONDS = 0.005
+# At most this many sockets answered by one statement, each bringing up to three parameters: after a gap
+# in the channel layer every socket of a process asks at once (10,000 in the crowd), and one statement for
+# all would pass SQLite's limit on parameters (32,766) and, at 22,000, PostgreSQL's (65,535).
+MOST_PER_STATEMENT = 2_000
 
 Key = tuple[str | None, int, int]  # (session key, user id, group id)
 
@@ -57,10 +63,10 @@ def verdicts(keys: list[Key]) -> dict[Key, CloseCode | None]:
     answers: dict[Key, CloseCode | None] = {}
     for key in keys:
         session_key, user_id, group_id = key
-        if not belongs(session_key, user_id) or (user_id, group_id) not in states:
+        if not belongs(session_key, user_id):
             answers[key] = CloseCode.NOT_LOGGED_IN
-        else:
-            answers[key] = refusal_for(states[(user_id, group_id)])
+        else:  # no membership at all (deleted, or its group deleted) is refused as at the handshake
+            answers[key] = refusal_for(states.get((user_id, group_id)))
     return answers
 
 
@@ -179,9 +185,12 @@ class Rechecker:
         while self.pending:
             await asyncio.sleep(BATCH_WINDOW_SECONDS)
             batch, self.pending = self.pending, {}
-            answering = asyncio.ensure_future(self._answer(batch))
-            self.answering.add(answering)
-            answering.add_done_callback(self.answering.discard)
+            keys = list(batch)
+            for start in range(0, len(keys), MOST_PER_STATEMENT):
+                part = {key: batch[key] for key in keys[start : start + MOST_PER_STATEMENT]}
+                answering = asyncio.ensure_future(self._answer(part))
+                self.answering.add(answering)
+                answering.add_done_callback(self.answering.discard)
 
     async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
         try:

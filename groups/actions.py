@@ -284,16 +284,14 @@ def _refuse_acting_on_facilitators(actor: User, membership: Membership) -> None:
 
 
 def remove_member(actor: User, membership: Membership, reason: str) -> Membership:
-    """A facilitator removes a member, with a reason; their open chat closes in every server process."""
+    """A facilitator removes a member, with a reason; their open chat closes in every server process
+    (groups.receivers, as for every membership that leaves its seat)."""
     with transaction.atomic():
         membership = _locked_for_facilitator(actor, membership)
         _refuse_acting_on_facilitators(actor, membership)
         if membership.state not in SEATED_STATES:
             raise MembershipError("This person isn't a member of the group at the moment.")
         _set_state(membership, MembershipState.REMOVED, actor=actor, kind="groups.membership.removed", reason=reason)
-        realtime.on_commit_revoke(
-            user_id=membership.user_id, group_id=membership.group_id, reason=realtime.RevokeReason.REMOVED
-        )
     return membership
 
 
@@ -305,9 +303,6 @@ def ban_member(actor: User, membership: Membership, reason: str) -> Membership:
         if membership.state == MembershipState.BANNED:
             return membership
         _set_state(membership, MembershipState.BANNED, actor=actor, kind="groups.membership.banned", reason=reason)
-        realtime.on_commit_revoke(
-            user_id=membership.user_id, group_id=membership.group_id, reason=realtime.RevokeReason.BANNED
-        )
     return membership
 
 
@@ -357,7 +352,6 @@ def leave_group(user: User, group: Group) -> Membership:
                     reason="last_facilitator",
                 )
         _set_state(membership, MembershipState.LEFT, actor=user, kind="groups.membership.left")
-        realtime.on_commit_revoke(user_id=user.pk, group_id=group.pk, reason=realtime.RevokeReason.LEFT)
     return membership
 
 

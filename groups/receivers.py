@@ -1,13 +1,17 @@
-"""What groups answers when accounts ask (connected in GroupsConfig.ready)."""
+"""What groups answers when accounts ask, and what it announces when a membership ends (connected in
+GroupsConfig.ready)."""
 
 from __future__ import annotations
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.html import format_html, format_html_join
 
+from supportcircle import realtime
 from supportcircle.accounts.signals import account_deletion_leaves
 
 from .actions import groups_they_alone_facilitate
+from .models import SEATED_STATES, Membership, MembershipState
 
 
 @receiver(account_deletion_leaves, dispatch_uid="groups.groups_left_without_a_facilitator")
@@ -26,3 +30,32 @@ def groups_left_without_a_facilitator(sender, user, **kwargs) -> list[str]:
             those,
         )
     ]
+
+
+# Why a membership in each unseated state closes its sockets (the code itself is the re-check's verdict).
+REVOKE_REASONS = {
+    MembershipState.BANNED: realtime.RevokeReason.BANNED,
+    MembershipState.REMOVED: realtime.RevokeReason.REMOVED,
+    MembershipState.LEFT: realtime.RevokeReason.LEFT,
+}
+
+
+@receiver(post_save, sender=Membership, dispatch_uid="groups.close_sockets_when_a_seat_ends")
+def close_sockets_when_a_seat_ends(sender, instance: Membership, created: bool, **kwargs) -> None:
+    """A membership saved out of its seat (a ban, a removal, leaving; by an action or in the admin) closes the
+    person's sockets in that group in every server process, after commit. Which states those are is the
+    re-check's rule too (chat.actions.refusal_for; a test holds them to each other)."""
+    if not created and instance.state not in SEATED_STATES:
+        realtime.on_commit_revoke(
+            user_id=instance.user_id,
+            group_id=instance.group_id,
+            reason=REVOKE_REASONS.get(instance.state, realtime.RevokeReason.NOT_A_MEMBER),
+        )
+
+
+@receiver(post_delete, sender=Membership, dispatch_uid="groups.close_sockets_when_a_membership_goes")
+def close_sockets_when_a_membership_goes(sender, instance: Membership, **kwargs) -> None:
+    """A membership deleted (in the admin, or with its group or its person) closes its sockets too."""
+    realtime.on_commit_revoke(
+        user_id=instance.user_id, group_id=instance.group_id, reason=realtime.RevokeReason.NOT_A_MEMBER
+    )

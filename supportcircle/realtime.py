@@ -55,6 +55,7 @@ class RevokeReason(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  # nosec B105 (a reason, not a password)
     DEACTIVATED = "deactivated"
     ACCOUNT_DELETED = "account_deleted"
+    NOT_A_MEMBER = "not_a_member"  # the membership was deleted (with its group), or is a request again
 
 
 def group_channel(group_id: int) -> str:
@@ -142,7 +143,8 @@ def on_commit_send(channel_group: str, event: dict[str, Any]) -> None:
 
 
 def on_commit_revoke(*, user_id: int, group_id: int | None, reason: RevokeReason) -> None:
-    """Close a person's open sockets for a group (or for every group when group_id is None)."""
+    """Close a person's open sockets for a group (or for every group when group_id is None): each re-checks at
+    once and closes with the verdict's code (the reason's own when the database cannot answer)."""
     on_commit_send(user_channel(user_id), {"type": Event.ACCESS_REVOKED, "group_id": group_id, "reason": reason})
 
 

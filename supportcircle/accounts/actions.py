@@ -7,8 +7,6 @@ import logging
 from django.contrib.sessions.models import Session
 from django.db import transaction
 
-from supportcircle import realtime
-
 from .models import User
 from .signals import account_deleting, account_deletion_leaves
 
@@ -42,8 +40,7 @@ def delete_account(user: User) -> None:
     with transaction.atomic():
         account_deleting.send(sender=User, user=user)  # each app's part: words erased, gaps noted
         Session.objects.filter(session_key__in=_sessions_of(user)).delete()
-        realtime.on_commit_revoke(user_id=user_id, group_id=None, reason=realtime.RevokeReason.ACCOUNT_DELETED)
-        user.delete()
+        user.delete()  # which closes every socket of theirs after commit (signals.close_sockets_when_the_account_goes)
     log.info("account deleted (user %s)", user_id)
 
 

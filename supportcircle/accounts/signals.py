@@ -4,14 +4,15 @@ Accounts sit below every other app and import none of them: apps above learn of 
 deleted through the two signals here and do their part (the chat erases the person's words, moderation
 notes a group left without a facilitator, groups says which groups those would be).
 
-The pull side of closing sockets (supportcircle.accounts.sessions.SessionGuard) catches anything a lost
-signal misses; the receivers below make it happen within a second.
+The receivers below close a person's sockets in every server process once the change commits (each socket
+re-checks and closes with the verdict's code); the periodic re-check (supportcircle.accounts.sessions.
+SessionGuard) is the backstop, for a session reaching its natural expiry or a change written with no signal.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from supportcircle import realtime
@@ -48,3 +49,9 @@ def close_sockets_when_the_account_changes(sender, instance: User, created: bool
         realtime.on_commit_revoke(user_id=instance.pk, group_id=None, reason=realtime.RevokeReason.PASSWORD_CHANGED)
     elif not instance.is_active:
         realtime.on_commit_revoke(user_id=instance.pk, group_id=None, reason=realtime.RevokeReason.DEACTIVATED)
+
+
+@receiver(post_delete, sender=User)
+def close_sockets_when_the_account_goes(sender, instance: User, **kwargs) -> None:
+    """An account deleted, by its person (actions.delete_account) or in the admin, closes every socket it had."""
+    realtime.on_commit_revoke(user_id=instance.pk, group_id=None, reason=realtime.RevokeReason.ACCOUNT_DELETED)

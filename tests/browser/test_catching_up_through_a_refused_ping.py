@@ -13,6 +13,7 @@ import time
 import pytest
 
 from chat.models import Message
+from supportcircle.accounts.sessions import RECHECK_SECONDS  # nothing is delivered on an older answer
 from tests.browser.conftest import (
     READERS,
     expect_connected,
@@ -40,7 +41,6 @@ pytestmark = [
 
 RETRY_AFTER = 2  # what the server asks for (chat/consumers.py)
 PING_EVERY_MS = 20_000  # static/js/socket.js
-RECHECK_SECONDS = 2  # supportcircle/accounts/sessions.py: deliveries re-check at least this often
 OUTAGE_SECONDS = 8
 
 

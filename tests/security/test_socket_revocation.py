@@ -2,7 +2,7 @@
 
 Channels reads the session once, at the handshake. Logging out, changing a
 password, being deactivated, banned or removed closes the person's sockets
-at once (push), and every inbound frame and, every few seconds, every
+at once (push), and every inbound frame and, as a backstop every 15-30 s, every
 outbound delivery re-checks (pull), so a dropped signal leaves nothing open.
 
 The sockets below are idle (no frame in, no delivery out), so nothing but the push can close them:
