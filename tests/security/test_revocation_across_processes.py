@@ -24,22 +24,22 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 KEY = "revocation-test-channel-key-0123456789abcdef"
 
 
+def the_layer_of(private_redis) -> dict:
+    """This test process as "the other server": the same Redis, prefix and key as daphne's."""
+    return {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": private_redis.url}], "prefix": "sc", "symmetric_encryption_keys": [KEY]},
+        }
+    }
+
+
 async def test_logging_out_closes_a_socket_on_another_server_process(group, member, settings):
     with (
         RedisServer() as private_redis,
         Daphne(redis_url=private_redis.url, extra_env={"CHANNEL_ENCRYPTION_KEY": KEY}) as srv,
     ):
-        # This test process is "the other server": same Redis, same prefix, same key as daphne.
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {
-                    "hosts": [{"address": private_redis.url}],
-                    "prefix": "sc",
-                    "symmetric_encryption_keys": [KEY],
-                },
-            }
-        }
+        settings.CHANNEL_LAYERS = the_layer_of(private_redis)
         browser = Client()
         await sync_to_async(browser.force_login)(member)
         cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
@@ -80,16 +80,7 @@ async def test_every_ending_closes_a_socket_on_another_server_process(
         RedisServer() as private_redis,
         Daphne(redis_url=private_redis.url, extra_env={"CHANNEL_ENCRYPTION_KEY": KEY}) as srv,
     ):
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {
-                    "hosts": [{"address": private_redis.url}],
-                    "prefix": "sc",
-                    "symmetric_encryption_keys": [KEY],
-                },
-            }
-        }
+        settings.CHANNEL_LAYERS = the_layer_of(private_redis)
         ways = [
             (member, another_group, lambda: delete_group(another_group), CloseCode.NOT_A_MEMBER),
             (second_member, group, lambda: ban_member(facilitator, seat(second_member, group), "Harm."), 4410),
