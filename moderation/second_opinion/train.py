@@ -44,8 +44,8 @@ OUTPUTS = (*CATEGORIES, *CRISIS_KINDS)
 REGULARISATION = 0.02
 # The files written to the blind-set brief by writers who never saw the rules (blind3 joined after its
 # one scoring; train_c and train_d, crisis-heavy and judgment/diet/body-heavy, later the same day;
-# blind6, blind8, blind9 and blind10 after their one scoring; train_e, diet/body-heavy, and train_f, crisis-heavy, the next
-# session; train_g, crisis- and hard-negative-heavy, the session after).
+# blind6, blind8, blind9 and blind10 after their one scoring; train_e, diet/body-heavy, and train_f,
+# crisis-heavy, the next session; train_g, crisis- and hard-negative-heavy, the session after).
 # Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
 # second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
