@@ -287,6 +287,26 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return False
         return True
 
+    async def follow_role(self) -> bool:
+        """The person was made a facilitator here, or is no longer one: start or stop hearing the facilitators'
+        queue and alerts. If the channel layer cannot be asked, the socket closes (the client reconnects and is
+        subscribed afresh) rather than keep hearing what is no longer theirs."""
+        channel = facilitators_channel(self.access.group_id)
+        try:
+            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                if self.access.role == Role.FACILITATOR:
+                    self.subscriptions.append(channel)
+                    await self.channel_layer.group_add(channel, self.channel_name)
+                else:
+                    if channel in self.subscriptions:
+                        self.subscriptions.remove(channel)
+                    await self.channel_layer.group_discard(channel, self.channel_name)
+        except Exception as problem:
+            log.warning("chat socket closed: channel layer unavailable for a role change (%s)", type(problem).__name__)
+            await self.end(CloseCode.SERVER_RESTARTING)
+            return False
+        return True
+
     async def unsubscribe(self) -> None:
         subscriptions, self.subscriptions = self.subscriptions, []
         try:
@@ -416,10 +436,13 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         """The person's standing changed (agreements, a break): re-check it and tell them kindly."""
         if event.get("group_id") != self.access.group_id:
             return
+        role_before = self.access.role
         try:
             self.access = await db(actions.open_chat)(self.scope["user"], self.access.group_slug)
         except ChatAccessDenied as denied:
             await self.end(denied.code)
+            return
+        if self.access.role != role_before and not await self.follow_role():
             return
         notice = NoticeCode(event["notice"])
         if notice == NoticeCode.AGREEMENTS_CHANGED and self.access.can_post:

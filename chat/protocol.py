@@ -187,6 +187,9 @@ class NoticeCode(StrEnum):
     AGREEMENTS_ACCEPTED = "agreements_accepted"
     TAKING_A_BREAK = "taking_a_break"
     WELCOME_BACK = "welcome_back"
+    # Made a facilitator of this group, or no longer one: the socket now hears (or no longer hears) the
+    # facilitators' queue and alerts; the page's controls follow once it is reloaded.
+    ROLE_CHANGED = "role_changed"
     # Moderation (moderation.actions): the frame's message names the agreement and what to do next.
     HELD_FOR_REVIEW = "held_for_review"
     MESSAGE_APPROVED = "message_approved"
@@ -212,6 +215,7 @@ NOTICE_MESSAGES: dict[NoticeCode, str] = {
     NoticeCode.AGREEMENTS_ACCEPTED: "Thank you for accepting the new agreements. You can post again.",
     NoticeCode.TAKING_A_BREAK: "You're taking a break. You can keep reading whenever you like; take care of yourself.",
     NoticeCode.WELCOME_BACK: "Welcome back. You can post again whenever you're ready.",
+    NoticeCode.ROLE_CHANGED: "Your role in this group has changed. Reload the page to see what's new for you.",
     NoticeCode.HELD_FOR_REVIEW: "Your message is waiting for a facilitator to read it. Only you can see it until then.",
     NoticeCode.MESSAGE_APPROVED: "A facilitator read your message and it's now with the group.",
     NoticeCode.MESSAGE_HIDDEN: "A facilitator removed one of your messages under one of the group's agreements.",

@@ -146,6 +146,14 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.group} ({self.state})"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The role as read, so that saving a different one is told to the person's open sockets
+        # (groups.receivers): a facilitator's socket hears the facilitators' queue and alerts.
+        instance.role_as_loaded = instance.__dict__.get("role")
+        return instance
+
     @property
     def is_facilitator(self) -> bool:
         return self.role == Role.FACILITATOR

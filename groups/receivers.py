@@ -1,5 +1,5 @@
-"""What groups answers when accounts ask, and what it announces when a membership ends (connected in
-GroupsConfig.ready)."""
+"""What groups answers when accounts ask, and what it announces when a membership ends or its role changes
+(connected in GroupsConfig.ready)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,11 @@ def close_sockets_when_a_seat_ends(sender, instance: Membership, created: bool, 
             group_id=instance.group_id,
             reason=REVOKE_REASONS.get(instance.state, realtime.RevokeReason.NOT_A_MEMBER),
         )
+    elif not created and getattr(instance, "role_as_loaded", None) not in (None, instance.role):
+        # Made a facilitator, or no longer one (in the admin): their open sockets start or stop hearing the
+        # facilitators' queue and alerts at once, and are told (chat.consumers: access_changed).
+        realtime.on_commit_access_changed(user_id=instance.user_id, group_id=instance.group_id, notice="role_changed")
+    instance.role_as_loaded = instance.role
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="groups.close_sockets_when_a_membership_goes")

@@ -15,10 +15,10 @@ from chat import layer_watch
 from chat.actions import refusal_for
 from chat.protocol import CloseCode
 from groups.actions import ban_member, ban_person, leave_group, pause_membership, remove_member
-from groups.models import SEATED_STATES, Group, Membership, MembershipState
+from groups.models import SEATED_STATES, Group, Membership, MembershipState, Role
 from supportcircle.accounts import sessions
 from supportcircle.accounts.actions import delete_account
-from supportcircle.realtime import Event
+from supportcircle.realtime import Event, on_commit_to_facilitators
 from tests.conftest import connected
 from tests.security.test_socket_revocation import logged_in_client, open_socket_for
 
@@ -177,3 +177,43 @@ def test_the_states_that_push_a_revocation_are_those_the_verdict_refuses():
     """groups pushes for a membership that left its seat; the re-check's refusal_for decides: they agree."""
     for state in MembershipState:
         assert (refusal_for(state) is not None) == (state not in SEATED_STATES)
+
+
+def make_role(user, group, role) -> None:
+    """An administrator changes the person's role in the admin: a plain save, no action."""
+    membership = seat_of(user, group)
+    membership.role = role
+    membership.save()
+
+
+async def test_a_facilitator_made_a_member_stops_hearing_the_facilitators_queue(channel_layer, group, facilitator):
+    def tell_the_facilitators(text: str) -> None:
+        on_commit_to_facilitators(group.pk, {"type": "queue.item", "text": text})
+
+    async with connected(facilitator, group.slug) as robin:
+        await database_sync_to_async(tell_the_facilitators)("Before")
+        assert (await robin.receive_until("queue.item"))["text"] == "Before"
+
+        await database_sync_to_async(make_role)(facilitator, group, Role.MEMBER)
+        notice = await robin.receive_until("notice")
+        assert notice["code"] == "role_changed"
+        assert "Reload the page" in notice["message"]
+
+        await database_sync_to_async(tell_the_facilitators)("After")
+        assert await robin.nothing_more(timeout=0.5)
+
+
+async def test_a_member_made_a_facilitator_starts_hearing_the_queue_at_once(channel_layer, group, member):
+    async with connected(member, group.slug) as sam:
+        await database_sync_to_async(make_role)(member, group, Role.FACILITATOR)
+        assert (await sam.receive_until("notice"))["code"] == "role_changed"
+        await database_sync_to_async(on_commit_to_facilitators)(group.pk, {"type": "queue.item", "text": "Welcome"})
+        assert (await sam.receive_until("queue.item"))["text"] == "Welcome"
+
+
+def test_saving_a_membership_without_changing_its_role_tells_nobody(group, member, django_capture_on_commit_callbacks):
+    membership = seat_of(member, group)
+    with django_capture_on_commit_callbacks() as callbacks:
+        membership.accepted_version = 1
+        membership.save()
+    assert callbacks == []
