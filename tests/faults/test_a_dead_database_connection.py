@@ -6,6 +6,7 @@ threads close a connection whose call failed with it (supportcircle/db_threads.p
 it; a call that meets a dead one fails as in an outage (the socket answers try_again, the client resends).
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import psycopg
@@ -15,6 +16,7 @@ from django.db import DatabaseError, connection
 
 from chat.actions import post_message
 from chat.models import Message
+from supportcircle import db_threads
 from supportcircle.db_threads import close_connections, db, run_on_each_thread
 from supportcircle.http import close_this_threads_connections
 from tests.support.outages import on_postgresql
@@ -44,6 +46,18 @@ def _connect() -> None:
 
 
 @pytest.fixture
+def database_threads_of_its_own(monkeypatch, settings):
+    """The sockets' database threads, fresh for this test: a thread an earlier test in this worker left
+    busy (a socket's goodbye still waiting on a database a fault test took away) must not hold up this
+    test's start, which needs every thread at once."""
+    fresh = ThreadPoolExecutor(settings.DATABASE_THREADS, thread_name_prefix="chat-db-test")
+    monkeypatch.setattr(db_threads, "_pool", fresh)
+    yield
+    close_connections()
+    fresh.shutdown(wait=True)
+
+
+@pytest.fixture
 def connections_killed_here_go_with_the_test():
     """The kill reaches every thread's connection in this worker: none is left for the next test."""
     yield
@@ -52,7 +66,7 @@ def connections_killed_here_go_with_the_test():
 
 
 def test_each_dead_connection_fails_at_most_one_send_and_every_resend_is_stored_once(
-    group, member, settings, connections_killed_here_go_with_the_test
+    group, member, settings, database_threads_of_its_own, connections_killed_here_go_with_the_test
 ):
     assert on_postgresql(), "selected only in the PostgreSQL pass (scripts/test.sh)"
     settings.CHAT_RATE_LIMIT = (1_000, 10)
