@@ -9,12 +9,6 @@ and once ``max_connections`` was reached pages failed with a 500 (a third of 1,5
 measured). Here each request closes what it opened, in its own thread.
 
 The sockets' database thread is not a request thread and keeps its connection as before.
-
-With Django's connection pool (PostgreSQL's default here) ``CONN_MAX_AGE`` is 0, and Django itself closes a
-request's connections (gives them back to the pool) as the request finishes, in the request's own thread
-(``close_old_connections`` on ``request_finished``). Asking again cost every page view a trip to its thread
-and back, about as much as each of Django's own trips; so it is asked only where a connection would
-outlive its request (SQLite, PgBouncer).
 """
 
 from __future__ import annotations
@@ -29,20 +23,8 @@ def close_this_threads_connections() -> None:
         connection.close()
 
 
-def connections_outlive_requests() -> bool:
-    """Whether a database connection is kept past the request that opened it (``CONN_MAX_AGE`` not 0)."""
-    return any(connections.settings[alias]["CONN_MAX_AGE"] != 0 for alias in connections)
-
-
 class ClosingASGIHandler(ASGIHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.closes_connections = connections_outlive_requests()
-
     async def __call__(self, scope, receive, send) -> None:
-        if not self.closes_connections:
-            await super().__call__(scope, receive, send)  # Django closes them (see the module)
-            return
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         async with ThreadSensitiveContext():

@@ -46,14 +46,3 @@ async def test_a_hundred_chat_page_views_leave_no_connection_behind(group, membe
     assert statuses == {200}
     # No more than before (connections of earlier tests' finished threads may close meanwhile).
     assert await database_sync_to_async(open_connections)() <= before
-
-
-def test_pages_ask_to_close_their_connections_only_where_django_would_keep_them(settings):
-    # With Django's pool (PostgreSQL's default) CONN_MAX_AGE is 0 and Django gives a request's connections back
-    # as it finishes; a trip more to the request's thread is taken only where one would outlive its request.
-    from supportcircle.http import ClosingASGIHandler
-
-    kept = settings.DATABASES["default"]["CONN_MAX_AGE"] != 0
-    assert ClosingASGIHandler().closes_connections is kept
-    if connection.vendor == "postgresql" and "pool" in settings.DATABASES["default"]["OPTIONS"]:
-        assert not kept
