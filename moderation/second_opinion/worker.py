@@ -239,6 +239,10 @@ class _Child:
     """One child process and the server's ends of its two pipes."""
 
     def __init__(self, work, warm_up) -> None:
+        # The courier and a closing server may both end a child at once: its pipes are closed once, by one of
+        # them (closed twice, the second close could hit a descriptor since given to a new child's pipe).
+        self._ending = threading.Lock()
+        self._ended = False
         to_child, from_server = os.pipe()
         from_child, to_server = os.pipe()
         entry = f"from moderation.second_opinion.worker import _child_main; _child_main({to_child}, {to_server})"
@@ -287,6 +291,12 @@ class _Child:
         return f"signal {-code}" if code < 0 else f"exit code {code}"
 
     def end(self, *, politely: bool, timeout: float = 5.0) -> None:
+        with self._ending:
+            if not self._ended:
+                self._ended = True
+                self._end(politely=politely, timeout=timeout)
+
+    def _end(self, *, politely: bool, timeout: float) -> None:
         if politely and self.process.poll() is None:
             try:
                 self.outgoing.send(None)
