@@ -21,6 +21,9 @@ def engine():
         "i restricted all weekend and now im dizzy",
         "sugar is basically poison",
         "i earned my dinner today with a long run",
+        "went for a run to cancel out the pizza",
+        "started chewing and spitting again",
+        "i still think of chocolate as naughty",
     ],
 )
 def test_it_flags_diets_food_rules_and_making_up_for_eating(engine, text):
@@ -59,6 +62,35 @@ def test_it_leaves_recovery_and_everyday_food_talk_alone(engine, text):
 )
 def test_it_flags_comments_on_and_comparisons_of_bodies(engine, text):
     assert engine.check(text).categories == ("body",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "back up to 61kg. my team call it progress",
+        "i'm a size 14 now, i was a 10 before",
+        "my bmi is 17.2 and nobody takes it seriously",
+        "put on about 15 kilos since the assault",
+        "the team says i need to reach 55kg before discharge",
+        "went from a 32 waist to a 36 in a year",
+    ],
+)
+def test_a_body_given_as_a_number_is_body_talk_as_well_as_numbers(engine, text):
+    # "A weight change with a number is both body and numbers" (docs/moderation.md): so is a weight,
+    # a size or a BMI stated, in a group that has either agreement.
+    assert engine.check(text).categories == ("body", "numbers")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the suitcase was 23 kg at check-in",
+        "our baby weighed 3.4 kg at birth",
+        "she came 1st in the 5k on saturday",
+    ],
+)
+def test_weights_that_are_not_a_body_are_not_body_talk(engine, text):
+    assert "body" not in engine.check(text).categories
 
 
 @pytest.mark.parametrize(
