@@ -95,13 +95,6 @@ async def test_changing_the_password_closes_every_socket(channel_layer, group, m
     assert await phone_socket.closed_with() == CloseCode.NOT_LOGGED_IN
 
 
-async def test_deactivating_an_account_closes_its_sockets(channel_layer, group, member):
-    async with connected(member, group.slug) as socket:
-        member.is_active = False
-        await database_sync_to_async(member.save)()
-        assert await socket.closed_with() == CloseCode.NOT_LOGGED_IN
-
-
 @pytest.mark.parametrize(
     "frame",
     [
