@@ -287,7 +287,6 @@
       "aria-label": "Report " + m.author.pseudonym + "'s message"
     });
     toggle.addEventListener("click", function () { openReportForm(li, toggle); });
-    li.append(toggle);
     var worry = el("button", {
       type: "button",
       className: "link-button worried-toggle",
@@ -295,7 +294,7 @@
       "aria-label": "I'm worried about " + m.author.pseudonym + ": tell the facilitators privately"
     });
     worry.addEventListener("click", function () { sendWorry(li, m, worry); });
-    li.append(worry);
+    li.append(el("div", { className: "message-care" }, [toggle, worry]));
   });
 
   // --- Facilitators: the live queue --------------------------------------------------------------
