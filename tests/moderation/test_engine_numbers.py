@@ -26,6 +26,7 @@ def engine():
         ("my gw is 100", "100"),
         ("had 4 biscuits and then just stopped", "4"),
         ("finished two full bowls of pasta at my nan's", "two"),
+        ("demolished 8 nuggets in the car before going home", "8"),
     ],
 )
 def test_it_flags_a_weight_size_or_calorie_count_with_its_unit_or_cue(engine, text, span):
