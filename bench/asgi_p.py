@@ -5,7 +5,9 @@ Nothing here changes a setting: the settings module is whatever DJANGO_SETTINGS_
 set, every SQL statement is counted (Django's execute_wrapper, on each new connection) by the
 first table it names (bench/statements.py), and SIGUSR1 makes the process write the counts to
 that file, so the harness can report statements per message, and per second by table, on
-PostgreSQL and SQLite alike. Counting costs a microsecond or two per statement.
+PostgreSQL and SQLite alike. Counting costs a microsecond or two per statement. The file also says
+how much CPU each kind of thread has used so far (the event loop's, the sockets' database threads,
+the second opinion's courier...), so the harness can say where a step's server CPU went.
 
 For finding where the event loop's time goes, BENCH_CPROFILE=FILE profiles the main thread (the event
 loop's, daphne's and every consumer's) with cProfile on that thread's CPU clock; SIGUSR2 writes the
@@ -17,6 +19,8 @@ FILE.<thread name>. Profiling only: it slows the server down several times.
 import json
 import os
 import signal
+import threading
+import time
 
 from bench.statements import StatementCounter
 from supportcircle.asgi import application  # noqa: F401  (what daphne serves)
@@ -31,9 +35,22 @@ def _install_counter(sender, connection, **kwargs):
         connection.execute_wrappers.append(COUNTER)
 
 
+def _thread_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this process's threads, by kind: their names less the number (chat-db_3: chat-db)."""
+    spent: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            seconds = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, TypeError):  # ended meanwhile
+            continue
+        kind = thread.name.rstrip("0123456789").rstrip("_-") or thread.name
+        spent[kind] = spent.get(kind, 0.0) + seconds
+    return spent
+
+
 def _dump_counts(signum, frame):
     with open(COUNTERS_PATH + ".tmp", "w") as out:
-        json.dump(COUNTER.counts, out)
+        json.dump({**COUNTER.counts, "thread_cpu_s": _thread_cpu_seconds()}, out)
     os.replace(COUNTERS_PATH + ".tmp", COUNTERS_PATH)
 
 

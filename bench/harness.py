@@ -230,6 +230,16 @@ async def measure(ctx: Context, gen: load.Generator, name: str, body, *, seconds
             "waited_for_server_to_settle_s": settled,
         }
     )
+    if db0 is not None and db1 is not None and "thread_cpu_s" in db1:
+        # Where the server's CPU went, by kind of thread (bench/asgi_p.py): MainThread is the event loop.
+        spent = {
+            kind: seconds - db0.get("thread_cpu_s", {}).get(kind, 0.0) for kind, seconds in db1["thread_cpu_s"].items()
+        }
+        summary["server_cpu_us_per_delivery_by_thread"] = {
+            kind: _per(seconds, delivered, 1e6)
+            for kind, seconds in sorted(spent.items(), key=lambda kv: -kv[1])
+            if seconds > 0
+        }
     if db0 is not None and db1 is not None:
         statements = db1["statements"] - db0["statements"]
         by_table = {
@@ -292,6 +302,12 @@ def brief(result: dict) -> str:
         f"(own {result['loadgen_process_cpu_pct']}%), server {result['server_cpu_us_per_delivery']} µs/delivery"
         f" (loop {result.get('server_loop_cpu_us_per_delivery')}, "
         f"other threads {result.get('server_other_threads_cpu_us_per_delivery')})"
+        + (
+            " by thread: "
+            + ", ".join(f"{kind} {us}" for kind, us in result["server_cpu_us_per_delivery_by_thread"].items())
+            if result.get("server_cpu_us_per_delivery_by_thread")
+            else ""
+        )
         + (
             f" (+ model {result['worker_cpu_us_per_delivery']} µs/delivery, "
             f"{result['worker_cpu_ms_per_message']} ms/message)"

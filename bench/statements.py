@@ -11,7 +11,28 @@ LEADING_CTE = re.compile(r'^\s*WITH\s+"?(\w+)"?', re.IGNORECASE)
 
 
 def table_of(sql: str) -> str:
-    """The first table ``sql`` names, or its first word (SAVEPOINT, SET, ...) when it names none."""
+    """The first table ``sql`` names, or its first word (SAVEPOINT, SET, ...) when it names none.
+
+    Found once per statement text: the hot statements are the same text every time, and the author's seat
+    (about 1,800 characters before its first FROM) took 44 µs to scan, on the server's CPU that the bench
+    reports as P's own."""
+    try:
+        return _FOUND[sql]
+    except KeyError:
+        pass
+    if len(_FOUND) >= FOUND_KEPT:
+        _FOUND.clear()
+    found = _FOUND[sql] = _first_table(sql)
+    return found
+
+
+# Statement texts whose table is known: the hot ones are a few dozen; ORM statements with values written
+# in (IN lists of varying length) make more, hence the bound.
+FOUND_KEPT = 4096
+_FOUND: dict[str, str] = {}
+
+
+def _first_table(sql: str) -> str:
     own = LEADING_CTE.match(sql)
     for found in TABLES.finditer(sql):
         if own is None or found.group(1) != own.group(1):

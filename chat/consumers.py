@@ -592,14 +592,14 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         elif self.guard.due() and (self.rechecking is None or self.rechecking.done()):
             self.rechecking = asyncio.ensure_future(self.recheck_beside())
 
-    async def recheck_now(self) -> None:
-        refusal = await recheck.still_allowed(self.guard, self.access.group_id)
+    async def recheck_now(self, *, ahead: bool = False) -> None:
+        refusal = await recheck.still_allowed(self.guard, self.access.group_id, ahead=ahead)
         if refusal is not None:
             raise ChatAccessDenied(refusal)
 
     async def recheck_beside(self) -> None:
         try:
-            await self.recheck_now()
+            await self.recheck_now(ahead=True)  # with the others due in the next moments (chat.recheck)
         except ChatAccessDenied as denied:
             async with self.one_at_a_time:  # after the handler in hand, as any other event
                 if not self.ended:

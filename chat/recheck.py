@@ -7,7 +7,10 @@ an answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``), for w
 a session reaching its natural expiry. Done one socket at a time that is four queries per socket,
 which in a busy group costs more than the messages themselves. Here the sockets that
 are due within a few milliseconds of each other wait together, and one database call answers
-all of them with one statement: sessions, people, memberships. The answer for each socket is
+all of them with one statement: sessions, people, memberships. The backstop's re-checks are asked
+ahead of time (7.5 s or more before an answer is too old to deliver on), so they wait longer for each
+other (``AHEAD_WINDOW_SECONDS``): a process's sockets come due one by one, about ten a second for 200
+sockets, and waiting 5 ms each they went to the database one or two at a time. The answer for each socket is
 the one ``session_user_id`` and ``chat.actions.refusal_for`` give for it alone: a session that
 is no longer this person's, or a deactivated person, closes with NOT_LOGGED_IN; a membership
 that ended closes with its own code, and none at all (deleted with its group) with NOT_A_MEMBER.
@@ -36,6 +39,9 @@ from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
 BATCH_WINDOW_SECONDS = 0.005
+# How long a re-check asked ahead of time (the backstop's, beside deliveries) waits for others: anyone who
+# asks sooner (a revocation, a layer gap, an answer too old to deliver on) brings the whole batch forward.
+AHEAD_WINDOW_SECONDS = 2.0
 # At most this many sockets answered by one statement, each bringing up to three parameters: after a gap
 # in the channel layer every socket of a process asks at once (10,000 in the crowd), and one statement for
 # all would pass SQLite's limit on parameters (32,766) and, at 22,000, PostgreSQL's (65,535).
@@ -161,36 +167,43 @@ class Rechecker:
 
     def __init__(self) -> None:
         self.pending: dict[Key, asyncio.Future] = {}
-        self.flushing: asyncio.Task | None = None
+        self.flushing: asyncio.TimerHandle | None = None  # when what is pending is read
         self.answering: set[asyncio.Task] = set()  # batches being read
         # While the database cannot answer: since when, and how many re-checks failed meanwhile.
         self.failing_since: float | None = None
         self.failed = 0
 
-    async def verdict(self, key: Key) -> CloseCode | None:
+    async def verdict(self, key: Key, *, within: float = BATCH_WINDOW_SECONDS) -> CloseCode | None:
+        """The socket's verdict, read with every other socket's that asks in the meantime: at the latest
+        ``within`` seconds from now."""
         future = self.pending.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self.pending[key] = future
-            if self.flushing is None or self.flushing.done():
-                self.flushing = asyncio.ensure_future(self._flush())
+        self._flush_by(asyncio.get_running_loop().time() + within)
         return await asyncio.shield(future)
 
-    async def _flush(self) -> None:
-        # Until nobody is waiting: a socket that asks while a batch is being read goes in the next one,
-        # which is read beside it, not after it (with the database a round trip away a socket would
-        # otherwise wait for someone else's batch before its own). (Answering only the batch in hand once
-        # left such a socket waiting until some other socket asked, which at the end of a busy minute
-        # could be never: its deliveries and pongs stopped.)
-        while self.pending:
-            await asyncio.sleep(BATCH_WINDOW_SECONDS)
-            batch, self.pending = self.pending, {}
-            keys = list(batch)
-            for start in range(0, len(keys), MOST_PER_STATEMENT):
-                part = {key: batch[key] for key in keys[start : start + MOST_PER_STATEMENT]}
-                answering = asyncio.ensure_future(self._answer(part))
-                self.answering.add(answering)
-                answering.add_done_callback(self.answering.discard)
+    def _flush_by(self, when: float) -> None:
+        # A socket that asks while a batch is being read goes in the next one, which is read beside it, not
+        # after it (with the database a round trip away a socket would otherwise wait for someone else's
+        # batch before its own); each ask makes sure a read is due within its window, so nobody waits for
+        # another socket to ask. (Answering only the batch in hand once left such a socket waiting until
+        # some other socket asked, which at the end of a busy minute could be never.)
+        if self.flushing is not None:
+            if self.flushing.when() <= when:
+                return
+            self.flushing.cancel()
+        self.flushing = asyncio.get_running_loop().call_at(when, self._flush)
+
+    def _flush(self) -> None:
+        self.flushing = None
+        batch, self.pending = self.pending, {}
+        keys = list(batch)
+        for start in range(0, len(keys), MOST_PER_STATEMENT):
+            part = {key: batch[key] for key in keys[start : start + MOST_PER_STATEMENT]}
+            answering = asyncio.ensure_future(self._answer(part))
+            self.answering.add(answering)
+            answering.add_done_callback(self.answering.discard)
 
     async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
         try:
@@ -233,13 +246,15 @@ class Rechecker:
 _checkers: WeakKeyDictionary = WeakKeyDictionary()
 
 
-async def still_allowed(guard, group_id: int) -> CloseCode | None:
-    """Re-check a socket (its ``SessionGuard`` and group) with every other socket due now."""
+async def still_allowed(guard, group_id: int, *, ahead: bool = False) -> CloseCode | None:
+    """Re-check a socket (its ``SessionGuard`` and group) with every other socket due now; ``ahead``: asked
+    before the last answer is too old, so it may wait a little longer for others (AHEAD_WINDOW_SECONDS)."""
     loop = asyncio.get_running_loop()
     checker = _checkers.get(loop)
     if checker is None:
         checker = _checkers[loop] = Rechecker()
     asked = time.monotonic()
-    answer = await checker.verdict((guard.session_key, guard.user_id, group_id))
+    within = AHEAD_WINDOW_SECONDS if ahead else BATCH_WINDOW_SECONDS
+    answer = await checker.verdict((guard.session_key, guard.user_id, group_id), within=within)
     guard.checked_at = asked  # the answer holds from when it was asked: its age is counted from then
     return answer

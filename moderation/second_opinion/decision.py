@@ -44,6 +44,15 @@ class Scores:
     def likeliest_kind(self) -> str:
         return max(CRISIS_KINDS, key=lambda kind: self.kinds.get(kind, 0.0))
 
+    def __reduce__(self):
+        # Read-only mappings do not pickle: across the second opinion's pipe (the model's child to the server)
+        # the scores travel as plain dicts and are made read-only again as they arrive.
+        return (_scores, (dict(self.categories), self.crisis, dict(self.kinds)))
+
+
+def _scores(categories: dict[str, float], crisis: float, kinds: dict[str, float]) -> Scores:
+    return Scores(categories=MappingProxyType(categories), crisis=crisis, kinds=MappingProxyType(kinds))
+
 
 @dataclass(frozen=True)
 class Thresholds:

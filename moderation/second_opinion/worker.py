@@ -36,7 +36,6 @@ or a ``functools.partial`` of one, which the child can import).
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import logging
 import os
 import queue
@@ -52,7 +51,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_any
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 log = logging.getLogger("supportcircle.second_opinion")
@@ -144,7 +142,7 @@ def _serve(incoming, outgoing, work: Callable[[str], Any], warm_up: Callable[[],
         if text is None:
             return
         try:
-            answer = ("done", _portable(work(text)))
+            answer = ("done", work(text))
         except Exception as error:
             answer = ("failed", error)
         try:
@@ -153,33 +151,6 @@ def _serve(incoming, outgoing, work: Callable[[str], Any], warm_up: Callable[[],
             return
         except Exception:  # the answer or the exception would not pickle: say so plainly
             outgoing.send(("failed", RuntimeError(f"the second opinion's answer could not be sent: {answer!r:.200}")))
-
-
-# Across the pipe: an Opinion's scores are read-only mappings (MappingProxyType), which do not pickle.
-
-
-def _portable(answer):
-    from .decision import Opinion
-
-    if isinstance(answer, Opinion):
-        scores = dataclasses.replace(
-            answer.scores, categories=dict(answer.scores.categories), kinds=dict(answer.scores.kinds)
-        )
-        return dataclasses.replace(answer, scores=scores)
-    return answer
-
-
-def _sealed(answer):
-    from .decision import Opinion
-
-    if isinstance(answer, Opinion) and isinstance(answer.scores.categories, dict):
-        scores = dataclasses.replace(
-            answer.scores,
-            categories=MappingProxyType(answer.scores.categories),
-            kinds=MappingProxyType(answer.scores.kinds),
-        )
-        return dataclasses.replace(answer, scores=scores)
-    return answer
 
 
 # In the server process ---------------------------------------------------------------------------
@@ -500,7 +471,7 @@ class SecondOpinionWorker:
         with self._lock:
             self._metrics.completed += 1
             self._metrics.latency_ms.append(elapsed_ms)
-        job.future.set_result(_sealed(value))
+        job.future.set_result(value)
 
     def _discard_child(self) -> None:
         if self._child is not None:

@@ -29,3 +29,13 @@ def test_the_counter_passes_each_statement_on_and_counts_it():
     assert len(ran) == 3
     assert counter.counts["statements"] == 3
     assert counter.counts["by_table"] == {"chat_presence": 2, "groups_group": 1}
+
+
+def test_a_statement_run_again_is_counted_under_the_same_table_without_scanning_it_again(monkeypatch):
+    from bench import statements
+
+    sql = 'SELECT "x"."id" FROM "chat_message" x WHERE x.id = %s'
+    assert table_of(sql) == "chat_message"
+    monkeypatch.setattr(statements, "_first_table", lambda sql: "scanned again")
+    assert table_of(sql) == "chat_message"
+    assert table_of("SELECT 1 FROM other") == "scanned again"

@@ -162,3 +162,25 @@ async def test_when_every_socket_asks_at_once_each_statement_answers_a_bounded_b
     answers = await asyncio.wait_for(asyncio.gather(*(checker.verdict(key) for key in keys)), PATIENCE)
     assert answers == [None] * 5
     assert sorted(sizes) == [1, 2, 2]
+
+
+async def test_rechecks_asked_ahead_of_time_wait_for_each_other_and_one_needed_now_does_not_wait(monkeypatch):
+    """The backstop's re-checks come due one socket at a time: asked ahead of time they wait for each other
+    (one statement for the lot), and a socket whose answer is needed now brings the batch forward."""
+    sizes = []
+
+    def counting(keys):
+        sizes.append(len(keys))
+        return dict.fromkeys(keys)
+
+    monkeypatch.setattr(recheck, "verdicts", counting)
+    loop, checker = asyncio.get_running_loop(), recheck.Rechecker()
+    window = recheck.AHEAD_WINDOW_SECONDS
+    ahead = [asyncio.ensure_future(checker.verdict((f"session-{n}", n, 1), within=window)) for n in range(3)]
+    await asyncio.sleep(recheck.BATCH_WINDOW_SECONDS * 4)
+    assert sizes == []  # still waiting for others to come due
+    asked = loop.time()
+    assert await asyncio.wait_for(checker.verdict(("session-now", 9, 1)), PATIENCE) is None
+    assert loop.time() - asked < window / 2
+    assert await asyncio.wait_for(asyncio.gather(*ahead), PATIENCE) == [None] * 3
+    assert sizes == [4]
