@@ -412,7 +412,10 @@ def post_message(
                 return _told(planned, fresh)  # the same seat, as read this instant
             if fresh is None:
                 raise ChatAccessDenied(CloseCode.NOT_A_MEMBER)  # the membership is gone
-    seat = fresh or _seat(user_id, group_id, client_id=client_id, session_key=session_key, now=now)
+    if fresh is None:
+        seat = _seat(user_id, group_id, client_id=client_id, session_key=session_key, now=now)
+    else:
+        seat = fresh  # read by the store that did not store: decided again on it, with no other read
     outcome = _decide(seat, body, client_id, reply_to, content_warning, post_anyway, session_key=session_key, now=now)
     if not isinstance(outcome, _ToStore):
         return outcome
