@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from .extensions import POSTED_HOOKS, reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
-from .seat import read_seat
+from .seat import read_seat, seat_query, seated
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ class Posted:
     message: Message
     wire: dict
     duplicate: bool
+    # The author's seat as it stands after this message, for the socket to decide its next send on
+    # (post_message's ``seat``); None when there is none to keep.
+    seat: Membership | None = None
 
 
 def room_of(group: Group) -> RoomState:
@@ -275,6 +279,65 @@ def _store_statement() -> tuple[str, list]:
     return sql, [field for field in fields if field.name != "seq"]
 
 
+def seats_are_kept() -> bool:
+    """Whether a socket keeps its author's seat between sends: where the database can check it in the store's
+    own statement (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def seat_to_post_from(user_id: int, group_id: int, session_key: str | None) -> Membership | None:
+    """The author's seat for a socket to keep and decide its first send on (``post_message``'s ``seat``);
+    None where there is no digest to check it by (SQLite) or no membership."""
+    seat = _seat(user_id, group_id, client_id="", session_key=session_key, now=timezone.now())
+    return seat if seat is not None and seat.fingerprint is not None else None
+
+
+def _store_if_seat_unchanged(message: Message, known: Membership, *, session_key: str | None, now):
+    """One statement: read the author's seat afresh and, if its digest and the author's latest post are
+    what ``known`` holds (what the rules just decided on), number and store the message. Returns the seat as
+    read (None: no membership) and whether the message was stored."""
+    statement, params = seat_query(
+        known.user_id,
+        known.group_id,
+        client_id=message.client_id,
+        session_key=session_key,
+        now=now,
+        window_seconds=_rate_limit().window_seconds,
+    )
+    sql, fields = _guarded_store_statement(statement.sql)
+    database = connections[DEFAULT_DB_ALIAS]
+    params += [message.group_id, known.fingerprint, db_time(known.last_posted_at)]
+    params += [field.get_db_prep_save(field.pre_save(message, add=True), database) for field in fields]
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    fresh = seated(statement, row[:-2])
+    if row[-1] is None:
+        return fresh, False
+    message.pk, message.seq = row[-2:]
+    message._state.adding, message._state.db = False, DEFAULT_DB_ALIAS
+    return fresh, True
+
+
+@functools.cache
+def _guarded_store_statement(seat_sql: str) -> tuple[str, list]:
+    """The seat's statement as a part, with the store (:func:`_store_statement`) made to wait on its digest."""
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(column(Message, field.name) for field in fields)
+    picks = ", ".join("taken.last_seq" if field.name == "seq" else "%s" for field in fields)
+    sql = (
+        f"WITH seat AS ({seat_sql}), "  # noqa: S608  # nosec B608: names from the models' meta
+        f"taken AS (UPDATE {table(Group)} SET last_seq = last_seq + 1 WHERE id = %s AND EXISTS "
+        "(SELECT 1 FROM seat WHERE seat_fingerprint = %s AND seat_last_posted_at IS NOT DISTINCT FROM %s) "
+        "RETURNING last_seq), "
+        f"stored AS (INSERT INTO {table(Message)} ({columns}) SELECT {picks} FROM taken RETURNING id, seq) "
+        "SELECT seat.*, stored.id, stored.seq FROM seat LEFT JOIN stored ON TRUE"
+    )
+    return sql, [field for field in fields if field.name != "seq"]
+
+
 def _already_posted(seat: Membership, client_id: str) -> Posted:
     existing = (
         Message.objects.select_related("reply_to__author")
@@ -287,6 +350,19 @@ def _already_posted(seat: Membership, client_id: str) -> Posted:
     return Posted(existing, wire, duplicate=True)
 
 
+@dataclass(frozen=True)
+class _ToStore:
+    """What the rules decided to store (see :func:`_decide`)."""
+
+    message: Message
+    decision: object
+
+    @property
+    def plainly(self) -> bool:
+        """Stored and told with nothing written beside it (no audit row, no alert)."""
+        return not self.decision.has_consequences
+
+
 def post_message(
     user_id: int,
     group_id: int,
@@ -297,6 +373,7 @@ def post_message(
     content_warning: str | None = None,
     post_anyway: bool = False,
     session_key: str | None = None,
+    seat: Membership | None = None,
 ) -> Posted | Withheld:
     """Store a member's message with the group's next sequence number, then broadcast it.
 
@@ -306,12 +383,65 @@ def post_message(
     and the refusal says when the member can post again. A socket's send names its
     session (``session_key``): one that no longer signs this person in closes the socket.
 
-    A plain message costs two statements: the seat (:func:`_seat`) and the store (:func:`_store`).
+    A plain message costs two statements: the seat (:func:`_seat`) and the store (:func:`_store`). A socket
+    passes the ``seat`` its last send returned (``Posted.seat``): the rules decide on it, and on PostgreSQL
+    the store reads the seat afresh in the same statement and stores only if nothing the rules read has
+    changed (:func:`_store_if_seat_unchanged`): one statement. If something has, the rules decide again on
+    what that statement read, and the store follows (two, as without a seat). Refusals, replies and
+    messages with consequences are always decided on a fresh read.
     """
     if content_warning and content_warning not in ContentLabel.values:
         raise ChatRefused(ErrorCode.INVALID_FIELD, detail="content_warning")
     now = timezone.now()
-    seat = _seat(user_id, group_id, client_id=client_id, session_key=session_key, now=now)
+    fresh = None
+    if seat is not None and seat.fingerprint is not None and reply_to is None:
+        known = copy.copy(seat)
+        known.resent_seq = None  # read for another client id; a resend meets the unique constraint instead
+        try:
+            planned = _decide(
+                known, body, client_id, None, content_warning, post_anyway, session_key=session_key, now=now
+            )
+        except (ChatRefused, ChatAccessDenied):
+            planned = None  # a refusal is only ever given on a fresh read
+        if isinstance(planned, _ToStore) and planned.plainly:
+            try:
+                fresh, stored = _store_if_seat_unchanged(planned.message, known, session_key=session_key, now=now)
+            except IntegrityError:
+                return _already_posted(known, client_id)  # a resend, or another tab's same client id
+            if stored:
+                return _told(planned, fresh)  # the same seat, as read this instant
+            if fresh is None:
+                raise ChatAccessDenied(CloseCode.NOT_A_MEMBER)  # the membership is gone
+    if fresh is None:
+        seat = _seat(user_id, group_id, client_id=client_id, session_key=session_key, now=now)
+    else:
+        seat = fresh  # read by the store that did not store: decided again on it, with no other read
+    outcome = _decide(seat, body, client_id, reply_to, content_warning, post_anyway, session_key=session_key, now=now)
+    if not isinstance(outcome, _ToStore):
+        return outcome
+    try:
+        with transaction.atomic(durable=False) if outcome.decision.has_consequences else nullcontext():
+            _store(outcome.message)
+            posted = _told(outcome, seat)
+    except IntegrityError:
+        # Another tab sent the same client id at the same instant and won.
+        return _already_posted(seat, client_id)
+    return posted
+
+
+def _decide(
+    seat: Membership | None,
+    body: str,
+    client_id: str,
+    reply_to: int | None,
+    content_warning: str | None,
+    post_anyway: bool,
+    *,
+    session_key: str | None,
+    now,
+) -> _ToStore | Posted | Withheld:
+    """The rules, on the author's seat: refusals raise; a resend is the stored message (Posted), a nudge or
+    a block is Withheld; anything else is the message to store and how (_ToStore)."""
     if session_key is not None and not session_belongs_to(seat and seat.session_data, seat and seat.user):
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
     refusal = refusal_for(seat.state if seat else None)
@@ -334,15 +464,15 @@ def post_message(
         # slow mode or the rate limit give way, and moderation answers with resources at once.
         if not reviewer().is_crisis(seat.group, body):
             raise
-    original = _replied_message(group_id, reply_to)
+    original = _replied_message(seat.group_id, reply_to)
     decision = reviewer().review(
         seat, body, client_id=client_id, reply_to=original, post_anyway=post_anyway, content_warning=content_warning
     )
     if decision.withheld is not None:
         return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why
     message = Message(
-        group_id=group_id,
-        author_id=user_id,
+        group_id=seat.group_id,
+        author_id=seat.user_id,
         client_id=client_id,
         body=body,
         reply_to=original,
@@ -350,27 +480,39 @@ def post_message(
         state=decision.state,
         categories=list(decision.categories),
     )
-    try:
-        with transaction.atomic(durable=False) if decision.has_consequences else nullcontext():
-            _store(message)
-            wire = _with_author_boundaries(message.to_wire(seat.user.pseudonym), seat.user)
-            transaction.on_commit(metrics.MESSAGES_STORED.inc)
-            if decision.broadcasts:  # a message held for review reaches only its author until approved
-                broadcast.on_commit_message(
-                    group_id,
-                    seq=message.seq,
-                    author_id=user_id,
-                    frame=dumps({"type": "message", "message": wire}),
-                    content_warning=message.content_warning,
-                    quoted=quoted_for_fanout(wire),
-                )
-            reviewer().record(decision, message, seat)
-            for hook in POSTED_HOOKS:  # the second opinion: handed the message once it is committed
-                transaction.on_commit(functools.partial(hook, message, seat, decision))
-    except IntegrityError:
-        # Another tab sent the same client id at the same instant and won.
-        return _already_posted(seat, client_id)
-    return Posted(message, wire, duplicate=False)
+    return _ToStore(message, decision)
+
+
+def _told(stored: _ToStore, seat: Membership) -> Posted:
+    """Once the message is stored (in the transaction, if one is open): what follows it, after commit."""
+    message, decision = stored.message, stored.decision
+    wire = _with_author_boundaries(message.to_wire(seat.user.pseudonym), seat.user)
+    transaction.on_commit(metrics.MESSAGES_STORED.inc)
+    if decision.broadcasts:  # a message held for review reaches only its author until approved
+        broadcast.on_commit_message(
+            message.group_id,
+            seq=message.seq,
+            author_id=message.author_id,
+            frame=dumps({"type": "message", "message": wire}),
+            content_warning=message.content_warning,
+            quoted=quoted_for_fanout(wire),
+        )
+    reviewer().record(decision, message, seat)
+    for hook in POSTED_HOOKS:  # the second opinion: handed the message once it is committed
+        transaction.on_commit(functools.partial(hook, message, seat, decision))
+    return Posted(message, wire, duplicate=False, seat=_after(seat, message))
+
+
+def _after(seat: Membership, message: Message) -> Membership | None:
+    """The seat as the author's next send would read it: this message is their latest, and one more is in
+    the rate limit's window. None where the database gives no digest to check it by (SQLite)."""
+    if seat.fingerprint is None:
+        return None
+    after = copy.copy(seat)
+    after.last_posted_at = message.created_at
+    after.posted_in_window = seat.posted_in_window + 1
+    after.resent_seq = None
+    return after
 
 
 def quoted_for_fanout(wire: dict) -> dict | None:

@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
-from groups.models import Role
+from groups.models import Membership, Role
 from supportcircle import metrics
 from supportcircle.accounts.sessions import SessionGuard
 from supportcircle.accounts.socket_auth import session_key_of
@@ -97,6 +97,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     # Retrying the catch-up pong after Redis came back while the database was unavailable.
     catching_up: asyncio.Task | None = None
     rechecking: asyncio.Task | None = None  # a re-check asked for ahead of time (recheck_when_due)
+    # The author's seat as the last send left it (chat.actions.post_message's ``seat``): the next send is
+    # decided on it and stored in one statement that checks it is still so. Read once after the greeting.
+    seat: Membership | None = None
+    seat_reading: asyncio.Task | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -138,7 +142,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
-            for task in (self.catching_up, self.rechecking):
+            for task in (self.catching_up, self.rechecking, self.seat_reading):
                 if task is not None:
                     task.cancel()
             # However the consumer stopped, the socket no longer counts against its owner's limit.
@@ -273,6 +277,19 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         # a member on a time-out is told again until when; the live session, a breathing pause, the radar.
         for waiting in greeting.frames:
             await self.send(text_data=waiting)
+        if self.access.can_post and actions.seats_are_kept():
+            self.seat_reading = asyncio.ensure_future(self.read_seat())
+
+    async def read_seat(self) -> None:
+        """Beside the conversation, not before it: a send that comes first reads its own seat."""
+        try:
+            read = db(actions.seat_to_post_from)
+            seat = await read(self.access.user_id, self.access.group_id, self.guard.session_key)
+        except Exception as problem:
+            self.failures.note("reading the seat", problem, expected=isinstance(problem, DatabaseError))
+            return
+        if self.seat is None:  # a send that finished meanwhile left a newer one
+            self.seat = seat
 
     async def subscribe(self, channels: list[str]) -> bool:
         # Noted before asking, so a failure part way leaves every one of them (leaving is idempotent).
@@ -378,10 +395,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                 reply_to=frame.reply_to,
                 content_warning=frame.content_warning,
                 post_anyway=frame.post_anyway,
+                seat=self.seat,
             )
         if isinstance(posted, actions.Withheld):
             await self.send_frame(posted.frame)  # a moderation nudge or block, for the author only
             return
+        self.seat = posted.seat
         await self.send_frame(
             {"type": "ack", "client_id": frame.client_id, "duplicate": posted.duplicate, "message": posted.wire}
         )

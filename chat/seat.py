@@ -44,6 +44,8 @@ class _Statement:
     parts: list
     created_at: Converters
     extra: tuple
+    # PostgreSQL: the seat's SELECT list also ends with ``fingerprint`` (see :func:`_fingerprint`).
+    fingerprinted: bool = False
 
 
 _STATEMENTS: dict[tuple, _Statement] = {}
@@ -80,13 +82,16 @@ def _written(extra: dict[str, SeatColumn]) -> _Statement:
         # A message already stored with this client id (a resend): one at most (unique per author and group).
         f"(SELECT {of('mm', Message, 'seq')} {mine} AND {of('mm', Message, 'client_id')} = %s)",
         # When the author last posted here, and how many of their messages are in the rate limit's window.
-        f"(SELECT {created_at} {mine} ORDER BY {created_at} DESC LIMIT 1)",
+        f"(SELECT {created_at} {mine} ORDER BY {created_at} DESC LIMIT 1) AS seat_last_posted_at",
         f"(SELECT COUNT(*) {mine} AND {created_at} > %s)",
         # For a socket: its session's data while the session lives.
         f"(SELECT {of('s', Session, 'session_data')} FROM {table(Session)} s "  # noqa: S608  # nosec B608
         f"WHERE {of('s', Session, 'session_key')} = %s AND {of('s', Session, 'expire_date')} > %s)",
         *(f"({added.sql.format(group_id=group_id, user_id=user_id)})" for added in extra.values()),
     ]
+    fingerprinted = connection.vendor == "postgresql"
+    if fingerprinted:
+        subqueries.append(_fingerprint(parts, subqueries))
     sql = (
         f"SELECT {', '.join(part.sql() for part in parts)}, {', '.join(subqueries)} "  # noqa: S608  # nosec B608: names from the models' meta
         f"FROM {table(Membership)} m "
@@ -98,7 +103,26 @@ def _written(extra: dict[str, SeatColumn]) -> _Statement:
         f"WHERE {user_id} = %s AND {group_id} = %s"
     )
     extra_converters = tuple((name, Converters.of(added.field)) for name, added in extra.items())
-    return _Statement(sql, parts, Converters.of(Message._meta.get_field("created_at")), extra_converters)
+    return _Statement(sql, parts, Converters.of(Message._meta.get_field("created_at")), extra_converters, fingerprinted)
+
+
+def _fingerprint(parts: list, subqueries: list) -> str:
+    """A digest of everything the seat read that posting's rules decide on, but for the group's counter (it
+    moves with every message) and what depends on the statement's own parameters (the resend, the count in
+    the rate window: the rules re-read those, chat.actions). A socket keeps the seat its last send read and
+    decides its next send on it; the store then checks, in the same statement, that the digest is unchanged
+    (chat.actions._store_if_seat_unchanged): the rules stay in Python, the database only says "the same"."""
+    subqueries = [subqueries[0], subqueries[1].removesuffix(" AS seat_last_posted_at"), *subqueries[2:]]
+    columns = [
+        column(part.model, field.name, part.alias)
+        for part in parts
+        for field in part.fields
+        if not (part.model is Group and field.name == "last_seq")
+    ]
+    # Their session's data and what the reviewer added (a time-out). When the author last posted is
+    # checked beside it (``seat_last_posted_at``): a socket knows that moment after its own send.
+    columns += [subqueries[3], *subqueries[4:]]
+    return f"md5(ROW({', '.join(columns)})::text) AS seat_fingerprint"
 
 
 def read_seat(
@@ -110,22 +134,36 @@ def read_seat(
     stored with this client id), ``last_posted_at``, ``posted_in_window`` (messages after ``now`` less the
     rate limit's window), ``session_data`` (the socket's session while it lives) and what the reviewer adds
     (moderation: ``time_out_until``)."""
-    extra = reviewer().seat_columns(now)
-    statement = _statement(extra)
-    at = connection.ops.adapt_datetimefield_value
-    params = [client_id, at(now - timedelta(seconds=window_seconds)), session_key or "", at(now)]
-    for added in extra.values():
-        params.extend(added.params)
-    params += [user_id, group_id]
+    statement, params = seat_query(
+        user_id, group_id, client_id=client_id, session_key=session_key, now=now, window_seconds=window_seconds
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    return _seated(statement, row)
+    return seated(statement, row)
 
 
-def _seated(statement: _Statement, row) -> Membership:
+def seat_query(
+    user_id: int, group_id: int, *, client_id: str, session_key: str | None, now, window_seconds: int
+) -> tuple[_Statement, list]:
+    """The seat's statement and its parameters, for a statement that reads the seat as one of its parts."""
+    extra = reviewer().seat_columns(now)
+    statement = _statement(extra)
+    at = connection.ops.adapt_datetimefield_value
+    read_beside = [session_key or "", at(now)]  # the session's and the reviewer's subqueries
+    for added in extra.values():
+        read_beside.extend(added.params)
+    params = [client_id, at(now - timedelta(seconds=window_seconds)), *read_beside]
+    if statement.fingerprinted:
+        params += read_beside  # the digest reads them again (_fingerprint)
+    params += [user_id, group_id]
+    return statement, params
+
+
+def seated(statement: _Statement, row) -> Membership:
+    """The seat's row (its first columns, as :func:`seat_query` wrote them) made into the membership."""
     start = 0
     instances = []
     for part in statement.parts:
@@ -138,7 +176,12 @@ def _seated(statement: _Statement, row) -> Membership:
     membership.user = user
     group.room_state = room if room is not None else RoomState(group=group)
     user.boundary_settings = settings if settings is not None else BoundarySettings(user=user)
-    resent_seq, last_posted_at, posted_in_window, session_data, *extra = row[start:]
+    end = start + 4 + len(statement.extra) + statement.fingerprinted  # a statement reading it may add more
+    resent_seq, last_posted_at, posted_in_window, session_data, *extra = row[start:end]
+    if statement.fingerprinted:
+        *extra, membership.fingerprint = extra
+    else:
+        membership.fingerprint = None
     membership.resent_seq = resent_seq
     membership.last_posted_at = statement.created_at(last_posted_at)
     membership.posted_in_window = posted_in_window
