@@ -29,6 +29,8 @@ from django.conf import settings
 
 from supportcircle.http import close_this_threads_connections
 
+THREAD_NAME_PREFIX = "chat-db"
+
 _pool: ThreadPoolExecutor | None = None
 _made = threading.Lock()
 
@@ -38,8 +40,13 @@ def pool() -> ThreadPoolExecutor:
     if _pool is None:
         with _made:
             if _pool is None:
-                _pool = ThreadPoolExecutor(settings.DATABASE_THREADS, thread_name_prefix="chat-db")
+                _pool = ThreadPoolExecutor(settings.DATABASE_THREADS, thread_name_prefix=THREAD_NAME_PREFIX)
     return _pool
+
+
+def on_a_database_thread() -> bool:
+    """Whether the caller runs on one of the sockets' database threads (e.g. to tell their connections)."""
+    return threading.current_thread().name.startswith(f"{THREAD_NAME_PREFIX}_")
 
 
 class _DatabaseThreadCall(SyncToAsync):
