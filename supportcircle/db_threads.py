@@ -14,7 +14,9 @@ communicators swap that name for a no-op while they wait, and overlapping waits 
 for the rest of the process, so these threads kept their connections for good, past any age and past
 the error that killed them (a database restart: "the connection is closed" on every later call). And a
 connection whose call raised an ``OperationalError`` or ``InterfaceError`` is closed at once: a dead one
-fails the one call that found it, and the pool discards it (its next user gets a checked one).
+fails the one call that found it, and the pool discards it (its next user gets a checked one). With Django's
+pool a call takes its connection before it runs, and if the pool cannot give one that answers (a restart
+left all its idle ones dead), the pool checks them all at once and is asked again: the call goes through.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from asgiref.sync import SyncToAsync
 from django import db as django_db
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 
 from supportcircle.http import close_this_threads_connections
 
@@ -49,10 +52,34 @@ def on_a_database_thread() -> bool:
     return threading.current_thread().name.startswith(f"{THREAD_NAME_PREFIX}_")
 
 
+def _take_a_connection_that_answers() -> None:
+    """Take the call's connection from Django's pool before the call runs (its first statement would).
+
+    After a database restart every connection idle in the pool is dead. psycopg's pool checks them one at a
+    time when asked for one, waiting a second, then two, between failed checks, and gives up after its
+    timeout: with four dead or more the call failed (try_again) although the database was back. So when
+    taking one fails, the pool checks all its idle connections at once, drops the dead ones, and is asked
+    again; if it had no dead one, the database itself is away and the failure stands.
+    """
+    connection = django_db.connections[DEFAULT_DB_ALIAS]
+    pool = getattr(connection, "pool", None)  # PostgreSQL with Django's pool only
+    if pool is None or connection.connection is not None:
+        return
+    try:
+        connection.ensure_connection()
+    except django_db.OperationalError:
+        lost = pool.get_stats().get("connections_lost", 0)
+        pool.check()
+        if pool.get_stats().get("connections_lost", 0) == lost:
+            raise
+        connection.ensure_connection()
+
+
 class _DatabaseThreadCall(SyncToAsync):
     def thread_handler(self, loop, *args, **kwargs):
         django_db.close_old_connections()  # looked up on each call: never a copy someone swapped
         try:
+            _take_a_connection_that_answers()
             return super().thread_handler(loop, *args, **kwargs)
         except (django_db.OperationalError, django_db.InterfaceError):
             close_this_threads_connections()  # dead or unusable: never used again; the pool discards it

@@ -15,6 +15,7 @@ test waits for no thread to be idle and touches no connection of its neighbours.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import psycopg
 import pytest
@@ -69,6 +70,23 @@ def end_the_server_processes(pids: set[int]) -> list[int]:
     return ended
 
 
+def keep_idle_connections(count: int) -> None:
+    """Django's pool as on a server that has been up a while: ``count`` connections idle in it (taken at once
+    on threads of the test's own, then given back), which the sockets' calls then take in turn."""
+    together = threading.Barrier(count, timeout=10)
+
+    def take_one() -> None:
+        connection.ensure_connection()
+        together.wait()
+        connection.close()
+
+    takers = [threading.Thread(target=take_one) for _ in range(count)]
+    for taker in takers:
+        taker.start()
+    for taker in takers:
+        taker.join()
+
+
 class Member:
     """A member's socket and what it has heard: each message's body by seq, and any error frame."""
 
@@ -120,6 +138,7 @@ async def test_after_the_database_ended_the_chats_connections_the_next_messages_
                 said[seq] = body
                 assert await listener.hears(seq) == body
 
+        await asyncio.to_thread(keep_idle_connections, threads)
         await talk(threads, "Evening, all")
         ended = await asyncio.to_thread(end_the_server_processes, connections_the_sockets_use)
         assert ended, "the sockets used no connection of their own"
