@@ -46,7 +46,8 @@ REGULARISATION = 0.02
 # one scoring; train_c and train_d, crisis-heavy and judgment/diet/body-heavy, later the same day;
 # blind6, blind8, blind9 and blind10 after their one scoring; train_e, diet/body-heavy, and train_f,
 # crisis-heavy, the next session; train_g, crisis- and hard-negative-heavy, the session after; blind11
-# after its one scoring, with train_h, diet/body-heavy, and train_i, crisis-heavy, the session after that).
+# after its one scoring, with train_h, diet/body-heavy, and train_i, crisis-heavy, the session after that;
+# blind12 after its one scoring, the same session).
 # Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
 # second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
@@ -66,6 +67,7 @@ CALIBRATION_SOURCES = (
     "blind11",
     "train_h",
     "train_i",
+    "blind12",
 )
 CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
 # The engine alone acts on 2.8% of the calibration writers' clean messages (2,372 of them with blind6,
