@@ -8,14 +8,15 @@ as ``sync_to_async`` with ``thread_sensitive=False`` and this executor. One sock
 one after another (its consumer handles one frame or event at a time); different sockets' run side by
 side. With SQLite the pool defaults to one thread: the file takes one writer at a time anyway.
 
-A thread keeps its connection from one call to the next while it is busy. With Django's psycopg pool a
-connection is otherwise given back after every call and taken again before the next, and taking one
+With Django's psycopg pool (PostgreSQL in production) a thread keeps its connection from one call to the
+next while it is busy: a connection is otherwise given back after every call and taken again, and taking one
 runs the pool's health check, an empty statement: with the database a network hop away that was a round
 trip more for every frame (a send was three: the check, the seat and the store). A connection that sat
 unused for ``KEEP_IDLE_SECONDS`` goes back to the pool before the next call (Django's tidying below), so
 the one taken then is checked: one that died while idle (a database restart) is replaced before use.
 A connection left dirty by a call (an error, autocommit not restored) is tidied by Django at once, and
 one the database ended while it was kept has said so on its socket: it is dropped before the call.
+Without the pool (SQLite, PgBouncer) `DATABASE_CONN_MAX_AGE` decides, as it does for pages.
 
 Tidying is Django's ``close_old_connections`` itself rather than Channels' name for it: Channels' test
 communicators swap that name for a no-op while they wait, and overlapping waits left the no-op in place
@@ -92,7 +93,7 @@ def _drop_a_kept_connection_the_database_ended() -> None:
     """A connection kept between calls has nothing to read while it waits; when the database ends it (a
     restart, ``pg_terminate_backend``, an idle timeout) its farewell and the end of the stream arrive on its
     socket. Seen by a poll of the socket (no round trip), it is closed, so psycopg's pool discards it, and
-    the call takes another instead of failing on it."""
+    the call takes another instead of failing on it; the pool's idle connections are checked at once."""
     connection = django_db.connections[DEFAULT_DB_ALIAS]
     kept = connection.connection
     if kept is None or connection.vendor != "postgresql":
@@ -104,6 +105,12 @@ def _drop_a_kept_connection_the_database_ended() -> None:
     if readable:
         kept.close()
         close_this_threads_connections()
+        pool = getattr(connection, "pool", None)
+        if pool is not None:
+            # The database likely restarted: the pool's idle connections are dead too. Checked all at once
+            # now, the next page or call anywhere in the process takes a live one (one by one, psycopg's
+            # pool waits longer between each and gives up at its timeout).
+            pool.check()
 
 
 class _DatabaseThreadCall(SyncToAsync):
@@ -125,7 +132,8 @@ def _keep_or_tidy() -> None:
     """Keep this thread's connection for its next call if the call left it clean; else let Django tidy it."""
     connection = django_db.connections[django_db.DEFAULT_DB_ALIAS]
     clean = (
-        connection.connection is not None
+        getattr(connection, "pool", None) is not None  # else DATABASE_CONN_MAX_AGE decides, as for pages
+        and connection.connection is not None
         and not connection.errors_occurred
         and not connection.in_atomic_block
         and connection.get_autocommit() == connection.settings_dict["AUTOCOMMIT"]
