@@ -399,7 +399,15 @@ def post_message(
         known.resent_seq = None  # read for another client id; a resend meets the unique constraint instead
         try:
             planned = _decide(
-                known, body, client_id, None, content_warning, post_anyway, session_key=session_key, now=now
+                known,
+                body,
+                client_id,
+                None,
+                content_warning,
+                post_anyway,
+                session_key=session_key,
+                now=now,
+                tentative=True,
             )
         except (ChatRefused, ChatAccessDenied):
             planned = None  # a refusal is only ever given on a fresh read
@@ -439,9 +447,11 @@ def _decide(
     *,
     session_key: str | None,
     now,
+    tentative: bool = False,
 ) -> _ToStore | Posted | Withheld:
     """The rules, on the author's seat: refusals raise; a resend is the stored message (Posted), a nudge or
-    a block is Withheld; anything else is the message to store and how (_ToStore)."""
+    a block is Withheld; anything else is the message to store and how (_ToStore). ``tentative``: on a
+    kept seat, where a Withheld is decided again on a fresh read: the reviewer records nothing for it."""
     if session_key is not None and not session_belongs_to(seat and seat.session_data, seat and seat.user):
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
     refusal = refusal_for(seat.state if seat else None)
@@ -466,7 +476,13 @@ def _decide(
             raise
     original = _replied_message(seat.group_id, reply_to)
     decision = reviewer().review(
-        seat, body, client_id=client_id, reply_to=original, post_anyway=post_anyway, content_warning=content_warning
+        seat,
+        body,
+        client_id=client_id,
+        reply_to=original,
+        post_anyway=post_anyway,
+        content_warning=content_warning,
+        tentative=tentative,
     )
     if decision.withheld is not None:
         return Withheld(decision.withheld)  # a nudge or a block: nothing stored; the author sees why

@@ -94,7 +94,11 @@ class Reviewer:
         """Crisis language is never told to wait: pauses, circles, slow mode and the rate limit give way."""
         return False
 
-    def review(self, seat, body: str, *, client_id: str, reply_to, post_anyway: bool, content_warning) -> Review:
+    def review(
+        self, seat, body: str, *, client_id: str, reply_to, post_anyway: bool, content_warning, tentative=False
+    ) -> Review:
+        """``tentative``: decided on a seat kept from the author's last send; a message kept back is decided
+        again on a fresh read, so nothing is recorded for it now."""
         return Review()
 
     def review_edit(self, seat, message, body: str) -> Review:

@@ -103,13 +103,16 @@ def review_outgoing(
     post_anyway: bool = False,
     content_warning: str | None = None,
     time_out_until=_UNREAD,
+    tentative: bool = False,
 ) -> Decision:
     """Check a message against the group's rule sets before it is stored.
 
     A member on a time-out is told until when. A nudge or a block comes back as a private frame
     (``Decision.withheld``) and nothing is posted; everything else says how to store the message.
     No query for a message that touches no agreement when the caller has read the time-out
-    (``time_out_until``, None for none) with the membership; one otherwise.
+    (``time_out_until``, None for none) with the membership; one otherwise. ``tentative``: the chat decides
+    on a seat kept from the author's last send, and decides a message kept back again on a fresh read:
+    the nudge or block is written to the audit log then, once.
     """
     group = membership.group
     if time_out_until is _UNREAD:
@@ -163,7 +166,8 @@ def review_outgoing(
                 "You can edit it (there's a suggestion below), or post it as it is."
             ),
         }
-        audit(group.pk, "moderation.message.nudged", target_id=membership.user_id, cited=cited)
+        if not tentative:
+            audit(group.pk, "moderation.message.nudged", target_id=membership.user_id, cited=cited)
     elif action == Action.BLOCK:
         decision.withheld = {
             "type": "error",
@@ -175,7 +179,8 @@ def review_outgoing(
                 "Your words are still in the box if you'd like to say it another way."
             ).replace("  ", " "),
         }
-        audit(group.pk, "moderation.message.blocked", target_id=membership.user_id, cited=cited)
+        if not tentative:
+            audit(group.pk, "moderation.message.blocked", target_id=membership.user_id, cited=cited)
     elif action == Action.HOLD:
         decision.state = MessageState.HELD
     if decision.withheld is None and "crisis" not in verdict.categories and not content_warning:
@@ -337,7 +342,9 @@ class ModerationReviewer(Reviewer):
     def is_crisis(self, group, body: str) -> bool:
         return is_crisis(group, body)
 
-    def review(self, seat, body: str, *, client_id: str, reply_to, post_anyway: bool, content_warning) -> Decision:
+    def review(
+        self, seat, body: str, *, client_id: str, reply_to, post_anyway: bool, content_warning, tentative=False
+    ) -> Decision:
         return review_outgoing(
             seat,
             body,
@@ -346,6 +353,7 @@ class ModerationReviewer(Reviewer):
             post_anyway=post_anyway,
             content_warning=content_warning,
             time_out_until=getattr(seat, "time_out_until", _UNREAD),
+            tentative=tentative,
         )
 
     def review_edit(self, seat, message, body: str) -> Decision:
