@@ -27,7 +27,8 @@ if pg_reachable || [ "${CI:-}" = "true" ]; then
     tests/security tests/faults tests/privacy tests/console tests/moderation tests/operations tests/safeguarding "$@"
   echo "== Browser tests of database faults on PostgreSQL (its connections cut, a table locked; two need it)"
   DATABASE_URL="$PG_URL" $BIN/pytest -q "${PARALLEL[@]}" -m "not sqlite_only" tests/browser/test_writing_through_a_database_outage.py \
-    tests/browser/test_catching_up_through_a_refused_backfill.py tests/browser/test_catching_up_through_a_refused_ping.py "$@"
+    tests/browser/test_catching_up_through_a_refused_backfill.py tests/browser/test_catching_up_through_a_refused_ping.py \
+    tests/browser/test_a_server_error_keeps_the_words.py "$@"
 else
   echo "PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL run (it is required under CI=true)."
 fi

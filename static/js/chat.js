@@ -255,12 +255,27 @@
   }
 
   // A send the server did not store: its words go back in the box (after anything typed since, so
-  // nothing is lost however many come back), for the person to change or send again.
+  // nothing is lost however many come back), for the person to change or send again. Several refused
+  // at once go back in the order they were written, whichever answer arrives first.
+  var givenBack = [];  // [{id, body, ahead: client ids written before it}], while the box still ends with them
   function giveBack(clientId) {
+    var position = outbox.findIndex(function (i) { return i.client_id === clientId; });
+    var ahead = outbox.slice(0, Math.max(position, 0)).map(function (i) { return i.client_id; });
     var item = outboxItem(clientId);
     dropFromOutbox(clientId);
     if (!item || !textarea || textarea.value.indexOf(item.body) !== -1) return;
-    textarea.value = textarea.value ? textarea.value + "\n\n" + item.body : item.body;
+    var returned = givenBack.map(function (g) { return g.body; }).join("\n\n");
+    var typed = textarea.value;
+    if (returned && typed.slice(-returned.length) === returned) {
+      typed = typed.slice(0, -returned.length);
+      if (typed.slice(-2) === "\n\n") typed = typed.slice(0, -2);
+    } else {
+      givenBack = [];
+    }
+    var at = givenBack.findIndex(function (g) { return g.ahead.indexOf(clientId) !== -1; });
+    givenBack.splice(at === -1 ? givenBack.length : at, 0, { id: clientId, body: item.body, ahead: ahead });
+    returned = givenBack.map(function (g) { return g.body; }).join("\n\n");
+    textarea.value = typed ? typed + "\n\n" + returned : returned;
     saveDraft();
   }
 

@@ -1,7 +1,8 @@
 """Something fails on the server while it handles a send (``server_error``): the page keeps every word
 in the box, says kindly what happened, and sends nothing again by itself; once the fault is repaired,
 the person sends again and every tab shows it exactly once. Two messages refused at once both stay:
-the page used to put back only the first and lose the second.
+the page used to put back only the first and lose the second, and on PostgreSQL (whose answers can
+come back in either order) put them back in the order the answers came, not the order they were written.
 
 Real faults under a running daphne: the database goes away while Sam and Robin write (their words wait
 in the page, retried), and comes back with the group's row corrupted by hand (its rule sets, a list,
