@@ -7,7 +7,9 @@ posting at the time; in a storm of connects that queueing was most of the wait. 
 
 1. :func:`admit`: whose session is this, may they open this group's chat, and is this socket one too many?
    The consumer then subscribes, before anything is read, so nothing posted in between is missed.
-2. :func:`welcome`: everything the first frames carry, then the arrival in "here now".
+2. :func:`welcome`: everything the first frames carry, then the arrival in "here now", and last the seat a
+   first send is decided on (PostgreSQL), in the same trip: as a third trip of its own, beside the
+   greeting, it cost each socket about as much CPU as two statements (a thread's hand-over each way).
 
 With PostgreSQL both trips go to the opening threads instead of the sockets' database thread
 (supportcircle/db_threads.py), so one socket's round trips do not wait for another's.
@@ -26,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
-from groups.models import Group
+from groups.models import Group, Membership
 from supportcircle.accounts.socket_auth import person_for
 from supportcircle.plain_sql import db_time, table
 
@@ -82,6 +84,10 @@ class Welcome:
     here_at: float
     # Already serialized: open alerts and the queue for a facilitator, a time-out notice, the live session.
     frames: list[str]
+    # The author's seat for their first send (chat.actions.seat_to_post_from): None where none is kept (SQLite,
+    # someone who may not post) or where reading it failed (``seat_unread``): the first send then reads its own.
+    seat: Membership | None = None
+    seat_unread: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -137,9 +143,11 @@ def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
     )
 
 
-def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None) -> Welcome:
+def welcome(
+    access: actions.ChatAccess, channel_name: str, last_seq: int | None, session_key: str | None = None
+) -> Welcome:
     """What a new socket is sent first. Reads first; the writes (presence, then what the apps above do on
-    connect, e.g. attendance for a live session) come last."""
+    connect, e.g. attendance for a live session) come last, and after them the author's seat."""
     boundaries = load_boundaries(access.user_id)
     if last_seq is None:
         history = actions.recent_history(access.user_id, access.group_id, boundaries=boundaries)
@@ -149,7 +157,13 @@ def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None)
     snapshot = room.room_snapshot(access.user_id, access.group_id, boundaries, known=known)
     here, here_at = room.arrive(access.user_id, access.group_id, channel_name)
     frames = [frame for provider in CONNECT_PROVIDERS for frame in provider(access, known)]
-    return Welcome(boundaries, history, snapshot, here, here_at, frames)
+    seat, seat_unread = None, None
+    if access.can_post and actions.seats_are_kept():
+        try:
+            seat = actions.seat_to_post_from(access.user_id, access.group_id, session_key)
+        except DatabaseError as problem:  # the greeting stands; the first send reads its own seat
+            seat_unread = problem
+    return Welcome(boundaries, history, snapshot, here, here_at, frames, seat, seat_unread)
 
 
 def goodbye(access: actions.ChatAccess, channel_name: str, *, arrived: bool) -> None:

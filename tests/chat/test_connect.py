@@ -77,7 +77,7 @@ def taking_turns(sql: str) -> bool:
 
 def statements_to_open() -> int:
     """A socket opening in a quiet room (see test_opening_the_chat_takes_a_pinned_number_of_queries): on
-    PostgreSQL eight and the seat read beside the greeting, on SQLite nine (the arrival takes two)."""
+    PostgreSQL eight and the seat read last in the welcome's trip, on SQLite nine (the arrival takes two)."""
     return 9
 
 
@@ -113,8 +113,8 @@ async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, 
     # page and its reactions, in one statement: chat.pages), 6 what the room has at all (chat.opening.room_at_connect:
     # practices, open round, pins, read marker, a time-out, a live session, a pause), 7-8 arriving (this socket
     # with dead sockets' rows expired, in one statement on PostgreSQL and two on SQLite; then "here now",
-    # each committed as it runs: no transaction, no lock). On PostgreSQL, 9 after the greeting and beside
-    # it: the seat a first send is decided on (chat.actions.seat_to_post_from; chat.seat). In a quiet room
+    # each committed as it runs: no transaction, no lock). On PostgreSQL, 9 last in the same trip: the seat
+    # a first send is decided on (chat.actions.seat_to_post_from; chat.seat). In a quiet room
     # nothing else is read; see test_a_busy_room_is_read_in_full for one where everything is on. (Not
     # counted: SQLite's BEGIN IMMEDIATE.)
     queries = [query for query in await queries_while_opening(member, group.slug) if not taking_turns(query)]
