@@ -33,13 +33,20 @@ from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import Group, Membership
-from supportcircle.accounts.socket_auth import person_for
+from supportcircle.accounts.sessions import (
+    live_session_data,
+    person_named_in,
+    session_owners,
+    sessions_in_the_database,
+    signs_in,
+)
 from supportcircle.plain_sql import db_time, table
 
 from . import actions, room
+from .errors import ChatAccessDenied
 from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
-from .protocol import PRESENCE_TTL_SECONDS
+from .protocol import PRESENCE_TTL_SECONDS, CloseCode
 
 MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 
@@ -65,12 +72,30 @@ class Admission:
 
 
 def admit(session_key: str | None, slug: str) -> Admission:
-    """Whose session opened the socket (supportcircle.accounts.socket_auth.person_for: the session, then the
-    person), and may they open this chat (the group, the membership and their open sockets): three
-    statements in one trip. Raises ChatAccessDenied for someone who may not (NOT_LOGGED_IN without a live
-    session)."""
-    person = person_for(session_key)
-    access, open_sockets = actions.open_chat_counting_sockets(person, slug, sockets_seen_since())
+    """Whose session opened the socket, and may they open this chat: two statements in one trip. The session
+    (supportcircle.accounts.sessions.live_session_data), then the person it names with the group, their
+    membership and their open sockets (chat.actions.open_chat_for_person), the person decided as
+    ``session_owners`` decides (sessions.signs_in). Raises ChatAccessDenied for someone who may not
+    (NOT_LOGGED_IN without a live session that signs them in)."""
+    if not session_key:
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    if sessions_in_the_database():
+        values = live_session_data([session_key]).get(session_key, {})
+        person_id = person_named_in(values)
+
+        def signed_in(person) -> bool:
+            return signs_in(values, person)
+    else:  # a cache or signed-cookie store: whose session it is, as session_owners decides for any store
+        person_id = session_owners([session_key]).get(session_key)
+
+        def signed_in(person) -> bool:
+            return person.is_active
+
+    if person_id is None:
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    access, person, open_sockets = actions.open_chat_for_person(
+        person_id, slug, sockets_seen_since(), signed_in=signed_in
+    )
     return Admission(person, access, crowded=too_many_sockets(open_sockets))
 
 
