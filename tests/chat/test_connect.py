@@ -268,3 +268,13 @@ async def test_a_reconnect_with_a_last_seq_out_of_range_is_greeted_with_the_late
     async with connected(member, group.slug, query=f"last_seq={last_seq}") as socket:
         assert socket.history["type"] == "history"
         assert socket.history["through_seq"] == socket.ready["latest_seq"]
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_a_socket_opens_with_a_session_kept_outside_the_database(channel_layer, group, member, settings):
+    # A cache (or signed-cookie) session store: whose session it is is asked as session_owners asks any store,
+    # then the person is read with the group and membership as for a database session.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    async with connected(member, group.slug) as socket:
+        assert socket.ready["me"]["pseudonym"] == "Sam"
+        assert socket.ready["can_post"] is True
