@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -16,7 +17,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
-from supportcircle.plain_sql import column, db_time, table
+from supportcircle.plain_sql import ModelColumns, column, db_time, table
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -68,44 +69,55 @@ def refusal_for(state: str | None) -> CloseCode | None:
 def open_chat(user, slug: str) -> ChatAccess:
     """Check that this person may open this group's chat, and describe the socket.
 
-    Read on every socket connect and every HTTP history page, so the group and this person's
-    membership come in one plain query.
+    Read on every chat page and HTTP history page, so the group and this person's membership come in one
+    plain query; a socket's admission reads the same with the person (:func:`open_chat_for_person`).
     """
-    return _open_chat(user, slug)[0]
-
-
-def open_chat_counting_sockets(user, slug: str, fresh_since) -> tuple[ChatAccess, int]:
-    """``open_chat``, and in the same query how many chat sockets this person has open (their rows in
-    "here now" seen since ``fresh_since``), for a socket being opened."""
-    return _open_chat(user, slug, sockets_since=fresh_since)
-
-
-def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int | None]:
     if not user.is_authenticated or not user.is_active:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-    counting = sockets_since is not None
-    sockets = (
-        f", (SELECT COUNT(*) FROM {table(Presence)} WHERE user_id = %s AND last_seen >= %s)"  # noqa: S608  # nosec B608
-        if counting
-        else ""
-    )
     sql = (
-        "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version"  # noqa: S608  # nosec B608
-        f"{sockets} FROM {table(Group)} g LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
+        "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version "  # noqa: S608  # nosec B608
+        f"FROM {table(Group)} g LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
         "WHERE g.slug = %s"
     )
-    params = [user.pk, db_time(sockets_since), user.pk, slug] if counting else [user.pk, slug]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [user.pk, slug])
         row = cursor.fetchone()
-    if row is None:
+    return _access(user, row)
+
+
+def open_chat_for_person(person_id, slug: str, fresh_since, *, signed_in) -> tuple[ChatAccess, object, int]:
+    """``open_chat`` for a socket, which knows its person only by the id its session names: the person, the
+    group with their membership, and how many chat sockets they have open (their rows in "here now" seen
+    since ``fresh_since``), in one query. ``signed_in(person)`` says whether the session still signs in the
+    person read (supportcircle.accounts.sessions.signs_in); NOT_LOGGED_IN if not. Returns the access, the
+    person and their open sockets."""
+    people = ModelColumns.of(get_user_model(), "u")
+    sql = (
+        f"SELECT {people.sql()}, g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, "  # noqa: S608  # nosec B608
+        f"m.accepted_version, (SELECT COUNT(*) FROM {table(Presence)} WHERE user_id = u.id AND last_seen >= %s) "
+        f"FROM {table(get_user_model())} u LEFT JOIN {table(Group)} g ON g.slug = %s "
+        f"LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = u.id WHERE u.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_time(fresh_since), slug, person_id])
+        row = cursor.fetchone()
+    person = people.instance(row[: len(people)]) if row is not None else None
+    if person is None or not signed_in(person):
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    group_and_membership = row[len(people) : len(people) + 8]
+    return _access(person, group_and_membership), person, row[-1]
+
+
+def _access(user, row) -> ChatAccess:
+    """The access a row of the group and this person's membership gives (ChatAccessDenied if none)."""
+    if row is None or row[0] is None:
         raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
-    group_id, group_slug, group_name, rulesets, agreement_version, role, state, accepted_version = row[:8]
+    group_id, group_slug, group_name, rulesets, agreement_version, role, state, accepted_version = row
     refusal = refusal_for(state)
     if refusal is not None:
         raise ChatAccessDenied(refusal)
     rulesets = Group._meta.get_field("rulesets").from_db_value(rulesets, None, connection)
-    access = ChatAccess(
+    return ChatAccess(
         user_id=user.pk,
         pseudonym=user.pseudonym,
         group_id=group_id,
@@ -116,7 +128,6 @@ def _open_chat(user, slug: str, *, sockets_since=None) -> tuple[ChatAccess, int 
         rulesets=tuple(rulesets or ()),
         paused=state == MembershipState.PAUSED,
     )
-    return access, (row[8] if counting else None)
 
 
 def _may_read_through(user_id: int, group_id: int) -> int:

@@ -98,9 +98,8 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     catching_up: asyncio.Task | None = None
     rechecking: asyncio.Task | None = None  # a re-check asked for ahead of time (recheck_when_due)
     # The author's seat as the last send left it (chat.actions.post_message's ``seat``): the next send is
-    # decided on it and stored in one statement that checks it is still so. Read once after the greeting.
+    # decided on it and stored in one statement that checks it is still so. Read first with the greeting.
     seat: Membership | None = None
-    seat_reading: asyncio.Task | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -142,7 +141,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
                     reader.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
-            for task in (self.catching_up, self.rechecking, self.seat_reading):
+            for task in (self.catching_up, self.rechecking):
                 if task is not None:
                     task.cancel()
             # However the consumer stopped, the socket no longer counts against its owner's limit.
@@ -257,7 +256,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         reviewer().warm(self.access.rulesets)
         self.arrived = True  # from here on the goodbye runs however the consumer ends (it is idempotent)
         presence.keeper().arrived(self.channel_name)
-        greeting = await db(opening.welcome)(self.access, self.channel_name, _last_seq_from_query(self.scope))
+        greeting = await db(opening.welcome)(
+            self.access, self.channel_name, _last_seq_from_query(self.scope), self.guard.session_key
+        )
+        self.seat = greeting.seat
+        if greeting.seat_unread is not None:
+            self.failures.note("reading the seat", greeting.seat_unread, expected=True)
         self.boundaries = greeting.boundaries
         self.presence_at = greeting.here_at
         self.presence_seen = self.people_seen(greeting.here)
@@ -277,19 +281,6 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
         # a member on a time-out is told again until when; the live session, a breathing pause, the radar.
         for waiting in greeting.frames:
             await self.send(text_data=waiting)
-        if self.access.can_post and actions.seats_are_kept():
-            self.seat_reading = asyncio.ensure_future(self.read_seat())
-
-    async def read_seat(self) -> None:
-        """Beside the conversation, not before it: a send that comes first reads its own seat."""
-        try:
-            read = db(actions.seat_to_post_from)
-            seat = await read(self.access.user_id, self.access.group_id, self.guard.session_key)
-        except Exception as problem:
-            self.failures.note("reading the seat", problem, expected=isinstance(problem, DatabaseError))
-            return
-        if self.seat is None:  # a send that finished meanwhile left a newer one
-            self.seat = seat
 
     async def subscribe(self, channels: list[str]) -> bool:
         # Noted before asking, so a failure part way leaves every one of them (leaving is idempotent).

@@ -7,7 +7,9 @@ posting at the time; in a storm of connects that queueing was most of the wait. 
 
 1. :func:`admit`: whose session is this, may they open this group's chat, and is this socket one too many?
    The consumer then subscribes, before anything is read, so nothing posted in between is missed.
-2. :func:`welcome`: everything the first frames carry, then the arrival in "here now".
+2. :func:`welcome`: everything the first frames carry, then the arrival in "here now", and last the seat a
+   first send is decided on (PostgreSQL), in the same trip: as a third trip of its own, beside the
+   greeting, it cost each socket about as much CPU as two statements (a thread's hand-over each way).
 
 With PostgreSQL both trips go to the opening threads instead of the sockets' database thread
 (supportcircle/db_threads.py), so one socket's round trips do not wait for another's.
@@ -26,18 +28,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
-from groups.models import Group
-from supportcircle.accounts.socket_auth import person_for
+from groups.models import Group, Membership
+from supportcircle.accounts.sessions import (
+    live_session_data,
+    person_named_in,
+    session_owners,
+    sessions_in_the_database,
+    signs_in,
+)
 from supportcircle.plain_sql import db_time, table
 
 from . import actions, room
+from .errors import ChatAccessDenied
 from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
-from .protocol import PRESENCE_TTL_SECONDS
+from .protocol import PRESENCE_TTL_SECONDS, CloseCode
 
 MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 
@@ -63,12 +72,30 @@ class Admission:
 
 
 def admit(session_key: str | None, slug: str) -> Admission:
-    """Whose session opened the socket (supportcircle.accounts.socket_auth.person_for: the session, then the
-    person), and may they open this chat (the group, the membership and their open sockets): three
-    statements in one trip. Raises ChatAccessDenied for someone who may not (NOT_LOGGED_IN without a live
-    session)."""
-    person = person_for(session_key)
-    access, open_sockets = actions.open_chat_counting_sockets(person, slug, sockets_seen_since())
+    """Whose session opened the socket, and may they open this chat: two statements in one trip. The session
+    (supportcircle.accounts.sessions.live_session_data), then the person it names with the group, their
+    membership and their open sockets (chat.actions.open_chat_for_person), the person decided as
+    ``session_owners`` decides (sessions.signs_in). Raises ChatAccessDenied for someone who may not
+    (NOT_LOGGED_IN without a live session that signs them in)."""
+    if not session_key:
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    if sessions_in_the_database():
+        values = live_session_data([session_key]).get(session_key, {})
+        person_id = person_named_in(values)
+
+        def signed_in(person) -> bool:
+            return signs_in(values, person)
+    else:  # a cache or signed-cookie store: whose session it is, as session_owners decides for any store
+        person_id = session_owners([session_key]).get(session_key)
+
+        def signed_in(person) -> bool:
+            return person.is_active
+
+    if person_id is None:
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    access, person, open_sockets = actions.open_chat_for_person(
+        person_id, slug, sockets_seen_since(), signed_in=signed_in
+    )
     return Admission(person, access, crowded=too_many_sockets(open_sockets))
 
 
@@ -82,6 +109,10 @@ class Welcome:
     here_at: float
     # Already serialized: open alerts and the queue for a facilitator, a time-out notice, the live session.
     frames: list[str]
+    # The author's seat for their first send (chat.actions.seat_to_post_from): None where none is kept (SQLite,
+    # someone who may not post) or where reading it failed (``seat_unread``): the first send then reads its own.
+    seat: Membership | None = None
+    seat_unread: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -137,9 +168,11 @@ def room_at_connect(user_id: int, group_id: int) -> RoomAtConnect:
     )
 
 
-def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None) -> Welcome:
+def welcome(
+    access: actions.ChatAccess, channel_name: str, last_seq: int | None, session_key: str | None = None
+) -> Welcome:
     """What a new socket is sent first. Reads first; the writes (presence, then what the apps above do on
-    connect, e.g. attendance for a live session) come last."""
+    connect, e.g. attendance for a live session) come last, and after them the author's seat."""
     boundaries = load_boundaries(access.user_id)
     if last_seq is None:
         history = actions.recent_history(access.user_id, access.group_id, boundaries=boundaries)
@@ -149,7 +182,13 @@ def welcome(access: actions.ChatAccess, channel_name: str, last_seq: int | None)
     snapshot = room.room_snapshot(access.user_id, access.group_id, boundaries, known=known)
     here, here_at = room.arrive(access.user_id, access.group_id, channel_name)
     frames = [frame for provider in CONNECT_PROVIDERS for frame in provider(access, known)]
-    return Welcome(boundaries, history, snapshot, here, here_at, frames)
+    seat, seat_unread = None, None
+    if access.can_post and actions.seats_are_kept():
+        try:
+            seat = actions.seat_to_post_from(access.user_id, access.group_id, session_key)
+        except DatabaseError as problem:  # the greeting stands; the first send reads its own seat
+            seat_unread = problem
+    return Welcome(boundaries, history, snapshot, here, here_at, frames, seat, seat_unread)
 
 
 def goodbye(access: actions.ChatAccess, channel_name: str, *, arrived: bool) -> None:

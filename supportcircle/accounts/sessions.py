@@ -109,14 +109,33 @@ def session_people(session_keys) -> dict:
         owners = {key: _owner_by_django(store(key)) for key in wanted}
         found = User.objects.in_bulk({owner for owner in owners.values() if owner})
         return {key: found.get(owner) for key, owner in owners.items()}
-    data = {key: store().decode(encoded) for key, encoded in _live_sessions(sorted(wanted))}
-    ids = {_person_id(values) for values in data.values()} - {None}
+    data = live_session_data(sorted(wanted))
+    ids = {person_named_in(values) for values in data.values()} - {None}
     found = {person.pk: person for person in _active_people(User, ids)}
     for key, values in data.items():
-        person = found.get(_person_id(values))
-        if person is not None and _signed_in_as(values, person):
+        person = found.get(person_named_in(values))
+        if person is not None and signs_in(values, person):
             people[key] = person
     return people
+
+
+def live_session_data(keys: list[str]) -> dict[str, dict]:
+    """The stored data, decoded, of each of these sessions that has not expired (one statement). Sessions kept
+    in the database only (:func:`sessions_in_the_database`)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    return {key: store().decode(encoded) for key, encoded in _live_sessions(keys)} if keys else {}
+
+
+def signs_in(values: dict, person) -> bool:
+    """Whether a live session's decoded data signs in this person, read with it: the person it names, active,
+    through one of our backends, with the session auth hash of their password. :func:`session_people`'s
+    decision for one person, for a statement that reads the person beside other rows (chat.opening.admit)."""
+    return (
+        person is not None
+        and person.is_active
+        and person_named_in(values) == person.pk
+        and _signed_in_as(values, person)
+    )
 
 
 def _live_sessions(keys: list[str]) -> list[tuple[str, str]]:
@@ -162,7 +181,7 @@ def session_belongs_to(session_data: str | None, person) -> bool:
     answer = _BELONGS.get(key)
     if answer is None:
         values = SessionStore().decode(session_data)
-        answer = _person_id(values) == person.pk and _signed_in_as(values, person)
+        answer = signs_in(values, person)
         if len(_BELONGS) >= BELONGS_KEPT:
             _BELONGS.clear()
         _BELONGS[key] = answer
@@ -180,7 +199,8 @@ def _forget_answers(**kwargs) -> None:
     _BELONGS.clear()
 
 
-def _person_id(values: dict):
+def person_named_in(values: dict):
+    """The id of the person a session's decoded data names (None: nobody, or not an id)."""
     try:
         return get_user_model()._meta.pk.to_python(values[SESSION_KEY])
     except (KeyError, ValueError, TypeError, ValidationError):

@@ -1,8 +1,8 @@
 """Who opened a WebSocket: Channels' own cookie and session middleware find the session; whose it is is
-decided with ``session_owners``' rule (:func:`person_for`), the one answer every open socket re-checks
-against, in the socket's first trip to the database (chat.opening.admit), beside whether the person may
-open that chat. (Channels' AuthMiddleware took a trip of its own for the person first: a thread hop and a
-pooled connection taken and given back more for every socket.)
+decided with ``session_owners``' rule (supportcircle.accounts.sessions: ``signs_in``), the one answer every
+open socket re-checks against, in the socket's first trip to the database (chat.opening.admit), where the
+person is read beside the group and membership. (Channels' AuthMiddleware took a trip of its own for the
+person first: a thread hop and a pooled connection taken and given back more for every socket.)
 
 Channels 4.3's ``get_user`` differs from Django's in two ways that matter to a socket: it ignores
 ``SECRET_KEY_FALLBACKS`` (after a key rotation every socket would be refused, and the session
@@ -14,14 +14,6 @@ and changes nothing.
 from __future__ import annotations
 
 from channels.sessions import CookieMiddleware, SessionMiddleware
-from django.contrib.auth.models import AnonymousUser
-
-from .sessions import session_people
-
-
-def person_for(session_key: str | None):
-    """The signed-in person whose live session this is, or AnonymousUser (two queries). On a database thread."""
-    return (session_people([session_key]).get(session_key) if session_key else None) or AnonymousUser()
 
 
 def session_key_of(scope) -> str | None:

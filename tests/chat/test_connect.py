@@ -77,8 +77,8 @@ def taking_turns(sql: str) -> bool:
 
 def statements_to_open() -> int:
     """A socket opening in a quiet room (see test_opening_the_chat_takes_a_pinned_number_of_queries): on
-    PostgreSQL eight and the seat read beside the greeting, on SQLite nine (the arrival takes two)."""
-    return 9
+    PostgreSQL seven and the seat read last in the welcome's trip, on SQLite eight (the arrival takes two)."""
+    return 8
 
 
 async def queries_while_opening(user, slug, query: str = "") -> list[str]:
@@ -106,15 +106,15 @@ async def queries_while_opening(user, slug, query: str = "") -> list[str]:
 @pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
 async def test_opening_the_chat_takes_a_pinned_number_of_queries(channel_layer, group, member):
     # In a crowd of people arriving at once every query is a round trip on a database thread.
-    # Admitting (chat.opening.admit, one trip): 1 the session, 2 the person (supportcircle.accounts.sessions),
-    # 3 the group with the membership and their open sockets.
+    # Admitting (chat.opening.admit, one trip): 1 the session (supportcircle.accounts.sessions), 2 the person
+    # it names with the group, their membership and their open sockets (chat.actions.open_chat_for_person).
     # The welcome (chat.opening.welcome, one trip):
-    # 4 boundaries (blocks, mutes, collapsed labels), 5 the history (the membership with the latest seq, the
-    # page and its reactions, in one statement: chat.pages), 6 what the room has at all (chat.opening.room_at_connect:
-    # practices, open round, pins, read marker, a time-out, a live session, a pause), 7-8 arriving (this socket
+    # 3 boundaries (blocks, mutes, collapsed labels), 4 the history (the membership with the latest seq, the
+    # page and its reactions, in one statement: chat.pages), 5 what the room has at all (chat.opening.room_at_connect:
+    # practices, open round, pins, read marker, a time-out, a live session, a pause), 6-7 arriving (this socket
     # with dead sockets' rows expired, in one statement on PostgreSQL and two on SQLite; then "here now",
-    # each committed as it runs: no transaction, no lock). On PostgreSQL, 9 after the greeting and beside
-    # it: the seat a first send is decided on (chat.actions.seat_to_post_from; chat.seat). In a quiet room
+    # each committed as it runs: no transaction, no lock). On PostgreSQL, 8 last in the same trip: the seat
+    # a first send is decided on (chat.actions.seat_to_post_from; chat.seat). In a quiet room
     # nothing else is read; see test_a_busy_room_is_read_in_full for one where everything is on. (Not
     # counted: SQLite's BEGIN IMMEDIATE.)
     queries = [query for query in await queries_while_opening(member, group.slug) if not taking_turns(query)]
@@ -268,3 +268,13 @@ async def test_a_reconnect_with_a_last_seq_out_of_range_is_greeted_with_the_late
     async with connected(member, group.slug, query=f"last_seq={last_seq}") as socket:
         assert socket.history["type"] == "history"
         assert socket.history["through_seq"] == socket.ready["latest_seq"]
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_a_socket_opens_with_a_session_kept_outside_the_database(channel_layer, group, member, settings):
+    # A cache (or signed-cookie) session store: whose session it is is asked as session_owners asks any store,
+    # then the person is read with the group and membership as for a database session.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    async with connected(member, group.slug) as socket:
+        assert socket.ready["me"]["pseudonym"] == "Sam"
+        assert socket.ready["can_post"] is True

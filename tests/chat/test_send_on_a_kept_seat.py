@@ -131,7 +131,7 @@ async def test_a_sockets_send_is_one_statement_from_frame_to_ack(channel_layer, 
         return execute(sql, params, many, context)
 
     async with connected(member, group.slug) as sam, connected(second_member, group.slug) as alex:
-        await asyncio.sleep(0.5)  # the seat is read beside the greeting
+        await asyncio.sleep(0.5)  # let the greetings settle
         await on_every_database_thread(lambda: connection.execute_wrappers.append(note))
         try:
             await sam.send({"type": "send", "client_id": "sam-1", "body": "Hi everyone, rough day."})

@@ -1,6 +1,8 @@
 """The banner: every signed-in page of a facilitator, rota member or operator carries it; the feed lists the
 alerts that person may take now, and asking for it counts as being connected."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -19,6 +21,13 @@ def test_the_banner_is_on_the_pages_of_facilitators_rota_members_and_operators_o
         page = client.get(reverse("groups:mine"))
         assert (b"js/safeguarding-banner.js" in page.content) is carries, person
         assert (b'role="alert" aria-live="assertive"' in page.content) is carries
+
+
+def test_the_banner_carries_the_pages_csrf_token(client, group, facilitator):
+    client.force_login(facilitator)
+    page = client.get(reverse("groups:mine")).content.decode()
+    banner = page[page.index('<aside class="safeguarding-banner"') : page.index("</aside>")]
+    assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', banner)
 
 
 def test_the_feed_lists_an_open_alert_for_the_groups_facilitator_until_it_is_taken(
