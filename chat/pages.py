@@ -76,11 +76,14 @@ class Page:
     messages: list[dict]
 
 
-def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list]:
+def _statement(boundaries: BoundarySnapshot, *, newest: bool, by_slug: bool) -> tuple[str, list]:
     """The reader's standing (the group's last seq, their membership), the page and each message's
     reactions, in one statement: one row per reaction (or per message without any, or one row alone
-    when the page is empty). Its parameters: the reader, the group, the group again, [after_seq], limit."""
+    when the page is empty). Its parameters: the reader, the group, the group again, [after_seq], limit.
+    The group is named by its id or (``by_slug``) by its slug, as the HTTP history names it."""
     hidden = sorted(boundaries.hidden_user_ids)
+    group_is = "g.slug = %s" if by_slug else "g.id = %s"
+    page_group = f"(SELECT g.id FROM {_table(Group)} g WHERE {group_is})" if by_slug else "%s"
     page = (
         f"SELECT {', '.join(f'{column} AS {name}' for column, name in _PAGE_COLUMNS)} "  # nosec B608: names from meta
         f"FROM {_table(Message)} m "
@@ -89,7 +92,7 @@ def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list
         f"LEFT JOIN {_table(Message)} r ON r.id = m.reply_to_id "
         f"LEFT JOIN {_table(User)} ru ON ru.id = r.author_id "
         # Held messages reach only their author (and the facilitators' queue).
-        "WHERE m.group_id = %s AND NOT (m.state = %s AND (m.author_id IS NULL OR m.author_id <> %s)) "
+        f"WHERE m.group_id = {page_group} AND NOT (m.state = %s AND (m.author_id IS NULL OR m.author_id <> %s)) "
     )
     params: list = [MessageState.HELD.value, boundaries.user_id]
     if hidden:
@@ -101,7 +104,7 @@ def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list
         "SELECT standing.last_seq, standing.state, "  # nosec B608: names from meta and the constants above
         f"{', '.join(f'p.{name}' for _, name in _PAGE_COLUMNS)}, x.kind, x.user_id, xu.pseudonym "
         f"FROM (SELECT g.last_seq AS last_seq, ms.state AS state FROM {_table(Group)} g "
-        f"LEFT JOIN {_table(Membership)} ms ON ms.group_id = g.id AND ms.user_id = %s WHERE g.id = %s) standing "
+        f"LEFT JOIN {_table(Membership)} ms ON ms.group_id = g.id AND ms.user_id = %s WHERE {group_is}) standing "
         f"LEFT JOIN ({page}) p ON 1 = 1 "
         f"LEFT JOIN {_table(Reaction)} x ON x.message_id = p.id "
         f"LEFT JOIN {_table(User)} xu ON xu.id = x.user_id "
@@ -113,7 +116,7 @@ def _statement(boundaries: BoundarySnapshot, *, newest: bool) -> tuple[str, list
 
 def read_page(
     user_id: int,
-    group_id: int,
+    group: int | str,
     boundaries: BoundarySnapshot,
     *,
     after_seq: int = 0,
@@ -123,11 +126,12 @@ def read_page(
     """The reader's standing and the messages after ``after_seq`` (or, with ``newest``, the last ``limit``),
     oldest first, as ``Message.to_wire`` gives them (with "here to be heard" beside the author's name),
     before any per-reader shaping: collapsing and quotes are the caller's (chat.actions._shaped). The page
-    is read whatever the standing says: the caller decides whether this reader may have it."""
-    sql, page_params = _statement(boundaries, newest=newest)
+    is read whatever the standing says: the caller decides whether this reader may have it. ``group`` is
+    the group's id, or its slug (the HTTP history's URL names it so, and needs no other read to find it)."""
+    sql, page_params = _statement(boundaries, newest=newest, by_slug=isinstance(group, str))
     where = [limit] if newest else [after_seq, limit]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, group_id, group_id, *page_params, *where])
+        cursor.execute(sql, [user_id, group, group, *page_params, *where])
         rows = cursor.fetchall()
     if not rows:
         return Page(None, None, [])

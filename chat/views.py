@@ -88,17 +88,18 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
 
     Without ``after_seq``, the latest messages (as on opening the chat); with it, the page after
     that number, so a client without a socket, or one reading further back, needs no socket.
+    Whether this person may read is decided first, on the statement that reads the page; a malformed
+    ``after_seq`` is answered after that, as before.
     """
+    raw = request.GET.get("after_seq")
+    # Digits 0-9 only ("²" is a digit to Python), and no more than a sequence number can hold.
+    well_formed = raw is None or (raw.isascii() and raw.isdigit() and int(raw) <= MAX_INT)
     try:
-        access = actions.open_chat(request.user, slug)
+        page = actions.read_history(request.user, slug, int(raw) if raw is not None and well_formed else None)
     except ChatAccessDenied as denied:
         log_refusal(request, denied.code.name.lower())
         status, message = _HISTORY_REFUSALS.get(denied.code, _NOT_FOR_YOU)
         return JsonResponse({"type": "error", "code": denied.code.name.lower(), "message": message}, status=status)
-    raw = request.GET.get("after_seq")
-    if raw is None:
-        return JsonResponse(actions.recent_history(access.user_id, access.group_id))
-    # Digits 0-9 only ("²" is a digit to Python), and no more than a sequence number can hold.
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_INT:
+    if not well_formed:
         return JsonResponse(error_frame(ErrorCode.INVALID_FIELD, detail="after_seq"), status=400)
-    return JsonResponse(actions.history_after(access.user_id, access.group_id, int(raw)))
+    return JsonResponse(page)

@@ -68,7 +68,7 @@ def test_a_bad_after_seq_gets_a_documented_error(client, group, member, after_se
     assert response.json()["detail"] == "after_seq"
 
 
-def test_a_history_request_takes_five_statements_however_full_the_page(client, group, member, second_member, settings):
+def test_a_history_request_takes_four_statements_however_full_the_page(client, group, member, second_member, settings):
     settings.CHAT_RATE_LIMIT = (1_000, 10)
     for number in range(60):
         post_message(second_member.pk, group.pk, client_id=f"m{number}", body=f"Note {number}")
@@ -78,7 +78,19 @@ def test_a_history_request_takes_five_statements_however_full_the_page(client, g
         with CaptureQueriesContext(connection) as seen:
             page = client.get(history_url(group, **query)).json()
         assert len(page["messages"]) >= 50 and all(m["reactions"] for m in page["messages"])
-        # 1 the session, 2 the person (Django's own), 3 the group with the membership (chat.actions.open_chat),
-        # 4 boundaries (blocks, mutes, collapsed labels), 5 the membership with the latest seq, the page and
-        # its reactions, in one statement (chat.pages)
-        assert len(seen.captured_queries) == 5, "\n".join(q["sql"] for q in seen.captured_queries)
+        # 1 the session, 2 the person (Django's own), 3 boundaries (blocks, mutes, collapsed labels),
+        # 4 the group by its slug with the membership and its latest seq, the page and its reactions, in one
+        # statement (chat.pages): the standing is read once, with the page
+        assert len(seen.captured_queries) == 4, "\n".join(q["sql"] for q in seen.captured_queries)
+
+
+def test_a_malformed_after_seq_is_refused_to_an_outsider_as_any_request(client, group, outsider):
+    response = logged_in(client, outsider).get(history_url(group, after_seq="soon"))
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_a_member"
+
+
+def test_a_group_that_is_not_there_is_not_found(client, member):
+    response = logged_in(client, member).get(reverse("chat:history", args=["no-such-group"]))
+    assert response.status_code == 404
+    assert response.json()["code"] == "group_not_found"
