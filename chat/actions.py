@@ -25,7 +25,7 @@ from .extensions import POSTED_HOOKS, reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
-from .seat import read_seat, seat_query, seated
+from .seat import posted_in_window_of, read_seat, seat_query, seated
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,9 @@ def seat_to_post_from(user_id: int, group_id: int, session_key: str | None) -> M
 def _store_if_seat_unchanged(message: Message, known: Membership, *, session_key: str | None, now):
     """One statement: read the author's seat afresh and, if its digest and the author's latest post are
     what ``known`` holds (what the rules just decided on), number and store the message. Returns the seat as
-    read (None: no membership) and whether the message was stored."""
+    read (None: no membership) and whether the message was stored. Stored, the seat read is ``known`` (the
+    caller's own copy) as the digest says it is, with the count in the rate limit's window that the digest
+    leaves out taken from the row: not the whole seat made afresh, five model instances per message."""
     statement, params = seat_query(
         known.user_id,
         known.group_id,
@@ -324,12 +326,12 @@ def _store_if_seat_unchanged(message: Message, known: Membership, *, session_key
         row = cursor.fetchone()
     if row is None:
         return None, False
-    fresh = seated(statement, row[:-2])
     if row[-1] is None:
-        return fresh, False
+        return seated(statement, row[:-2]), False
     message.pk, message.seq = row[-2:]
     message._state.adding, message._state.db = False, DEFAULT_DB_ALIAS
-    return fresh, True
+    known.posted_in_window = posted_in_window_of(statement, row)
+    return known, True
 
 
 @functools.cache
@@ -515,6 +517,12 @@ def _told(stored: _ToStore, seat: Membership) -> Posted:
     message, decision = stored.message, stored.decision
     wire = _with_author_boundaries(message.to_wire(seat.user.pseudonym), seat.user)
     transaction.on_commit(metrics.MESSAGES_STORED.inc)
+    for hook in POSTED_HOOKS:  # the second opinion: handed the message once it is committed
+        transaction.on_commit(functools.partial(hook, message, seat, decision))
+    # The author's socket acks once this thread returns, and its own copy of the broadcast waits for the ack:
+    # what the thread had left to do once the broadcast was on its way (the hooks, which only hand the
+    # message on, and the next seat) is done before it, so the thread returns as the broadcast leaves.
+    posted = Posted(message, wire, duplicate=False, seat=_after(seat, message))
     if decision.broadcasts:  # a message held for review reaches only its author until approved
         broadcast.on_commit_message(
             message.group_id,
@@ -525,9 +533,7 @@ def _told(stored: _ToStore, seat: Membership) -> Posted:
             quoted=quoted_for_fanout(wire),
         )
     reviewer().record(decision, message, seat)
-    for hook in POSTED_HOOKS:  # the second opinion: handed the message once it is committed
-        transaction.on_commit(functools.partial(hook, message, seat, decision))
-    return Posted(message, wire, duplicate=False, seat=_after(seat, message))
+    return posted
 
 
 def _after(seat: Membership, message: Message) -> Membership | None:

@@ -162,6 +162,12 @@ def seat_query(
     return statement, params
 
 
+def posted_in_window_of(statement: _Statement, row) -> int:
+    """How many of the author's messages the seat's row counts in the rate limit's window, read without
+    making the row into the membership (:func:`seated`)."""
+    return row[sum(len(part) for part in statement.parts) + 2]
+
+
 def seated(statement: _Statement, row) -> Membership:
     """The seat's row (its first columns, as :func:`seat_query` wrote them) made into the membership."""
     start = 0

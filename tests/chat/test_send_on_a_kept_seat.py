@@ -105,6 +105,18 @@ def test_a_post_from_another_tab_in_between_is_read_afresh_and_both_are_stored(g
     assert posted.seat.last_posted_at == posted.message.created_at
 
 
+def test_the_seat_a_send_leaves_counts_the_rate_window_as_the_database_does(group, member):
+    first = send(member, group, "first", seat_to_post_from(member.pk, group.pk, None))
+    second = send(member, group, "second", first.seat)
+    # The first message leaves the rate limit's window; the author's latest post is still the one the seat knows.
+    Message.objects.filter(group=group, client_id="first").update(created_at=timezone.now() - timedelta(hours=1))
+    third, statements = statements_while(lambda: send(member, group, "third", second.seat))
+    assert len(statements) == 1, statements  # stored on the kept seat
+    # "second" and "third", as the store's own read counted: not the three this seat saw go by.
+    assert third.seat.posted_in_window == 2
+    assert third.seat.last_posted_at == third.message.created_at
+
+
 def test_slow_mode_counts_the_send_the_kept_seat_just_made(group, member):
     RoomState.objects.create(group=group, slow_mode_seconds=30)
     posted = send(member, group, "first", seat_to_post_from(member.pk, group.pk, None))
