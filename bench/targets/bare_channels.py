@@ -2,7 +2,10 @@
 
 One consumer: join a group on connect, one group_send per received frame, forward
 what arrives. No authentication, no database, no moderation, and channels-redis's
-default RedisChannelLayer (BENCH_REDIS_URL) as a fresh project would configure it.
+default RedisChannelLayer (BENCH_REDIS_URL) as a fresh project would configure it, but for the pool's
+size: redis-py 8 caps a pool at 100 connections, and a connect storm at concurrency 200 then failed
+about 100 of B's connects with "Too many connections". B gets the 1,000 P has (REDIS_MAX_CONNECTIONS),
+so that the baseline is one that works.
 """
 
 import os
@@ -18,7 +21,14 @@ if not settings.configured:
         CHANNEL_LAYERS={
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")]},
+                "CONFIG": {
+                    "hosts": [
+                        {
+                            "address": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                            "max_connections": 1000,
+                        }
+                    ]
+                },
             }
         },
     )
