@@ -584,7 +584,12 @@ async def http(
         writer.close()
     head, _, content = raw.partition(b"\r\n\r\n")
     head_lines = head.decode("latin1").split("\r\n")
-    status = int(head_lines[0].split()[1])
+    status_line = head_lines[0].split()
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        # The connection closed without an answer (an overloaded proxy does): an error the scenario
+        # counts, as a refused connection is, not the end of the run (it once ended a full run here).
+        raise ConnectionResetError(f"no HTTP answer ({len(raw)} bytes)")
+    status = int(status_line[1])
     cookies = {}
     for line in head_lines[1:]:
         name, _, value = line.partition(":")

@@ -112,18 +112,22 @@ async def human_pace(ctx: Context, gen: load.Generator, senders: list, *, second
 
 
 async def ramp(ctx: Context, gen: load.Generator, senders: list, clients: list, *, start: int, max_steps: int) -> dict:
-    """Double the offered deliveries/s from ``start`` until p99 passes 250 ms or deliveries go missing."""
+    """Double the offered deliveries/s from ``start`` until p99 passes 250 ms or deliveries go missing,
+    then offer once halfway between the last good step and the first bad one after it: on a doubling
+    grid alone every ratio of two targets' rates is a power of two, and the goal (1.5x B) falls between."""
     plan = ctx.plan
     steps = []
     deliveries = start
     fanout = plan.recipe.group_size
     bad_seen = 0
-    for _ in range(max_steps):
-        if time.monotonic() + plan.ramp_seconds + 5 > ctx.deadline - (5 if plan.quick else 40):
-            break  # keep time for the other scenarios
+
+    def time_left() -> bool:  # keep time for the other scenarios
+        return time.monotonic() + plan.ramp_seconds + 5 <= ctx.deadline - (5 if plan.quick else 40)
+
+    async def step_at(deliveries: int) -> dict:
         rate = deliveries / fanout
 
-        async def body(step, rate=rate):
+        async def body(step):
             await load.run_schedule(gen, senders, rate=rate, duration=plan.ramp_seconds)
             await wait_for_quiet(gen, step, limit=15)
 
@@ -136,6 +140,12 @@ async def ramp(ctx: Context, gen: load.Generator, senders: list, clients: list, 
             f"    ramp {ctx.kind} {deliveries:>7,}/s: {brief(result)} closed {result['sockets_closed_by_server']}",
             flush=True,
         )
+        return result
+
+    for _ in range(max_steps):
+        if not time_left():
+            break
+        result = await step_at(deliveries)
         if result["loadgen_process_cpu_pct"] > LOADGEN_LIMIT_PCT:
             break  # the load generator itself is the limit from here on
         # (A step whose core was busy with other work is kept but marked invalid.)
@@ -144,6 +154,11 @@ async def ramp(ctx: Context, gen: load.Generator, senders: list, clients: list, 
             if bad_seen >= (1 if plan.quick else 2):
                 break
         deliveries *= 2
+    last_good = max((s["target_deliveries_per_s"] for s in steps if s["good"]), default=0)
+    first_bad = min((s["target_deliveries_per_s"] for s in steps if not s["good"]), default=0)
+    if last_good and first_bad == 2 * last_good and time_left():
+        await step_at((last_good + first_bad) // 2)
+    steps.sort(key=lambda s: s["target_deliveries_per_s"])
     good = [s for s in steps if s["good"] and s["loadgen_process_cpu_pct"] <= LOADGEN_LIMIT_PCT]
     return {
         "steps": steps,
