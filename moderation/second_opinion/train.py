@@ -51,7 +51,8 @@ REGULARISATION = 0.02
 # after its one scoring, with train_h, diet/body-heavy, and train_i, crisis-heavy, the session after that;
 # blind12 after its one scoring, the same session; blind13 after its one scoring, with train_j,
 # crisis-heavy, train_k, judgment/diet/body-heavy, and train_l, numbers/body/contact-heavy, the session
-# after that).
+# after that; blind14 and blind15 after their one scoring, with train_m, crisis-heavy, and train_n,
+# diet/body-heavy, the session after that).
 # Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
 # second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
@@ -76,6 +77,10 @@ CALIBRATION_SOURCES = (
     "train_j",
     "train_k",
     "train_l",
+    "blind14",
+    "blind15",
+    "train_m",
+    "train_n",
 )
 CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
 # The engine alone acts on 2.8% of the calibration writers' clean messages (2,372 of them with blind6,

@@ -26,7 +26,7 @@ DANGER_AT_HOME = (
 BODY_FAILING = "my heart keeps skipping and I fainted at work after purging, I can't feel my hands"
 EYE_ROLL = "you always want attention, honestly 🙄"
 # Between the two crisis thresholds: worried, not sure.
-MAYBE = "not sure I can do another week like this"
+MAYBE = "i'm so tired of fighting all the time"
 # A second opinion answers within 2 s at human pace (docs/moderation.md): the tests wait no longer.
 WITHIN = 2.0
 
