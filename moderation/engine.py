@@ -195,51 +195,41 @@ def _tokens(cleaned: str) -> tuple[list[str], list[str]]:
     return tokens, found
 
 
-class _Offsets:
-    """Where tokens start and end in the original text, worked out only for a message that matched.
+def _token_starts(cleaned: str, found: list[str], upto: int) -> list[int]:
+    """Where tokens 0 to upto start in the cleaned text, worked out only for a message that matched.
 
-    Between two tokens there are only characters no token contains, so each token is the first
-    occurrence of itself from where the previous one ended: str.find, not a second regex pass.
-    Only the starts are kept; a token ends its own length later.
+    Token 0 is the opening boundary, at 0. Between two tokens there are only characters no token
+    contains, so each token is the first occurrence of itself from where the previous one ended:
+    str.find, not a second regex pass. Token i (a word, number or mark) ends len(found[i - 1]) later.
     """
+    starts = [0]
+    position = 0
+    find = cleaned.find
+    for raw in found[:upto]:
+        position = find(raw, position)
+        starts.append(position)
+        position += len(raw)
+    return starts
 
-    __slots__ = ("starts", "found", "removed")
 
-    def __init__(self, lowered: str, cleaned: str, found: list[str], upto: int | None = None) -> None:
-        starts = [0]  # token 0 is the opening boundary
-        position = 0
-        find = cleaned.find
-        for raw in found if upto is None else found[:upto]:
-            position = find(raw, position)
-            starts.append(position)
-            position += len(raw)
-        starts.append(len(cleaned))  # the closing boundary
-        self.starts = starts
-        self.found = found
-        self.removed: list[int] = []  # where apostrophes were taken out of the lowered text
-        if len(cleaned) != len(lowered):
-            at = lowered.find("'")
-            while at != -1:
-                self.removed.append(at)
-                at = lowered.find("'", at + 1)
+def _apostrophes(lowered: str) -> list[int]:
+    """Where apostrophes were taken out of the lowered text (which keeps the original's offsets)."""
+    removed = []
+    at = lowered.find("'")
+    while at != -1:
+        removed.append(at)
+        at = lowered.find("'", at + 1)
+    return removed
 
-    def start(self, index: int) -> int:
-        offset = self.starts[index]
-        return self._restore(offset, True) if self.removed else offset
 
-    def end(self, index: int) -> int:
-        offset = self.starts[index]
-        if 0 < index < len(self.starts) - 1:  # a boundary token is empty
-            offset += len(self.found[index - 1])
-        return self._restore(offset, False) if self.removed else offset
-
-    def _restore(self, offset: int, is_start: bool) -> int:
-        for position in self.removed:
-            if position < offset or (is_start and position == offset):
-                offset += 1
-            else:
-                break
-        return offset
+def _restore(removed: list[int], offset: int, is_start: bool) -> int:
+    """An offset in the cleaned text as an offset in the original."""
+    for position in removed:
+        if position < offset or (is_start and position == offset):
+            offset += 1
+        else:
+            break
+    return offset
 
 
 def _number_value(number: str) -> float | None:
@@ -583,10 +573,14 @@ class Engine:
         matches: list[tuple[int, int, _Rule, str | None]] = []
         kept = _merge(spans, suppressed, tokens) if spans else []
         if kept:
-            offsets = _Offsets(lowered, cleaned, found, upto=max(end for _, end, _, _ in kept))
+            # Kept spans hold no boundary token: each starts and ends on a word, number or mark.
+            starts = _token_starts(cleaned, found, upto=max(end for _, end, _, _ in kept) - 1)
+            removed = _apostrophes(lowered) if len(cleaned) != len(lowered) else None
             quoted: list[tuple[int, int]] | None = None
             for start, end, rule, say in kept:
-                char_start, char_end = offsets.start(start), offsets.end(end - 1)
+                char_start, char_end = starts[start], starts[end - 1] + len(found[end - 2])
+                if removed:
+                    char_start, char_end = _restore(removed, char_start, True), _restore(removed, char_end, False)
                 if rule.category in QUOTABLE_CATEGORIES:
                     if quoted is None:
                         quoted = _quoted_regions(lowered)
@@ -651,7 +645,10 @@ class Engine:
             if tokens[first - 1] in quantities.not_after or tokens[first - 2] in quantities.not_after:
                 return None  # "it cost me 20 pounds"
             if unit.money:
-                char = _Offsets(lowered, cleaned, found, upto=first).start(first) - 1
+                char = _token_starts(cleaned, found, upto=first)[first]
+                if len(cleaned) != len(lowered):
+                    char = _restore(_apostrophes(lowered), char, True)
+                char -= 1
                 if char >= 0 and text[char] in "£$€":
                     return None
                 following = tuple(tokens[index + 1 : index + 4])
@@ -707,7 +704,8 @@ class Engine:
                         kept[-1] = (start, item[1], rule, say)
                     continue
                 kept.append(item)
-        kept.sort(key=lambda item: (item[0], item[1], item[2].category))
+        if len(kept) > 1:
+            kept.sort(key=lambda item: (item[0], item[1], item[2].category))
         matches = tuple(Match(rule.category, rule.ruleset, rule.agreement_key, s, e) for s, e, rule, _ in kept)
         categories = tuple(sorted({rule.category for _, _, rule, _ in kept}))
         return Verdict(categories=categories, matches=matches, suggestion=self._suggest(text, categories, kept))
@@ -814,11 +812,13 @@ def _merge(
 ) -> list[tuple[int, int, _Rule, str | None]]:
     """Token spans that survive suppression, trimmed of boundaries, overlapping ones of a category merged."""
     kept: list[tuple[int, int, _Rule, str | None]] = []
-    spans.sort(key=lambda span: (span[2].category, span[0], -span[1]))
+    if len(spans) > 1:
+        spans.sort(key=lambda span: (span[2].category, span[0], -span[1]))
     for start, end, rule, say in spans:
-        cancelled_by = suppressed.get(rule.category)
-        if cancelled_by is not None and any(s < end and start < e for s, e in cancelled_by):
-            continue
+        if suppressed:
+            cancelled_by = suppressed.get(rule.category)
+            if cancelled_by is not None and any(s < end and start < e for s, e in cancelled_by):
+                continue
         while start < end and tokens[start] in _BOUNDARIES:
             start += 1
         while end > start and tokens[end - 1] in _BOUNDARIES:
