@@ -182,17 +182,18 @@ def _clean(lowered: str) -> str:
     return lowered.replace("'", "") if "'" in lowered else lowered
 
 
-def _tokens(cleaned: str) -> tuple[list[str], list[str]]:
-    """Tokens of cleaned text between two boundaries, numbers as "#"; and the tokens as found in
-    the text (for offsets and the numbers' values: tokens[i] is found[i - 1])."""
+def _tokens(cleaned: str) -> tuple[list[str], list[str], int]:
+    """Tokens of cleaned text between two boundaries, numbers as "#"; the tokens as found in the
+    text (for offsets and the numbers' values: tokens[i] is found[i - 1]); and how many characters
+    the numbers have (enough for a phone number?)."""
     found = _TOKEN_RE.findall(cleaned)
     if _DIGIT_RE.search(cleaned) is None:
-        return [BOUNDARY, *found, BOUNDARY], found
+        return [BOUNDARY, *found, BOUNDARY], found, 0
     digits = _DIGITS
     tokens = [NUMBER if token[0] in digits else token for token in found]
     tokens.insert(0, BOUNDARY)
     tokens.append(BOUNDARY)
-    return tokens, found
+    return tokens, found, sum(map(len, _NUMBER_RE.findall(cleaned)))
 
 
 def _token_starts(cleaned: str, found: list[str], upto: int) -> list[int]:
@@ -243,7 +244,7 @@ def _words(text: str) -> tuple[str, ...]:
     """Rule text as the tokens a message would produce."""
     if text == NUMBER:
         return (NUMBER,)
-    tokens, _ = _tokens(_clean(_lower(text)))
+    tokens, _, _ = _tokens(_clean(_lower(text)))
     return tuple(tokens[1:-1])
 
 
@@ -533,7 +534,7 @@ class Engine:
             return CLEAN
         lowered = _lower(text)
         cleaned = _clean(lowered)
-        tokens, found = _tokens(cleaned)
+        tokens, found, number_chars = _tokens(cleaned)
         if _ANY_RUN_RE.search(cleaned) is not None:
             self._unstretch(tokens, cleaned)
         count = len(tokens)
@@ -589,9 +590,7 @@ class Engine:
                 matches.append((char_start, char_end, rule, say))
         merged = True  # each category's overlapping spans are one match already (_merge)
         contact = self._contact
-        if contact is not None and (
-            "@" in text or (NUMBER in tokens and sum(map(len, _NUMBER_RE.findall(cleaned))) >= contact.phone_digits[0])
-        ):
+        if contact is not None and ("@" in text or number_chars >= contact.phone_digits[0]):
             phrase_matches = len(matches)
             matches.extend(self._contact_spans(text))
             merged = len(matches) == phrase_matches
