@@ -146,7 +146,9 @@ _END = ""  # trie key holding the rules that end at a node; never a token
 # Tokens are ASCII words, numbers and sentence punctuation; everything else (emoji, accents,
 # other scripts) separates tokens. The rules are English, and a plain ASCII pattern is about
 # twice as fast as a Unicode one. Apostrophes are removed first, so "don't" and "dont" match.
-_TOKEN_RE = re.compile(r"[a-z]+|[0-9]+(?:[.,][0-9]+)*|[.!?;,\n]")
+_NUMBER_PATTERN = r"[0-9]+(?:[.,][0-9]+)*"
+_TOKEN_RE = re.compile(rf"[a-z]+|{_NUMBER_PATTERN}|[.!?;,\n]")
+_NUMBER_RE = re.compile(_NUMBER_PATTERN)  # the number tokens alone: what _TOKEN_RE finds at digits
 _DIGIT_RE = re.compile(r"[0-9]")
 _DIGITS = frozenset("0123456789")
 _ANY_RUN_RE = re.compile(r"(.)\1\1")
@@ -157,10 +159,12 @@ _QUOTED_RE = re.compile(
     r"[\"\u201c][^\"\u201d\n]+[\"\u201d]"
     r"|(?:(?<=[\s(:])|^)['\u2018](?:[^'\u2019\n]|(?<=[a-z])['\u2019](?=[a-z])){2,}?['\u2019](?=[\s.,!?;:)]|$)"
 )
-_CLAUSE_BREAK_RE = re.compile(r"[.!?;,\n]")
-_CLAUSE_MARKS = (".", "!", "?", ";", ",", "\n")
+_CLAUSE_MARK = r"[.!?;,\n]"
+_CLAUSE_BREAK_RE = re.compile(_CLAUSE_MARK)
+_LAST_CLAUSE_BREAK_RE = re.compile(f".*{_CLAUSE_MARK}", re.DOTALL)  # matched up to an offset
 _SPACES_RE = re.compile(r"[ \t]{2,}")
-_SPACE_BEFORE_PUNCT_RE = re.compile(r" +([.,!?;:])")
+# Replaced by "": a plain replacement stays in C, where an r"\1" template costs a Python call.
+_SPACES_BEFORE_PUNCT_RE = re.compile(r" +(?=[.,!?;:])")
 
 
 def _lower(text: str) -> str:
@@ -178,74 +182,62 @@ def _clean(lowered: str) -> str:
     return lowered.replace("'", "") if "'" in lowered else lowered
 
 
-def _tokens(cleaned: str) -> tuple[list[str], list[str], list[str]]:
-    """Tokens of cleaned text between two boundaries; the numbers that became "#", in order; and
-    the tokens as found in the text (for offsets)."""
+def _tokens(cleaned: str) -> tuple[list[str], list[str], int]:
+    """Tokens of cleaned text between two boundaries, numbers as "#"; the tokens as found in the
+    text (for offsets and the numbers' values: tokens[i] is found[i - 1]); and how many characters
+    the numbers have (enough for a phone number?)."""
     found = _TOKEN_RE.findall(cleaned)
-    numbers: list[str] = []
-    if _DIGIT_RE.search(cleaned) is not None:
-        digits = _DIGITS
-        numbers = [token for token in found if token[0] in digits]
-        tokens = [BOUNDARY, *(NUMBER if token[0] in digits else token for token in found), BOUNDARY]
-    else:
-        tokens = [BOUNDARY, *found, BOUNDARY]
-    return tokens, numbers, found
+    if _DIGIT_RE.search(cleaned) is None:
+        return [BOUNDARY, *found, BOUNDARY], found, 0
+    digits = _DIGITS
+    tokens = [NUMBER if token[0] in digits else token for token in found]
+    tokens.insert(0, BOUNDARY)
+    tokens.append(BOUNDARY)
+    return tokens, found, sum(map(len, _NUMBER_RE.findall(cleaned)))
 
 
-class _Offsets:
-    """Where tokens start and end in the original text, worked out only for a message that matched.
+def _token_starts(cleaned: str, found: list[str], upto: int) -> list[int]:
+    """Where tokens 0 to upto start in the cleaned text, worked out only for a message that matched.
 
-    Between two tokens there are only characters no token contains, so each token is the first
-    occurrence of itself from where the previous one ended: str.find, not a second regex pass.
+    Token 0 is the opening boundary, at 0. Between two tokens there are only characters no token
+    contains, so each token is the first occurrence of itself from where the previous one ended:
+    str.find, not a second regex pass. Token i (a word, number or mark) ends len(found[i - 1]) later.
     """
-
-    __slots__ = ("starts", "ends", "removed")
-
-    def __init__(self, lowered: str, cleaned: str, found: list[str], upto: int | None = None) -> None:
-        starts = [0]
-        ends = [0]
-        position = 0
-        find = cleaned.find
-        for raw in found if upto is None else found[:upto]:
-            position = find(raw, position)
-            starts.append(position)
-            position += len(raw)
-            ends.append(position)
-        starts.append(len(cleaned))
-        ends.append(len(cleaned))
-        self.starts = starts
-        self.ends = ends
-        self.removed: list[int] = []  # where apostrophes were taken out of the lowered text
-        if len(cleaned) != len(lowered):
-            at = lowered.find("'")
-            while at != -1:
-                self.removed.append(at)
-                at = lowered.find("'", at + 1)
-
-    def start(self, index: int) -> int:
-        return self._restore(self.starts[index], True)
-
-    def end(self, index: int) -> int:
-        return self._restore(self.ends[index], False)
-
-    def _restore(self, offset: int, is_start: bool) -> int:
-        for position in self.removed:
-            if position < offset or (is_start and position == offset):
-                offset += 1
-            else:
-                break
-        return offset
+    starts = [0]
+    position = 0
+    find = cleaned.find
+    for raw in found[:upto]:
+        position = find(raw, position)
+        starts.append(position)
+        position += len(raw)
+    return starts
 
 
-def _number_values(tokens: list[str], numbers: list[str]) -> dict[int, float]:
-    positions = [index for index, token in enumerate(tokens) if token == NUMBER]
-    values = {}
-    for index, number in zip(positions, numbers, strict=True):
-        try:
-            values[index] = float(number.replace(",", ""))
-        except ValueError:  # "1.2.3"
-            continue
-    return values
+def _apostrophes(lowered: str) -> list[int]:
+    """Where apostrophes were taken out of the lowered text (which keeps the original's offsets)."""
+    removed = []
+    at = lowered.find("'")
+    while at != -1:
+        removed.append(at)
+        at = lowered.find("'", at + 1)
+    return removed
+
+
+def _restore(removed: list[int], offset: int, is_start: bool) -> int:
+    """An offset in the cleaned text as an offset in the original."""
+    for position in removed:
+        if position < offset or (is_start and position == offset):
+            offset += 1
+        else:
+            break
+    return offset
+
+
+def _number_value(number: str) -> float | None:
+    try:
+        return float(number.replace(",", ""))
+    except ValueError:  # "1.2.3"
+        return None
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -542,7 +534,7 @@ class Engine:
             return CLEAN
         lowered = _lower(text)
         cleaned = _clean(lowered)
-        tokens, numbers, found = _tokens(cleaned)
+        tokens, found, number_chars = _tokens(cleaned)
         if _ANY_RUN_RE.search(cleaned) is not None:
             self._unstretch(tokens, cleaned)
         count = len(tokens)
@@ -567,49 +559,54 @@ class Engine:
                 end += 1
 
         spans: list[tuple[int, int, _Rule, str | None]] = []  # token spans, and what numbers become
-        values: dict[int, float] | None = None
-        suppressed: list[tuple[int, int, str]] = []
+        suppressed: dict[str, list[tuple[int, int]]] = {}  # token spans that cancel a category
         for start, end, rules in hits:
             for rule in rules:
                 if rule.kind != "phrase":
-                    if values is None:
-                        values = _number_values(tokens, numbers)
-                    span = self._quantity_at(tokens, values, start, rule.kind, text, lowered, cleaned, found)
+                    span = self._quantity_at(tokens, found, start, rule.kind, text, lowered, cleaned)
                     if span is not None:
                         spans.append(span)
                 elif rule.suppress:
-                    suppressed.append((start, end, rule.category))
+                    suppressed.setdefault(rule.category, []).append((start, end))
                 elif not rule.soft or recipient_wants_no_advice:
                     spans.append((start, end, rule, None))
 
         matches: list[tuple[int, int, _Rule, str | None]] = []
-        if spans:
-            offsets = _Offsets(lowered, cleaned, found, upto=max(span[1] for span in spans))
+        kept = _merge(spans, suppressed, tokens) if spans else []
+        if kept:
+            # Kept spans hold no boundary token: each starts and ends on a word, number or mark.
+            starts = _token_starts(cleaned, found, upto=max(end for _, end, _, _ in kept) - 1)
+            removed = _apostrophes(lowered) if len(cleaned) != len(lowered) else None
             quoted: list[tuple[int, int]] | None = None
-            for start, end, rule, say in _merge(spans, suppressed, tokens):
-                char_start, char_end = offsets.start(start), offsets.end(end - 1)
+            for start, end, rule, say in kept:
+                char_start, char_end = starts[start], starts[end - 1] + len(found[end - 2])
+                if removed:
+                    char_start, char_end = _restore(removed, char_start, True), _restore(removed, char_end, False)
                 if rule.category in QUOTABLE_CATEGORIES:
                     if quoted is None:
                         quoted = _quoted_regions(lowered)
                     if any(q_start <= char_start and char_end <= q_end for q_start, q_end in quoted):
                         continue
                 matches.append((char_start, char_end, rule, say))
-        if self._contact is not None and ("@" in text or sum(map(len, numbers)) >= self._contact.phone_digits[0]):
+        merged = True  # each category's overlapping spans are one match already (_merge)
+        contact = self._contact
+        if contact is not None and ("@" in text or number_chars >= contact.phone_digits[0]):
+            phrase_matches = len(matches)
             matches.extend(self._contact_spans(text))
+            merged = len(matches) == phrase_matches
         if not matches:
             return CLEAN
-        return self._verdict(text, matches)
+        return self._verdict(text, matches, merged=merged)
 
     def _quantity_at(
         self,
         tokens: list[str],
-        values: Mapping[int, float],
+        found: list[str],
         index: int,
         kind: str,
         text: str,
         lowered: str,
         cleaned: str,
-        found: list[str],
     ) -> tuple[int, int, _Rule, str | None] | None:
         """A number tied to the unit or cue at tokens[index], as a token span."""
         quantities = self._quantities
@@ -618,9 +615,10 @@ class Engine:
         last = len(tokens) - 1
 
         def value_of(at: int) -> float | None:
-            if tokens[at] == NUMBER:
-                return values.get(at)
-            return words.get(tokens[at])
+            token = tokens[at]
+            if token == NUMBER:  # found[at - 1] is the number itself (tokens[0] is the boundary)
+                return _number_value(found[at - 1])
+            return words.get(token)
 
         if kind == "unit":
             # "120 lbs", "10k steps", "1200 fucking calories"
@@ -646,7 +644,10 @@ class Engine:
             if tokens[first - 1] in quantities.not_after or tokens[first - 2] in quantities.not_after:
                 return None  # "it cost me 20 pounds"
             if unit.money:
-                char = _Offsets(lowered, cleaned, found, upto=first).start(first) - 1
+                char = _token_starts(cleaned, found, upto=first)[first]
+                if len(cleaned) != len(lowered):
+                    char = _restore(_apostrophes(lowered), char, True)
+                char -= 1
                 if char >= 0 and text[char] in "£$€":
                     return None
                 following = tuple(tokens[index + 1 : index + 4])
@@ -689,23 +690,23 @@ class Engine:
             if low <= len(digits) <= high and digits not in contact.allowed_numbers:
                 yield found.start(), found.end(), contact.rule, None
 
-    def _verdict(self, text: str, found: list[tuple[int, int, _Rule, str | None]]) -> Verdict:
-        # Keep the longest match of each category where several overlap.
-        found.sort(key=lambda item: (item[2].category, item[0], -item[1]))
-        kept: list[tuple[int, int, _Rule, str | None]] = []
-        for item in found:
-            if kept and kept[-1][2].category == item[2].category and item[0] < kept[-1][1]:
-                if item[1] > kept[-1][1]:
-                    start, _, rule, say = kept[-1]
-                    kept[-1] = (start, item[1], rule, say)
-                continue
-            kept.append(item)
-        kept.sort(key=lambda item: (item[0], item[1], item[2].category))
-        matches = tuple(
-            Match(category=rule.category, ruleset=rule.ruleset, agreement_key=rule.agreement_key, start=s, end=e)
-            for s, e, rule, _ in kept
-        )
-        categories = tuple(sorted({match.category for match in matches}))
+    def _verdict(self, text: str, found: list[tuple[int, int, _Rule, str | None]], *, merged: bool) -> Verdict:
+        if merged:
+            kept = found
+        else:  # an email or a phone number may overlap a contact phrase: keep the longest
+            found.sort(key=lambda item: (item[2].category, item[0], -item[1]))
+            kept = []
+            for item in found:
+                if kept and kept[-1][2].category == item[2].category and item[0] < kept[-1][1]:
+                    if item[1] > kept[-1][1]:
+                        start, _, rule, say = kept[-1]
+                        kept[-1] = (start, item[1], rule, say)
+                    continue
+                kept.append(item)
+        if len(kept) > 1:
+            kept.sort(key=lambda item: (item[0], item[1], item[2].category))
+        matches = tuple(Match(rule.category, rule.ruleset, rule.agreement_key, s, e) for s, e, rule, _ in kept)
+        categories = tuple(sorted({rule.category for _, _, rule, _ in kept}))
         return Verdict(categories=categories, matches=matches, suggestion=self._suggest(text, categories, kept))
 
     # Suggestions ----------------------------------------------------------------------------
@@ -747,7 +748,7 @@ class Engine:
         pieces.append(text[position:])
         suggestion = "".join(pieces)
         if "  " in suggestion or " ." in suggestion or " ," in suggestion or " ?" in suggestion or " !" in suggestion:
-            suggestion = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _SPACES_RE.sub(" ", suggestion))
+            suggestion = _SPACES_BEFORE_PUNCT_RE.sub("", _SPACES_RE.sub(" ", suggestion))
         suggestion = suggestion.strip()
         return suggestion if suggestion and suggestion != text.strip() else None
 
@@ -804,14 +805,19 @@ def _share_subtrees(node: dict[str, Any], seen: dict[tuple, Any]) -> dict[str, A
 
 
 def _merge(
-    spans: list[tuple[int, int, _Rule, str | None]], suppressed: list[tuple[int, int, str]], tokens: list[str]
+    spans: list[tuple[int, int, _Rule, str | None]],
+    suppressed: Mapping[str, list[tuple[int, int]]],
+    tokens: list[str],
 ) -> list[tuple[int, int, _Rule, str | None]]:
     """Token spans that survive suppression, trimmed of boundaries, overlapping ones of a category merged."""
     kept: list[tuple[int, int, _Rule, str | None]] = []
-    spans.sort(key=lambda span: (span[2].category, span[0], -span[1]))
+    if len(spans) > 1:
+        spans.sort(key=lambda span: (span[2].category, span[0], -span[1]))
     for start, end, rule, say in spans:
-        if suppressed and any(s < end and start < e and c == rule.category for s, e, c in suppressed):
-            continue
+        if suppressed:
+            cancelled_by = suppressed.get(rule.category)
+            if cancelled_by is not None and any(s < end and start < e for s, e in cancelled_by):
+                continue
         while start < end and tokens[start] in _BOUNDARIES:
             start += 1
         while end > start and tokens[end - 1] in _BOUNDARIES:
@@ -835,11 +841,8 @@ def _quoted_regions(lowered: str) -> list[tuple[int, int]]:
 
 def _clause_rewrite(text: str, start: int, end: int, rewrite: str) -> tuple[int, int, str]:
     """Replace the clause holding text[start:end] with a rewrite, keeping the rest of the message."""
-    clause_start = 0
-    for mark in _CLAUSE_MARKS:
-        found = text.rfind(mark, 0, start) + 1
-        if found > clause_start:
-            clause_start = found
+    before = _LAST_CLAUSE_BREAK_RE.match(text, 0, start)
+    clause_start = 0 if before is None else before.end()
     while clause_start < start and text[clause_start].isspace():
         clause_start += 1
     after = _CLAUSE_BREAK_RE.search(text, end)
