@@ -2,13 +2,18 @@
 
 Argon2 is deliberately costly: Django's settings take about 100 MiB and a tenth of a second of CPU per
 hash, spread over 8 threads (parallelism 8). Four things keep a crowd logging in from holding up
-everyone already chatting (measured in the bench's login storm; README, Performance):
+everyone already chatting, nor anyone logging in from waiting a minute (measured in the bench's login
+storm; README, Performance):
 
 - A hash uses one lane (parallelism 1: the same work and memory, on one core). Eight hashing threads
   per login, a few logins at once, left the event loop's thread waiting for a core.
 - Hashes run in a few processes of their own (``PASSWORD_HASHING_AT_ONCE``, default: one per core this
   process may use beyond the first, at least 1), each started when a hash first needs it and ended when
-  the server's end of its pipe closes (the server stopped or died). Further logins wait their turn.
+  the server's end of its pipe closes (the server stopped or died). Further logins wait their turn,
+  first come first served, for at most ``PASSWORD_HASHING_WAIT`` seconds: past it the request leaves
+  the line (``HashingBusy``) and the login form asks the person to try again in a moment. Before, the
+  line had no end: in the bench's full login storm every login waited past the load generator's minute,
+  and each abandoned request was still hashed later, in front of those who were still waiting.
   A process, not a thread, because Linux weighs priorities only within a scheduling group: each
   session (autogroup) or cgroup shares a core as one. A hashing thread at nice 10 gave way to the
   server's own threads but not to PostgreSQL's backends, a group of their own: a statement the chat
@@ -33,11 +38,11 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import subprocess  # nosec B404: starts only this interpreter with our own entry point
 import sys
 import threading
 import time
+from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -51,10 +56,12 @@ log = logging.getLogger(__name__)
 NICENESS = 10
 # Linux lets an unprivileged process set an autogroup's nice once per tenth of a second, system-wide.
 _AUTOGROUP_TRIES = 5
+# What a login that waited too long for its turn asks the browser to wait before trying again (Retry-After).
+RETRY_AFTER_SECONDS = 5
 # The folder that holds the supportcircle package: a hashing process imports from there, as the server does.
 _PROJECT = Path(__file__).resolve().parents[2]
 
-_lanes: queue.SimpleQueue | None = None
+_lanes: HashingLanes | None = None
 _made = threading.Lock()
 
 
@@ -105,7 +112,10 @@ def serve_hashes() -> None:
             answer = (True, getattr(DjangoArgon2PasswordHasher, method)(hasher, *args))
         except Exception as error:  # Django's own error for this password, raised again in the server
             answer = (False, error)
-        answers.send(answer)
+        try:
+            answers.send(answer)
+        except BrokenPipeError:  # the server process went while this hash ran
+            return
 
 
 # In the server process ------------------------------------------------------------------------
@@ -173,14 +183,68 @@ class HashingLane:
             self.process = None
 
 
-def hashing_lanes() -> queue.SimpleQueue:
-    """The lanes free to take a hash (``hashing_at_once`` of them): a login takes one, waiting if none is free."""
+class HashingBusy(Exception):
+    """No hashing process came free within ``PASSWORD_HASHING_WAIT`` seconds: many people are logging in at
+    once. Nothing about the password was decided; the person is asked to try again in a moment."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"no hashing process came free; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class _Turn:
+    """One request waiting for a lane: woken with the lane it is handed."""
+
+    def __init__(self) -> None:
+        self.handed = threading.Event()
+        self.lane: HashingLane | None = None
+
+
+class HashingLanes:
+    """The hashing processes (``hashing_at_once`` of them), lent one hash at a time in the order they were
+    asked for. A request waits for its turn at most a bounded time: one that has waited that long leaves
+    the line (its person is told to try again), so the line never holds anyone for a minute, nor hashes
+    for someone whose page has long since given up."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._free = [HashingLane() for _ in range(count)]
+        self._line: deque[_Turn] = deque()
+
+    def take(self, wait: float) -> HashingLane:
+        """A free lane, after those who asked first; HashingBusy if none came free within ``wait`` seconds."""
+        with self._lock:
+            if self._free:  # nobody waits while a lane is free
+                return self._free.pop()
+            turn = _Turn()
+            self._line.append(turn)
+        turn.handed.wait(wait)
+        with self._lock:
+            if turn.lane is None:  # the wait ran out before a lane was handed over
+                self._line.remove(turn)
+                raise HashingBusy(retry_after=RETRY_AFTER_SECONDS)
+            return turn.lane
+
+    def give_back(self, lane: HashingLane) -> None:
+        with self._lock:
+            if self._line:
+                turn = self._line.popleft()
+                turn.lane = lane
+                turn.handed.set()
+            else:
+                self._free.append(lane)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+
+def hashing_lanes() -> HashingLanes:
+    """This process's hashing lanes, made at the first hash."""
     global _lanes
     with _made:
         if _lanes is None:
-            _lanes = queue.SimpleQueue()
-            for _ in range(hashing_at_once()):
-                _lanes.put(HashingLane())
+            _lanes = HashingLanes(hashing_at_once())
         return _lanes
 
 
@@ -194,11 +258,11 @@ def _give_back_database_connections() -> None:
 def _in_turn(hasher: DjangoArgon2PasswordHasher, method: str, *args):
     _give_back_database_connections()
     lanes = hashing_lanes()
-    lane = lanes.get()
+    lane = lanes.take(settings.PASSWORD_HASHING_WAIT)
     try:
         return lane.hash(hasher, method, args)
     finally:
-        lanes.put(lane)
+        lanes.give_back(lane)
 
 
 class Argon2PasswordHasher(DjangoArgon2PasswordHasher):
