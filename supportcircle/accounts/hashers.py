@@ -20,7 +20,8 @@ storm; README, Performance):
   sent while a hash ran often waited for the next scheduler tick (4 ms on the bench machine), and a
   message takes about seven. A hashing process leads a session of its own and lowers it (nice 10
   for the autogroup, and for the process where a cgroup decides instead), so the server, the
-  database and Redis come first and the hash takes what they leave.
+  database and Redis come first and the hash takes what they leave, before the second opinion's
+  model, whose child gives way to it in turn (supportcircle/background.py).
 - While a login waits for its turn and its hash, its request holds no database connection. With
   Django's connection pool, thirty logins waiting for a hash held every pooled connection, and the
   chat's database threads waited behind them for seconds. The request gives its connection back
@@ -41,7 +42,6 @@ import os
 import subprocess  # nosec B404: starts only this interpreter with our own entry point
 import sys
 import threading
-import time
 from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,12 +50,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2PasswordHasher
 from django.db import connections
 
+from supportcircle.background import LOGINS_NICENESS, give_way
+
 log = logging.getLogger(__name__)
 
-# How much lower than the server a hash runs (Linux nice, for the hashing process and its session).
-NICENESS = 10
-# Linux lets an unprivileged process set an autogroup's nice once per tenth of a second, system-wide.
-_AUTOGROUP_TRIES = 5
+# How much lower than the server a hash runs (Linux nice, for the hashing process and its session):
+# below the chat, above the second opinion's model (supportcircle/background.py).
+NICENESS = LOGINS_NICENESS
 # What a login that waited too long for its turn asks the browser to wait before trying again (Retry-After).
 RETRY_AFTER_SECONDS = 5
 # The folder that holds the supportcircle package: a hashing process imports from there, as the server does.
@@ -82,26 +83,9 @@ def hashing_at_once() -> int:
 # In a hashing process ------------------------------------------------------------------------
 
 
-def _give_way_to_the_server() -> None:
-    """Lower this hashing process, and the session it leads, below the server's priority."""
-    for attempt in range(_AUTOGROUP_TRIES):
-        try:
-            with open("/proc/self/autogroup", "w") as autogroup:
-                autogroup.write(str(NICENESS))
-            break
-        except BlockingIOError:  # another process set one within the last tenth of a second
-            time.sleep(0.1 * (attempt + 1))
-        except OSError:  # no autogroups here (not Linux, or turned off): a cgroup or nice alone decides
-            break
-    try:
-        os.nice(NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-
 def serve_hashes() -> None:
     """A hashing process's whole life: give way, then answer each job until the server's end closes."""
-    _give_way_to_the_server()
+    give_way(NICENESS)
     jobs, answers = Connection(0, writable=False), Connection(1, readable=False)
     while True:
         try:
