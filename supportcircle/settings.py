@@ -248,6 +248,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "supportcircle.security.SecurityHeadersMiddleware",
     "supportcircle.security.LogRefusalsMiddleware",
+    # A password form (sign-up, a new password) whose hash could not wait its turn: a kind 503, not a 500.
+    "supportcircle.accounts.busy.HashingBusyMiddleware",
     # Innermost: the page it swaps in passes every middleware above on its way out.
     "supportcircle.not_found.FriendlyNotFoundMiddleware",
 ]
@@ -377,6 +379,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 PASSWORD_HASHING_AT_ONCE = env_int("PASSWORD_HASHING_AT_ONCE", 0)
+# PASSWORD_HASHING_WAIT: the longest a login waits for its turn to be hashed, in seconds; past it the form
+# asks the person to try again in a moment, rather than leaving the page hanging.
+PASSWORD_HASHING_WAIT = env_int("PASSWORD_HASHING_WAIT", 20)
+if PASSWORD_HASHING_WAIT < 1:
+    raise ImproperlyConfigured(f"PASSWORD_HASHING_WAIT must be at least 1 (seconds), got {PASSWORD_HASHING_WAIT}")
 # Only for the test suite, which makes hundreds of people (Argon2 costs about 0.1 s of CPU a hash):
 # new passwords are hashed with MD5, and Argon2 still checks any it made. Refused in production.
 if env_bool("FAST_PASSWORD_HASHER", False):

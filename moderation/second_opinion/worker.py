@@ -6,8 +6,10 @@
 
 Why a process: the model's own arithmetic releases the GIL, but its Python around it (the
 tokenizer's glue, numpy, the decision) does not, and on a thread it took turns with the server's
-event loop. In a child process it has its own interpreter, at a lower OS priority (nice), so the
-server's deliveries come first and its CPU is counted apart (bench: "model CPU per message").
+event loop. In a child process it has its own interpreter, in a session of its own at the lowest OS
+priority (nice 19, for the process and its session's scheduling group), so the server's deliveries come
+first, then logins' password hashes (supportcircle/background.py), and its CPU is counted apart (bench:
+"model CPU per message").
 
 The child is a fresh interpreter (``python -c``, this module's ``_child_main``) that imports only
 the second opinion's own modules (the encoder, the classifiers, the decision and the phrase engine,
@@ -53,6 +55,8 @@ from multiprocessing.connection import wait as wait_for_any
 from pathlib import Path
 from typing import Any
 
+from supportcircle.background import SECOND_OPINION_NICENESS, give_way
+
 log = logging.getLogger("supportcircle.second_opinion")
 
 # Enough to absorb a burst (a busy room posting at once) and still answer within two seconds:
@@ -67,9 +71,10 @@ START_SECONDS = 120.0
 _LATENCY_SAMPLES = 1000
 # After this long with nothing to read, the child gives its freed heap back to the system.
 IDLE_SECONDS = 1.0
-# How much lower than the server the model runs (Linux nice, the whole child process): when both want
-# the same core, deliveries and acknowledgements come first and the answer a moment later.
-NICENESS = 10
+# How much lower than the server the model runs (Linux nice, the child and the session it leads): when
+# both want the same core, deliveries and acknowledgements come first, then logins' password hashes,
+# and the answer a moment later (supportcircle/background.py).
+NICENESS = SECOND_OPINION_NICENESS
 
 
 # In the child ------------------------------------------------------------------------------------
@@ -89,13 +94,6 @@ def load_model() -> None:
     get_second_opinion()
 
 
-def _give_way_to_the_server() -> None:
-    try:
-        os.nice(NICENESS)
-    except (AttributeError, OSError):  # not allowed here: the model runs at the server's priority
-        pass
-
-
 def _give_back_freed_memory() -> None:
     """Loading leaves about 20 MB of freed heap that glibc keeps, and a burst of long messages some
     more: hand it back to the system (Linux; about 0.4 ms, so after loading and when idle only)."""
@@ -107,8 +105,9 @@ def _give_back_freed_memory() -> None:
 
 def _child_main(incoming_fd: int, outgoing_fd: int) -> None:
     """The child's entry point (see ``_Child``): first the server's import path, then the work."""
-    # Ctrl-C, and supervisor's stop (stopasgroup), reach the whole process group: the server ends us
-    # once the messages it holds are answered (or, if it is gone, our pipe closes and we end).
+    # In a session of its own the child no longer gets the terminal's Ctrl-C or supervisor's stop
+    # (stopasgroup); a signal sent to it all the same is ignored: the server ends us once the messages it
+    # holds are answered (or, if it is gone, our pipe closes and we end).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     incoming = Connection(incoming_fd, writable=False)
@@ -120,7 +119,7 @@ def _child_main(incoming_fd: int, outgoing_fd: int) -> None:
 
 def _serve(incoming, outgoing, work: Callable[[str], Any], warm_up: Callable[[], None] | None) -> None:
     """The child's whole life: give way, load, then answer each text until told to stop (None)."""
-    _give_way_to_the_server()
+    give_way(NICENESS)
     loaded = None
     if warm_up is not None:
         try:
@@ -223,6 +222,10 @@ class _Child:
                 pass_fds=(to_child, to_server),
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": _PROJECT, **_FREED_MEMORY_GOES_BACK},
+                # A session of its own: on Linux a scheduling group (autogroup) that it lowers as a whole.
+                # In the server's group it kept that group busy at its full weight, and a login's hash in
+                # a group of its own had a tenth of the core left.
+                start_new_session=True,
             )
         finally:
             os.close(to_child)  # the child's ends: closed here, so that its death reads as EOF

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
 
 from . import limits, outbox, timezones
+from .hashers import HashingBusy
 from .models import Attempt, User
 
 
@@ -73,7 +74,9 @@ class ProfileForm(forms.ModelForm):
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form, with a lockout after repeated failures for one pseudonym from one address."""
+    """Django's login form, with a lockout after repeated failures for one pseudonym from one address, and a
+    kind word instead of a hanging page when too many people are logging in at once to check this password
+    soon (supportcircle.accounts.hashers)."""
 
     def clean(self):
         pseudonym = self.cleaned_data.get("username") or ""
@@ -91,6 +94,13 @@ class LoginForm(AuthenticationForm):
         except forms.ValidationError:
             limits.record(Attempt.Kind.FAILED_LOGIN, key, limits.login_limit())
             raise
+        except HashingBusy as busy:  # nothing was decided about the password: not a failed try
+            raise forms.ValidationError(
+                "Lots of people are signing in right now, so we couldn't check your password just yet. "
+                "Please try again in a moment.",
+                code="busy",
+                params={"retry_after": busy.retry_after},
+            ) from None
         limits.forget(Attempt.Kind.FAILED_LOGIN, key)
         return cleaned
 

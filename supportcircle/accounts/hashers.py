@@ -2,20 +2,26 @@
 
 Argon2 is deliberately costly: Django's settings take about 100 MiB and a tenth of a second of CPU per
 hash, spread over 8 threads (parallelism 8). Four things keep a crowd logging in from holding up
-everyone already chatting (measured in the bench's login storm; README, Performance):
+everyone already chatting, nor anyone logging in from waiting a minute (measured in the bench's login
+storm; README, Performance):
 
 - A hash uses one lane (parallelism 1: the same work and memory, on one core). Eight hashing threads
   per login, a few logins at once, left the event loop's thread waiting for a core.
 - Hashes run in a few processes of their own (``PASSWORD_HASHING_AT_ONCE``, default: one per core this
   process may use beyond the first, at least 1), each started when a hash first needs it and ended when
-  the server's end of its pipe closes (the server stopped or died). Further logins wait their turn.
+  the server's end of its pipe closes (the server stopped or died). Further logins wait their turn,
+  first come first served, for at most ``PASSWORD_HASHING_WAIT`` seconds: past it the request leaves
+  the line (``HashingBusy``) and the login form asks the person to try again in a moment. Before, the
+  line had no end: in the bench's full login storm every login waited past the load generator's minute,
+  and each abandoned request was still hashed later, in front of those who were still waiting.
   A process, not a thread, because Linux weighs priorities only within a scheduling group: each
   session (autogroup) or cgroup shares a core as one. A hashing thread at nice 10 gave way to the
   server's own threads but not to PostgreSQL's backends, a group of their own: a statement the chat
   sent while a hash ran often waited for the next scheduler tick (4 ms on the bench machine), and a
   message takes about seven. A hashing process leads a session of its own and lowers it (nice 10
   for the autogroup, and for the process where a cgroup decides instead), so the server, the
-  database and Redis come first and the hash takes what they leave.
+  database and Redis come first and the hash takes what they leave, before the second opinion's
+  model, whose child gives way to it in turn (supportcircle/background.py).
 - While a login waits for its turn and its hash, its request holds no database connection. With
   Django's connection pool, thirty logins waiting for a hash held every pooled connection, and the
   chat's database threads waited behind them for seconds. The request gives its connection back
@@ -33,11 +39,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import subprocess  # nosec B404: starts only this interpreter with our own entry point
 import sys
 import threading
-import time
+from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -45,16 +50,19 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2PasswordHasher
 from django.db import connections
 
+from supportcircle.background import LOGINS_NICENESS, give_way
+
 log = logging.getLogger(__name__)
 
-# How much lower than the server a hash runs (Linux nice, for the hashing process and its session).
-NICENESS = 10
-# Linux lets an unprivileged process set an autogroup's nice once per tenth of a second, system-wide.
-_AUTOGROUP_TRIES = 5
+# How much lower than the server a hash runs (Linux nice, for the hashing process and its session):
+# below the chat, above the second opinion's model (supportcircle/background.py).
+NICENESS = LOGINS_NICENESS
+# What a login that waited too long for its turn asks the browser to wait before trying again (Retry-After).
+RETRY_AFTER_SECONDS = 5
 # The folder that holds the supportcircle package: a hashing process imports from there, as the server does.
 _PROJECT = Path(__file__).resolve().parents[2]
 
-_lanes: queue.SimpleQueue | None = None
+_lanes: HashingLanes | None = None
 _made = threading.Lock()
 
 
@@ -75,26 +83,9 @@ def hashing_at_once() -> int:
 # In a hashing process ------------------------------------------------------------------------
 
 
-def _give_way_to_the_server() -> None:
-    """Lower this hashing process, and the session it leads, below the server's priority."""
-    for attempt in range(_AUTOGROUP_TRIES):
-        try:
-            with open("/proc/self/autogroup", "w") as autogroup:
-                autogroup.write(str(NICENESS))
-            break
-        except BlockingIOError:  # another process set one within the last tenth of a second
-            time.sleep(0.1 * (attempt + 1))
-        except OSError:  # no autogroups here (not Linux, or turned off): a cgroup or nice alone decides
-            break
-    try:
-        os.nice(NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-
 def serve_hashes() -> None:
     """A hashing process's whole life: give way, then answer each job until the server's end closes."""
-    _give_way_to_the_server()
+    give_way(NICENESS)
     jobs, answers = Connection(0, writable=False), Connection(1, readable=False)
     while True:
         try:
@@ -105,7 +96,10 @@ def serve_hashes() -> None:
             answer = (True, getattr(DjangoArgon2PasswordHasher, method)(hasher, *args))
         except Exception as error:  # Django's own error for this password, raised again in the server
             answer = (False, error)
-        answers.send(answer)
+        try:
+            answers.send(answer)
+        except BrokenPipeError:  # the server process went while this hash ran
+            return
 
 
 # In the server process ------------------------------------------------------------------------
@@ -173,14 +167,68 @@ class HashingLane:
             self.process = None
 
 
-def hashing_lanes() -> queue.SimpleQueue:
-    """The lanes free to take a hash (``hashing_at_once`` of them): a login takes one, waiting if none is free."""
+class HashingBusy(Exception):
+    """No hashing process came free within ``PASSWORD_HASHING_WAIT`` seconds: many people are logging in at
+    once. Nothing about the password was decided; the person is asked to try again in a moment."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"no hashing process came free; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class _Turn:
+    """One request waiting for a lane: woken with the lane it is handed."""
+
+    def __init__(self) -> None:
+        self.handed = threading.Event()
+        self.lane: HashingLane | None = None
+
+
+class HashingLanes:
+    """The hashing processes (``hashing_at_once`` of them), lent one hash at a time in the order they were
+    asked for. A request waits for its turn at most a bounded time: one that has waited that long leaves
+    the line (its person is told to try again), so the line never holds anyone for a minute, nor hashes
+    for someone whose page has long since given up."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._free = [HashingLane() for _ in range(count)]
+        self._line: deque[_Turn] = deque()
+
+    def take(self, wait: float) -> HashingLane:
+        """A free lane, after those who asked first; HashingBusy if none came free within ``wait`` seconds."""
+        with self._lock:
+            if self._free:  # nobody waits while a lane is free
+                return self._free.pop()
+            turn = _Turn()
+            self._line.append(turn)
+        turn.handed.wait(wait)
+        with self._lock:
+            if turn.lane is None:  # the wait ran out before a lane was handed over
+                self._line.remove(turn)
+                raise HashingBusy(retry_after=RETRY_AFTER_SECONDS)
+            return turn.lane
+
+    def give_back(self, lane: HashingLane) -> None:
+        with self._lock:
+            if self._line:
+                turn = self._line.popleft()
+                turn.lane = lane
+                turn.handed.set()
+            else:
+                self._free.append(lane)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+
+def hashing_lanes() -> HashingLanes:
+    """This process's hashing lanes, made at the first hash."""
     global _lanes
     with _made:
         if _lanes is None:
-            _lanes = queue.SimpleQueue()
-            for _ in range(hashing_at_once()):
-                _lanes.put(HashingLane())
+            _lanes = HashingLanes(hashing_at_once())
         return _lanes
 
 
@@ -194,11 +242,11 @@ def _give_back_database_connections() -> None:
 def _in_turn(hasher: DjangoArgon2PasswordHasher, method: str, *args):
     _give_back_database_connections()
     lanes = hashing_lanes()
-    lane = lanes.get()
+    lane = lanes.take(settings.PASSWORD_HASHING_WAIT)
     try:
         return lane.hash(hasher, method, args)
     finally:
-        lanes.put(lane)
+        lanes.give_back(lane)
 
 
 class Argon2PasswordHasher(DjangoArgon2PasswordHasher):

@@ -19,15 +19,19 @@ from .privacy import export_for
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, locked for a while after repeated failures (supportcircle.accounts.limits)."""
+    """Django's login, locked for a while after repeated failures (supportcircle.accounts.limits), and
+    answered at once with a request to try again when the password could not be checked soon enough
+    (supportcircle.accounts.hashers)."""
 
     authentication_form = LoginForm
+    # The form's errors that are no answer about the password, with the status each is sent with.
+    STATUS_FOR = {"locked_out": 429, "busy": 503}
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:
         response = super().form_invalid(form)
         for error in form.errors.as_data().get(NON_FIELD_ERRORS, []):
-            if error.code == "locked_out":
-                response.status_code = 429
+            if error.code in self.STATUS_FOR:
+                response.status_code = self.STATUS_FOR[error.code]
                 response["Retry-After"] = str(error.params["retry_after"])
         return response
 

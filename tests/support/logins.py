@@ -15,6 +15,11 @@ LOGIN_PATIENCE = 60.0
 async def log_in(pseudonym: str, password: str) -> int:
     """The login form as a browser sends it: the page first (its CSRF cookie and token), then the POST.
     Returns the POST's status (302: logged in; 200: the form again, with its error)."""
+    return (await submit_login(pseudonym, password))["status"]
+
+
+async def submit_login(pseudonym: str, password: str) -> dict:
+    """As ``log_in``, returning the POST's whole response (status, headers, body)."""
     from supportcircle.asgi import application
 
     page = await HttpCommunicator(
@@ -31,4 +36,4 @@ async def log_in(pseudonym: str, password: str) -> int:
     response = await HttpCommunicator(application, "POST", "/accounts/login/", body=body, headers=headers).get_response(
         timeout=LOGIN_PATIENCE
     )
-    return response["status"]
+    return response
