@@ -17,7 +17,7 @@ from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to
-from supportcircle.plain_sql import ModelColumns, column, db_time, table
+from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
 from . import broadcast, pages
 from .errors import ChatAccessDenied, ChatRefused
@@ -130,17 +130,36 @@ def _access(user, row) -> ChatAccess:
     )
 
 
-def _may_read_through(user_id: int, group_id: int) -> int:
-    """Re-check that this person may read this group (ChatAccessDenied if not); return its latest seq.
-    One plain query, for a ping; a history read asks the same with its page (:func:`_read_page`)."""
+# A socket's reader: (user id, group id).
+Reader = tuple[int, int]
+
+
+def latest_seqs(readers: list[Reader]) -> dict[Reader, int | ChatAccessDenied]:
+    """What each ping is answered with: for each (person, group), the group's newest sequence number, so an
+    idle client can notice a gap, or why they may no longer read it (a ChatAccessDenied to raise). One plain
+    query for all of them: chat/pongs.py asks it for every socket of a process that pings in the same
+    moments. A history read decides the same with its page (:func:`_read_page`)."""
+    users, groups = sorted({user for user, _ in readers}), sorted({group for _, group in readers})
     sql = (
-        f"SELECT g.last_seq, m.state FROM {table(Group)} g "  # noqa: S608  # nosec B608
-        f"LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s WHERE g.id = %s"
+        f"SELECT g.id, g.last_seq, m.user_id, m.state FROM {table(Group)} g "  # noqa: S608  # nosec B608
+        f"LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id IN ({placeholders(users)}) "
+        f"WHERE g.id IN ({placeholders(groups)})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, group_id])
-        row = cursor.fetchone()
-    return _readable_through(*(row or (None, None)))
+        cursor.execute(sql, [*users, *groups])
+        rows = cursor.fetchall()
+    latest, states = {}, {}
+    for group_id, last_seq, user_id, state in rows:
+        latest[group_id] = last_seq
+        if user_id is not None:
+            states[(user_id, group_id)] = state
+    answers: dict[Reader, int | ChatAccessDenied] = {}
+    for reader in readers:
+        try:
+            answers[reader] = _readable_through(latest.get(reader[1]), states.get(reader))
+        except ChatAccessDenied as refused:
+            answers[reader] = refused
+    return answers
 
 
 def _readable_through(latest: int | None, state: str | None) -> int:
@@ -649,11 +668,6 @@ def recent_history(
     latest, messages = _read_page(user_id, group, boundaries, newest=True, limit=limit)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}
-
-
-def latest_seq(user_id: int, group_id: int) -> int:
-    """The group's newest sequence number, so an idle client can notice a gap (one query)."""
-    return _may_read_through(user_id, group_id)
 
 
 # Changes to messages already posted -------------------------------------------

@@ -27,7 +27,7 @@ from supportcircle.accounts.socket_auth import session_key_of
 from supportcircle.db_threads import db
 from supportcircle.realtime import RevokeReason, delivering_directly, facilitators_channel, group_channel, user_channel
 
-from . import actions, layer_watch, opening, presence, recheck
+from . import actions, layer_watch, opening, pongs, presence, recheck
 from .errors import ChatAccessDenied, ChatRefused
 from .extensions import FRAME_HANDLERS, handles, reviewer
 from .failures import FailureLog
@@ -414,8 +414,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     @handles(PingFrame)
     async def on_ping(self, frame: PingFrame | None = None) -> None:
-        # One query. The socket stays counted as here now without writing anything (chat.presence).
-        latest = await db(actions.latest_seq)(self.access.user_id, self.access.group_id)
+        # One statement for every socket of the process that pings in the same moments (chat.pongs). The
+        # socket stays counted as here now without writing anything (chat.presence).
+        latest = await pongs.latest_seq(self.access.user_id, self.access.group_id)
         await self.send_frame({"type": "pong", "latest_seq": latest})
 
     # Channel layer events -------------------------------------------------

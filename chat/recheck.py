@@ -6,7 +6,7 @@ The one verdict on a socket's right to stay open: asked when a revocation is pus
 an answer older than ``supportcircle.accounts.sessions.RECHECK_SECONDS``), for what is never pushed:
 a session reaching its natural expiry. Done one socket at a time that is four queries per socket,
 which in a busy group costs more than the messages themselves. Here the sockets that
-are due within a few milliseconds of each other wait together, and one database call answers
+are due within a few milliseconds of each other wait together (chat.batches), and one database call answers
 all of them with one statement: sessions, people, memberships. The backstop's re-checks are asked
 ahead of time (7.5 s or more before an answer is too old to deliver on), so they wait longer for each
 other (``AHEAD_WINDOW_SECONDS``): a process's sockets come due one by one, about ten a second for 200
@@ -18,11 +18,9 @@ that ended closes with its own code, and none at all (deleted with its group) wi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
@@ -31,10 +29,10 @@ from django.utils import timezone
 
 from groups.models import Membership
 from supportcircle.accounts.sessions import session_belongs_to, session_owners, sessions_in_the_database
-from supportcircle.db_threads import db
 from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
 from .actions import refusal_for
+from .batches import Batches, of_this_loop
 from .protocol import CloseCode
 
 # How long the first socket that is due waits for others to join its batch.
@@ -162,66 +160,27 @@ def _read_together(keys: list[Key]) -> tuple[dict, dict, dict]:
     return sessions, people, states
 
 
-class Rechecker:
-    """Collects the re-checks of one event loop's sockets and answers them in batches."""
+class Rechecker(Batches[Key, "CloseCode | None"]):
+    """Collects the re-checks of one event loop's sockets and answers them in batches (chat.batches)."""
 
     def __init__(self) -> None:
-        self.pending: dict[Key, asyncio.Future] = {}
-        self.flushing: asyncio.TimerHandle | None = None  # when what is pending is read
-        self.answering: set[asyncio.Task] = set()  # batches being read
+        super().__init__()
         # While the database cannot answer: since when, and how many re-checks failed meanwhile.
         self.failing_since: float | None = None
-        self.failed = 0
+        self.failed_meanwhile = 0
+
+    def read(self, keys: list[Key]) -> dict[Key, CloseCode | None]:
+        return verdicts(keys)
+
+    def most(self) -> int:
+        return MOST_PER_STATEMENT
 
     async def verdict(self, key: Key, *, within: float = BATCH_WINDOW_SECONDS) -> CloseCode | None:
         """The socket's verdict, read with every other socket's that asks in the meantime: at the latest
-        ``within`` seconds from now."""
-        future = self.pending.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self.pending[key] = future
-        self._flush_by(asyncio.get_running_loop().time() + within)
-        return await asyncio.shield(future)
+        ``within`` seconds from now. If the database cannot answer, every waiting socket fails closed."""
+        return await self.answer(key, within=within)
 
-    def _flush_by(self, when: float) -> None:
-        # A socket that asks while a batch is being read goes in the next one, which is read beside it, not
-        # after it (with the database a round trip away a socket would otherwise wait for someone else's
-        # batch before its own); each ask makes sure a read is due within its window, so nobody waits for
-        # another socket to ask. (Answering only the batch in hand once left such a socket waiting until
-        # some other socket asked, which at the end of a busy minute could be never.)
-        if self.flushing is not None:
-            if self.flushing.when() <= when:
-                return
-            self.flushing.cancel()
-        self.flushing = asyncio.get_running_loop().call_at(when, self._flush)
-
-    def _flush(self) -> None:
-        self.flushing = None
-        batch, self.pending = self.pending, {}
-        keys = list(batch)
-        for start in range(0, len(keys), MOST_PER_STATEMENT):
-            part = {key: batch[key] for key in keys[start : start + MOST_PER_STATEMENT]}
-            answering = asyncio.ensure_future(self._answer(part))
-            self.answering.add(answering)
-            answering.add_done_callback(self.answering.discard)
-
-    async def _answer(self, batch: dict[Key, asyncio.Future]) -> None:
-        try:
-            # Off the main database thread: live delivery must not wait behind page views and
-            # posts queued there. A read on its own connection, in a worker thread.
-            answers = await db(verdicts)(list(batch))
-        except Exception as problem:  # the database is down: every waiting socket fails closed
-            self._note_failure(problem, len(batch))
-            for future in batch.values():
-                if not future.done():
-                    future.set_exception(problem)
-            return
-        self._note_success()
-        for key, future in batch.items():
-            if not future.done():
-                future.set_result(answers[key])
-
-    def _note_failure(self, problem: Exception, sockets: int) -> None:
+    def failed(self, problem: Exception, sockets: int) -> None:
         # One line when an outage starts and one when it ends, however many sockets are waiting.
         # Never the event: it may hold what a member wrote.
         if self.failing_since is None:
@@ -231,28 +190,22 @@ class Rechecker:
                 "their clients catch up by backfill once it answers again",
                 type(problem).__name__,
             )
-        self.failed += sockets
+        self.failed_meanwhile += sockets
 
-    def _note_success(self) -> None:
+    def answered(self) -> None:
         if self.failing_since is not None:
             log.warning(
                 "live delivery resumed: the database answers again after %.1f s (%d re-checks failed meanwhile)",
                 time.monotonic() - self.failing_since,
-                self.failed,
+                self.failed_meanwhile,
             )
-            self.failing_since, self.failed = None, 0
-
-
-_checkers: WeakKeyDictionary = WeakKeyDictionary()
+            self.failing_since, self.failed_meanwhile = None, 0
 
 
 async def still_allowed(guard, group_id: int, *, ahead: bool = False) -> CloseCode | None:
     """Re-check a socket (its ``SessionGuard`` and group) with every other socket due now; ``ahead``: asked
     before the last answer is too old, so it may wait a little longer for others (AHEAD_WINDOW_SECONDS)."""
-    loop = asyncio.get_running_loop()
-    checker = _checkers.get(loop)
-    if checker is None:
-        checker = _checkers[loop] = Rechecker()
+    checker = of_this_loop(Rechecker)
     asked = time.monotonic()
     within = AHEAD_WINDOW_SECONDS if ahead else BATCH_WINDOW_SECONDS
     answer = await checker.verdict((guard.session_key, guard.user_id, group_id), within=within)

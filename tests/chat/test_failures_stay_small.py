@@ -131,7 +131,7 @@ async def test_an_outage_is_logged_once_per_socket_with_a_count(channel_layer, g
     def unavailable(*args, **kwargs):
         raise OperationalError("the database is unavailable")
 
-    monkeypatch.setattr("chat.actions.latest_seq", unavailable)
+    monkeypatch.setattr("chat.actions.latest_seqs", unavailable)
     with caplog.at_level(logging.WARNING, logger="chat.failures"):
         async with connected(member, group.slug) as sam:
             for _ in range(4):
