@@ -7,7 +7,6 @@ which decides whose session it is as it admits the socket (chat.opening.admit).
 
 import gc
 import os
-import sys
 
 import django
 
@@ -42,7 +41,3 @@ application = ProtocolTypeRouter(
 # a room of 500 sockets open such a pause held up deliveries by a tenth of a second or more.
 gc.freeze()
 gc.set_threshold(50_000, 20, 100)
-
-# A thread waiting for the interpreter (the event loop, after a socket write; a page view's thread; a
-# database thread) has it back within this long, not Python's 5 ms (see settings).
-sys.setswitchinterval(settings.INTERPRETER_SWITCH_MICROSECONDS / 1_000_000)

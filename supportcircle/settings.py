@@ -317,13 +317,6 @@ CHAT_SEND_BUFFER_BYTES = env_int("CHAT_SEND_BUFFER_BYTES", 1_048_576)
 # Threads that carry the chat sockets' database work (supportcircle/db_threads.py), each with its own
 # connection: several messages in flight against PostgreSQL; one with SQLite, which takes one writer.
 DATABASE_THREADS = env_int("DATABASE_THREADS", 8 if DATABASE_URL else 1)
-# How long a thread that wants the interpreter waits before the one holding it must let go
-# (sys.setswitchinterval, set by supportcircle/asgi.py; Python's default is 5,000). The event loop gives
-# the interpreter up at every socket write; with a page view's thread running beside it, each time it
-# waited up to this long to have it back, while deliveries queued behind it.
-INTERPRETER_SWITCH_MICROSECONDS = env_int("INTERPRETER_SWITCH_MICROSECONDS", 1_000)
-if INTERPRETER_SWITCH_MICROSECONDS <= 0:
-    raise ImproperlyConfigured("INTERPRETER_SWITCH_MICROSECONDS must be above 0 (Python's default is 5000).")
 # Each daphne process opens at most this many connections to Redis. redis-py caps
 # an unconfigured pool at 100, which hundreds of sockets exhaust at once.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
