@@ -15,6 +15,16 @@ an idle kept thread holds none. Before, a connection left open for its thread's 
 view, until pages failed with a 500 once ``max_connections`` was reached (a third of 1,500 page views,
 measured); on SQLite an open file per page view.
 
+The request's middleware and view run in one call on its thread, as a WSGI server runs them: Django's
+ASGI handler puts its own async core (URL resolution, the view middleware, a sync view's thread) inside
+the middleware chain, and our innermost middleware (``FriendlyNotFoundMiddleware``, like
+``LogRefusalsMiddleware`` and ``SecurityHeadersMiddleware``) is synchronous, so the chain went from the
+request's thread back to the event loop (``async_to_sync``), resolved the URL there, and came back to
+the thread for the view (``sync_to_async``), then back again: two more round trips between the loop and
+the thread per request, each a wait for the interpreter on a busy server, and their own CPU. Here the
+middleware is loaded in its synchronous mode and ``BaseHandler.get_response`` runs the whole chain on
+the request's thread; the loop reads the request, sends the response and nothing between.
+
 The sockets' database threads are not request threads and keep their connections as before.
 """
 
@@ -41,6 +51,15 @@ class ClosingASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []  # touched on the event loop only
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Synchronous, whatever ASGIHandler asks: the chain runs on the request's thread (get_response_async).
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        # Django's own synchronous path (BaseHandler.get_response, as under WSGI), in one call on the
+        # request's thread: ThreadSensitiveContext sends thread-sensitive calls there.
+        return await sync_to_async(self.get_response)(request)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
