@@ -16,7 +16,7 @@ from django.utils import timezone
 from groups.boundaries import BoundarySnapshot, load_boundaries
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
-from supportcircle.accounts.sessions import session_belongs_to
+from supportcircle.accounts.sessions import session_belongs_to, session_user_id
 from supportcircle.plain_sql import ModelColumns, column, db_time, placeholders, table
 
 from . import broadcast, pages
@@ -657,6 +657,18 @@ def history_after(user_id: int, group: int | str, after_seq: int, boundaries: Bo
         "more": through < latest,
         "messages": messages,
     }
+
+
+def backfill(
+    session_key: str | None, user_id: int, group_id: int, after_seq: int, boundaries: BoundarySnapshot
+) -> dict:
+    """A socket's ``backfill`` frame: :func:`history_after`, with the socket's session re-checked first in the
+    same call on its database thread (ChatAccessDenied NOT_LOGGED_IN once it no longer signs this person in,
+    as ``SessionGuard.still_valid`` decides for other frames on a trip of its own). A backlog's catch-up is a
+    backfill frame after a pong, one per socket: one hand-over to a database thread and back instead of two."""
+    if session_user_id(session_key) != user_id:
+        raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    return history_after(user_id, group_id, after_seq, boundaries=boundaries)
 
 
 def recent_history(

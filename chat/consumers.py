@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -348,11 +349,12 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         try:
             # Channels read the session once, at the handshake: re-read it so a logout, password
-            # change or deactivation holds on every frame. A send reads it with its seat (post_message);
-            # a ping, which only asks for the newest seq, every few seconds, with the deliveries.
+            # change or deactivation holds on every frame. A send reads it with its seat (post_message), a
+            # backfill before its page in the same trip (actions.backfill); a ping, which only asks for the
+            # newest seq, every few seconds, with the deliveries.
             if isinstance(frame, PingFrame):
                 await self.recheck_when_due()
-            elif not isinstance(frame, SendFrame) and not await self.guard.still_valid():
+            elif not isinstance(frame, SendFrame | BackfillFrame) and not await self.guard.still_valid():
                 raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
             await FRAME_HANDLERS[type(frame)](self, frame)  # one registry for every frame (chat.extensions)
         except ChatRefused as refused:
@@ -407,9 +409,10 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
 
     @handles(BackfillFrame)
     async def on_backfill(self, frame: BackfillFrame) -> None:
-        history = await db(actions.history_after)(
-            self.access.user_id, self.access.group_id, frame.after_seq, boundaries=self.boundaries
+        history = await db(actions.backfill)(
+            self.guard.session_key, self.access.user_id, self.access.group_id, frame.after_seq, self.boundaries
         )
+        self.guard.checked_at = time.monotonic()  # as SessionGuard.still_valid notes its answer
         await self.send_frame(history)
 
     @handles(PingFrame)

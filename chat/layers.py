@@ -32,7 +32,8 @@ import time
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.serializers import MsgPackSerializer, registry
-from channels_redis.utils import _wrap_close
+from channels_redis.utils import _wrap_close, create_pool, decode_hosts
+from redis import asyncio as aioredis
 
 from supportcircle import metrics
 from supportcircle.realtime import Event
@@ -120,6 +121,18 @@ class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
         super().__init__(*args, **kwargs)
         self.capacity = capacity
         self.marker = self.serialize(OVERFLOW_EVENT)
+        self.hosts = decode_hosts(kwargs.get("hosts", args[0] if args else None))
+
+    def own_clients(self) -> list[aioredis.Redis]:
+        """A client for each Redis this layer uses, each holding one connection of its own, made as the
+        layer makes its pools (channels-redis's ``create_pool``: an address, or Sentinels): for asking Redis
+        itself something without waiting behind the layer's publishes (chat.layer_watch reads its clock).
+        No deadline of their own: redis-py's (5 s) is this process's clock, and writing under it takes an
+        extra turn of the event loop first. The caller closes them."""
+        return [
+            aioredis.Redis(connection_pool=create_pool({**host, "socket_timeout": None}), single_connection_client=True)
+            for host in self.hosts
+        ]
 
     def _get_layer(self):
         # channels-redis 4.3's own method, making the bounded loop layer.

@@ -1,9 +1,11 @@
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 
 from chat.actions import post_message
 from chat.protocol import BACKFILL_PAGE
-from tests.conftest import connected
+from supportcircle import db_threads
+from tests.conftest import connected, on_every_database_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,3 +73,37 @@ async def test_ping_tells_an_idle_client_the_newest_seq(channel_layer, group, me
         await sam.send({"type": "ping"})
         pong = await sam.receive_until("pong")
         assert pong["latest_seq"] == 1
+
+
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_a_backfill_frame_is_answered_in_one_trip_to_the_database(
+    channel_layer, group, member, second_member, monkeypatch
+):
+    # After a backlog every socket asks for one, each costing a hand-over to a database thread and back
+    # (chat.actions.backfill, one call): 1 the session and 2 the person it names (whose session it still is:
+    # supportcircle.accounts.sessions.session_owners), 3 the page with the reader's standing (chat.pages).
+    await post(second_member, group, 4)
+    async with connected(member, group.slug) as sam:
+        calls, statements = [], []
+
+        def note(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        handler = db_threads._DatabaseThreadCall.thread_handler
+
+        def counted(self, *args, **kwargs):
+            calls.append(self.func)
+            return handler(self, *args, **kwargs)
+
+        await on_every_database_thread(lambda: connection.execute_wrappers.append(note))
+        monkeypatch.setattr(db_threads._DatabaseThreadCall, "thread_handler", counted)
+        try:
+            await sam.send({"type": "backfill", "after_seq": 2})
+            history = await sam.receive_until("history")
+        finally:
+            monkeypatch.undo()
+            await on_every_database_thread(lambda: connection.execute_wrappers.remove(note))
+        assert [m["seq"] for m in history["messages"]] == [3, 4]
+        assert len(calls) == 1
+        assert len(statements) == 3, "\n".join(statements)
