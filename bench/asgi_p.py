@@ -16,9 +16,10 @@ database threads (supportcircle/db_threads.py) are profiled from the first SIGUS
 FILE.<thread name>. Profiling only: it slows the server down several times.
 
 For finding what each open socket holds, BENCH_TRACEMALLOC=FILE traces the process's Python allocations
-(tracemalloc, BENCH_TRACEMALLOC_FRAMES deep, 30 by default) and SIGUSR2 writes a snapshot of what is
-live after a full collection to FILE.1, FILE.2, ... (bench/trace_memory.py compares two). Not with
-BENCH_CPROFILE, which takes the same signal; tracing doubles the process's memory and slows it down.
+(tracemalloc, BENCH_TRACEMALLOC_FRAMES deep, 30 by default), and SIGUSR2 writes a snapshot as it is to
+FILE.1.raw (then FILE.2.raw, ...), then one of what is live after a full collection to FILE.1
+(bench/trace_memory.py compares two counts). Not with BENCH_CPROFILE, which takes the same signal;
+tracing doubles the process's memory and slows it down.
 """
 
 import gc
@@ -110,8 +111,10 @@ if TRACEMALLOC_PATH:
     _SNAPSHOTS = itertools.count(1)
 
     def _dump_snapshot(signum, frame):
-        unreachable = gc.collect()  # what is live, not what waits for the collector
+        # First as it is (with the garbage the collector has not reached yet), then what is live.
         path = f"{TRACEMALLOC_PATH}.{next(_SNAPSHOTS)}"
+        tracemalloc.take_snapshot().dump(path + ".raw")
+        unreachable = gc.collect()
         tracemalloc.take_snapshot().dump(path + ".tmp")
         with open(path + ".gc.tmp", "w") as out:
             json.dump({"unreachable_collected": unreachable}, out)

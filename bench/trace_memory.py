@@ -7,13 +7,17 @@ Redis layer; the quick world), started with BENCH_TRACEMALLOC, opened to each co
 the home groups as the idle_memory scenario opens them (bench/scenarios.py), and asked for a snapshot of
 its live Python allocations at each count (after a full collection). The difference between the first
 and the last count, divided by the sockets opened in between, is what one more idle socket costs in
-Python objects, grouped three ways:
+Python objects, grouped three ways (four, with the package of the first):
 
 - by who asked for it: the innermost frame outside the standard library (a Channels, daphne or
   channels-redis line, or ours), the allocation itself if every frame is the standard library's;
 - by our line: the innermost frame in SupportCircle's own code (chat/, groups/, supportcircle/, ...),
   "(none)" where no frame of ours is on the stack (daphne's and Twisted's per-connection objects);
 - by the innermost frame of all (where the bytes were asked for).
+
+Then the same for the garbage the collector had not reached at the last count (the snapshot taken just
+before the collection, less the one after): the server collects its oldest objects rarely
+(supportcircle/asgi.py), so cycles left by opening a socket stay in its memory.
 
 What tracemalloc does not see (the C allocations of OpenSSL, psycopg or the kernel's buffers, and
 the allocator's own overhead and fragmentation) is the rest of the RSS figure; the RSS growth is
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -46,6 +51,7 @@ OURS = ("chat", "groups", "moderation", "console", "safeguarding", "supportcircl
 STDLIB = os.path.dirname(os.__file__)
 
 
+@functools.cache
 def _relative(filename: str) -> str:
     for marker in ("/site-packages/", "/.venv/"):
         if marker in filename:
@@ -58,6 +64,7 @@ def _relative(filename: str) -> str:
         return filename
 
 
+@functools.cache
 def _is_ours(filename: str) -> bool:
     if filename.startswith(STDLIB) or "site-packages" in filename or "/.venv/" in filename:
         return False
@@ -69,7 +76,7 @@ def _where(frame) -> str:
 
 
 def attribute(first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, sockets: int) -> dict:
-    """Bytes per socket, grouped by who asked, by our line and by the innermost frame."""
+    """Bytes per socket (``last`` less ``first``), grouped by who asked, by our line and by the innermost frame."""
     by_asker: dict[str, int] = defaultdict(int)
     by_ours: dict[str, int] = defaultdict(int)
     by_inner: dict[str, int] = defaultdict(int)
@@ -137,15 +144,15 @@ def main() -> int:
     parser.add_argument("--counts", default="300,1000")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--keep", action="store_true", help="keep the snapshots (bench/results/tracemalloc.*.tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the snapshots (bench/results/tracemalloc.*)")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     plan = Plan(quick=True)
     os.sched_setaffinity(0, {servers.LOADGEN_CORE})
     servers.raise_fd_limit()
     postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES
-    snapshot_path = str(servers.RESULTS / "tracemalloc.tmp")
-    for old in servers.RESULTS.glob("tracemalloc.tmp.*"):
+    snapshot_path = str(servers.RESULTS / "tracemalloc")
+    for old in servers.RESULTS.glob("tracemalloc.*"):
         old.unlink()
     redis_proc, redis_url = servers.start_redis()
     try:
@@ -165,25 +172,27 @@ def main() -> int:
     finally:
         redis_proc.stop()
     first, last = points[0], points[-1]
-    sockets = last["sockets"] - first["sockets"]
-    found = attribute(
-        tracemalloc.Snapshot.load(first["path"]), tracemalloc.Snapshot.load(last["path"]), max(sockets, 1)
-    )
+    sockets = max(last["sockets"] - first["sockets"], 1)
+    live = tracemalloc.Snapshot.load(last["path"])
+    found = attribute(tracemalloc.Snapshot.load(first["path"]), live, sockets)
+    garbage = attribute(live, tracemalloc.Snapshot.load(last["path"] + ".raw"), sockets)
     print(
         f"\n{first['sockets']} -> {last['sockets']} sockets: RSS {(last['rss_kb'] - first['rss_kb']) / sockets:.1f} KB "
-        f"a socket (inflated by tracing), Python allocations {found['total'] / 1024:.2f} KB a socket"
+        f"a socket (inflated by tracing); live Python allocations {found['total'] / 1024:.2f} KB a socket, "
+        f"and {garbage['total'] / 1024:.2f} KB of garbage not yet collected"
     )
-    for title, key in (
-        ("by package (who asked)", "by_package"),
-        ("by who asked (innermost frame outside the standard library)", "by_asker"),
-        ("by our line (innermost frame of SupportCircle's)", "by_ours"),
-        ("by where (innermost frame)", "by_inner"),
-    ):
-        print(f"\n{title}, bytes a socket:")
-        for where, size in found[key][: args.top]:
-            print(f"  {size:9.1f}  {where}")
+    for name, figures in (("live", found), ("garbage", garbage)):
+        for title, key in (
+            ("by package (who asked)", "by_package"),
+            ("by who asked (innermost frame outside the standard library)", "by_asker"),
+            ("by our line (innermost frame of SupportCircle's)", "by_ours"),
+            ("by where (innermost frame)", "by_inner"),
+        ):
+            print(f"\n{name}, {title}, bytes a socket:")
+            for where, size in figures[key][: args.top]:
+                print(f"  {size:9.1f}  {where}")
     if not args.keep:
-        for path in servers.RESULTS.glob("tracemalloc.tmp.*"):
+        for path in servers.RESULTS.glob("tracemalloc.*"):
             path.unlink()
     return 0
 
