@@ -14,8 +14,16 @@ loop's, daphne's and every consumer's) with cProfile on that thread's CPU clock;
 figures since the last SIGUSR2 (or the start) to FILE (pstats) and starts afresh; the sockets'
 database threads (supportcircle/db_threads.py) are profiled from the first SIGUSR2 on, each into
 FILE.<thread name>. Profiling only: it slows the server down several times.
+
+For finding what each open socket holds, BENCH_TRACEMALLOC=FILE traces the process's Python allocations
+(tracemalloc, BENCH_TRACEMALLOC_FRAMES deep, 30 by default), and SIGUSR2 writes a snapshot as it is to
+FILE.1.raw (then FILE.2.raw, ...), then one of what is live after a full collection to FILE.1
+(bench/trace_memory.py compares two counts). Not with BENCH_CPROFILE, which takes the same signal;
+tracing doubles the process's memory and slows it down.
 """
 
+import gc
+import itertools
 import json
 import os
 import signal
@@ -91,3 +99,26 @@ if COUNTERS_PATH:
 
     connection_created.connect(_install_counter)
     signal.signal(signal.SIGUSR1, _dump_counts)
+
+TRACEMALLOC_PATH = os.environ.get("BENCH_TRACEMALLOC", "")
+
+if TRACEMALLOC_PATH:
+    import tracemalloc
+
+    if PROFILE_PATH:
+        raise SystemExit("BENCH_TRACEMALLOC and BENCH_CPROFILE both answer SIGUSR2: set one")
+    tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "30")))
+    _SNAPSHOTS = itertools.count(1)
+
+    def _dump_snapshot(signum, frame):
+        # First as it is (with the garbage the collector has not reached yet), then what is live.
+        path = f"{TRACEMALLOC_PATH}.{next(_SNAPSHOTS)}"
+        tracemalloc.take_snapshot().dump(path + ".raw")
+        unreachable = gc.collect()
+        tracemalloc.take_snapshot().dump(path + ".tmp")
+        with open(path + ".gc.tmp", "w") as out:
+            json.dump({"unreachable_collected": unreachable}, out)
+        os.replace(path + ".gc.tmp", path + ".gc")
+        os.replace(path + ".tmp", path)
+
+    signal.signal(signal.SIGUSR2, _dump_snapshot)

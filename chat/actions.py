@@ -25,10 +25,10 @@ from .extensions import POSTED_HOOKS, reviewer
 from .limits import RateLimit, wait_before_posting
 from .models import ChatEvent, Message, MessageState, Presence, Reaction, ReadMarker, RoomState
 from .protocol import BACKFILL_PAGE, HISTORY_ON_CONNECT, CloseCode, ErrorCode, dumps
-from .seat import posted_in_window_of, read_seat, seat_query, seated
+from .seat import SeatRow, posted_in_window_of, read_seat, read_seat_row, seat_query, seated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatAccess:
     """What a socket learns about its person and group once, at connect."""
 
@@ -74,23 +74,34 @@ def open_chat(user, slug: str) -> ChatAccess:
     """
     if not user.is_authenticated or not user.is_active:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
+    return _standing(user.pk, user.pseudonym, slug)
+
+
+def open_chat_again(access: ChatAccess) -> ChatAccess:
+    """An open socket's access read afresh when its person's standing changed (``access.changed``), as
+    :func:`open_chat` reads it, for the person the socket admitted (it keeps their id, not the person: whether
+    their session still signs them in is the re-check's, ``chat.recheck``)."""
+    return _standing(access.user_id, access.pseudonym, access.group_slug)
+
+
+def _standing(user_id: int, pseudonym: str, slug: str) -> ChatAccess:
     sql = (
         "SELECT g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, m.accepted_version "  # noqa: S608  # nosec B608
         f"FROM {table(Group)} g LEFT JOIN {table(Membership)} m ON m.group_id = g.id AND m.user_id = %s "
         "WHERE g.slug = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, slug])
+        cursor.execute(sql, [user_id, slug])
         row = cursor.fetchone()
-    return _access(user, row)
+    return _access(user_id, pseudonym, row)
 
 
-def open_chat_for_person(person_id, slug: str, fresh_since, *, signed_in) -> tuple[ChatAccess, object, int]:
+def open_chat_for_person(person_id, slug: str, fresh_since, *, signed_in) -> tuple[ChatAccess, int]:
     """``open_chat`` for a socket, which knows its person only by the id its session names: the person, the
     group with their membership, and how many chat sockets they have open (their rows in "here now" seen
     since ``fresh_since``), in one query. ``signed_in(person)`` says whether the session still signs in the
-    person read (supportcircle.accounts.sessions.signs_in); NOT_LOGGED_IN if not. Returns the access, the
-    person and their open sockets."""
+    person read (supportcircle.accounts.sessions.signs_in); NOT_LOGGED_IN if not. Returns the access and
+    their open sockets."""
     people = ModelColumns.of(get_user_model(), "u")
     sql = (
         f"SELECT {people.sql()}, g.id, g.slug, g.name, g.rulesets, g.agreement_version, m.role, m.state, "  # noqa: S608  # nosec B608
@@ -105,10 +116,10 @@ def open_chat_for_person(person_id, slug: str, fresh_since, *, signed_in) -> tup
     if person is None or not signed_in(person):
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
     group_and_membership = row[len(people) : len(people) + 8]
-    return _access(person, group_and_membership), person, row[-1]
+    return _access(person.pk, person.pseudonym, group_and_membership), row[-1]
 
 
-def _access(user, row) -> ChatAccess:
+def _access(user_id: int, pseudonym: str, row) -> ChatAccess:
     """The access a row of the group and this person's membership gives (ChatAccessDenied if none)."""
     if row is None or row[0] is None:
         raise ChatAccessDenied(CloseCode.GROUP_NOT_FOUND)
@@ -118,8 +129,8 @@ def _access(user, row) -> ChatAccess:
         raise ChatAccessDenied(refusal)
     rulesets = Group._meta.get_field("rulesets").from_db_value(rulesets, None, connection)
     return ChatAccess(
-        user_id=user.pk,
-        pseudonym=user.pseudonym,
+        user_id=user_id,
+        pseudonym=pseudonym,
         group_id=group_id,
         group_slug=group_slug,
         group_name=group_name,
@@ -315,11 +326,19 @@ def seats_are_kept() -> bool:
     return connection.vendor == "postgresql"
 
 
-def seat_to_post_from(user_id: int, group_id: int, session_key: str | None) -> Membership | None:
-    """The author's seat for a socket to keep and decide its first send on (``post_message``'s ``seat``);
-    None where there is no digest to check it by (SQLite) or no membership."""
-    seat = _seat(user_id, group_id, client_id="", session_key=session_key, now=timezone.now())
-    return seat if seat is not None and seat.fingerprint is not None else None
+def seat_to_post_from(user_id: int, group_id: int, session_key: str | None) -> SeatRow | None:
+    """The author's seat for a socket to keep and decide its first send on (``post_message``'s ``seat``), as
+    its row (chat.seat.SeatRow: most sockets never post); None where there is no digest to check it by
+    (SQLite) or no membership."""
+    kept = read_seat_row(
+        user_id,
+        group_id,
+        client_id="",
+        session_key=session_key,
+        now=timezone.now(),
+        window_seconds=_rate_limit().window_seconds,
+    )
+    return kept if kept is not None and kept.fingerprinted else None
 
 
 def _store_if_seat_unchanged(message: Message, known: Membership, *, session_key: str | None, now):
@@ -405,7 +424,7 @@ def post_message(
     content_warning: str | None = None,
     post_anyway: bool = False,
     session_key: str | None = None,
-    seat: Membership | None = None,
+    seat: Membership | SeatRow | None = None,
 ) -> Posted | Withheld:
     """Store a member's message with the group's next sequence number, then broadcast it.
 
@@ -416,7 +435,8 @@ def post_message(
     session (``session_key``): one that no longer signs this person in closes the socket.
 
     A plain message costs two statements: the seat (:func:`_seat`) and the store (:func:`_store`). A socket
-    passes the ``seat`` its last send returned (``Posted.seat``): the rules decide on it, and on PostgreSQL
+    passes the ``seat`` its last send returned (``Posted.seat``; before its first, the row its greeting read,
+    chat.seat.SeatRow): the rules decide on it, and on PostgreSQL
     the store reads the seat afresh in the same statement and stores only if nothing the rules read has
     changed (:func:`_store_if_seat_unchanged`): one statement. If something has, the rules decide again on
     what that statement read, and the store follows (two, as without a seat). Refusals, replies and
@@ -426,6 +446,8 @@ def post_message(
         raise ChatRefused(ErrorCode.INVALID_FIELD, detail="content_warning")
     now = timezone.now()
     fresh = None
+    if isinstance(seat, SeatRow):
+        seat = seat.seated()
     if seat is not None and seat.fingerprint is not None and reply_to is None:
         known = copy.copy(seat)
         known.resent_seq = None  # read for another client id; a resend meets the unique constraint instead

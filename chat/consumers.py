@@ -51,6 +51,7 @@ from .protocol import (
     error_frame,
     parse_client_frame,
 )
+from .seat import SeatRow
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,15 @@ def _last_seq_from_query(scope) -> int | None:
     return value if value <= MAX_INT else None
 
 
+def _first_to_end(ended: asyncio.Future, reader: asyncio.Task) -> None:
+    if not ended.done():
+        ended.set_result(reader)
+
+
 class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
+    # Channels' groups to join at connect: none (the consumer subscribes itself). A tuple, so no socket
+    # gets an empty list of its own (Channels makes one where this is None).
+    groups = ()
     access: actions.ChatAccess | None = None
     guard: SessionGuard | None = None
     # This person's blocks, mutes and collapsed labels (groups.boundaries), loaded at connect and
@@ -99,8 +108,9 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
     catching_up: asyncio.Task | None = None
     rechecking: asyncio.Task | None = None  # a re-check asked for ahead of time (recheck_when_due)
     # The author's seat as the last send left it (chat.actions.post_message's ``seat``): the next send is
-    # decided on it and stored in one statement that checks it is still so. Read first with the greeting.
-    seat: Membership | None = None
+    # decided on it and stored in one statement that checks it is still so. Read first with the greeting, and
+    # kept as its row until the first send (chat.seat.SeatRow).
+    seat: Membership | SeatRow | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -130,10 +140,17 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             asyncio.ensure_future(self.dispatch_from(self.waiting_frames.get)),
             asyncio.ensure_future(self.dispatch_from(self.channel_receive)),
         ]
+        # Whichever reader ends first ends the consumer. Each tells one future as it ends: asyncio.wait's
+        # bookkeeping (a set, a closure, two coroutines) stayed with every open socket, about 1.2 KB each.
+        ended = asyncio.get_running_loop().create_future()
+        tell = functools.partial(_first_to_end, ended)
+        for reader in readers:
+            reader.add_done_callback(tell)
         try:
-            done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
-            for reader in done:
-                reader.result()  # StopConsumer when the socket closed; anything else is a real error
+            await ended
+            for reader in readers:
+                if reader.done():
+                    reader.result()  # StopConsumer when the socket closed; anything else is a real error
         except StopConsumer:
             pass
         finally:
@@ -231,7 +248,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=int(denied.code))
             return
-        self.scope["user"] = admission.person
+        # The person's id and pseudonym are in the access: the socket keeps no User (nor its password hash).
         self.access = admission.access
         self.failures.user_id = self.access.user_id
         self.guard = SessionGuard(self.scope, self.access.user_id)
@@ -452,7 +469,7 @@ class GroupChatConsumer(ConversationHandlers, AsyncWebsocketConsumer):
             return
         role_before = self.access.role
         try:
-            self.access = await db(actions.open_chat)(self.scope["user"], self.access.group_slug)
+            self.access = await db(actions.open_chat_again)(self.access)
         except ChatAccessDenied as denied:
             await self.end(denied.code)
             return

@@ -10,14 +10,19 @@ log = logging.getLogger("chat.failures")
 
 
 class FailureLog:
+    __slots__ = ("counts", "user_id")
+
     def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str]] = Counter()
+        # Made at the first failure: every open socket keeps a log, and most never note anything.
+        self.counts: Counter[tuple[str, str]] | None = None
         self.user_id: int | None = None
 
     def note(self, what: str, problem: BaseException, *, expected: bool) -> None:
         """``what`` failed with ``problem``. Expected failures (the database unavailable) are one line;
         anything else is a bug, and its traceback is logged the first time on this socket."""
         kind = (what, type(problem).__name__)
+        if self.counts is None:
+            self.counts = Counter()
         self.counts[kind] += 1
         if self.counts[kind] > 1:
             return
@@ -39,7 +44,7 @@ class FailureLog:
 
     def summarize(self) -> None:
         """When the socket closes: how often each kind happened, where it happened more than once."""
-        for (what, problem), times in sorted(self.counts.items()):
+        for (what, problem), times in sorted((self.counts or {}).items()):
             if times > 1:
                 log.warning("%s failed with %s %d times on one socket (user %s)", what, problem, times, self.user_id)
-        self.counts.clear()
+        self.counts = None

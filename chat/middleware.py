@@ -27,27 +27,11 @@ class CloseCleanlyOnFailure:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        state = {"connect_read": False, "accepted": False}
-
-        async def tracked_receive():
-            message = await receive()
-            if message["type"] == "websocket.connect":
-                state["connect_read"] = True
-            return message
-
-        async def tracked_send(message):
-            kind = message["type"]
-            if kind == "websocket.accept":
-                state["accepted"] = True
-                metrics.socket_opened()
-            elif kind == "websocket.close":
-                metrics.socket_closed_with(message.get("code", 1000))
-            await send(message)
-
+        tracked = _Tracked(receive, send)
         try:
-            await self.app(scope, tracked_receive, tracked_send)
+            await self.app(scope, tracked.receive, tracked.send)
         except Exception as problem:
-            if state["accepted"]:
+            if tracked.accepted:
                 raise
             # Before the socket opens nothing anyone wrote is in play, so the traceback is safe to log;
             # a channel layer too slow to answer is a known state, not a bug, and under load a
@@ -55,11 +39,37 @@ class CloseCleanlyOnFailure:
             stalled = isinstance(problem, LayerStalled)
             what = problem if stalled else type(problem).__name__
             log.warning("socket refused before it opened: %s", what, exc_info=not stalled)
-            if not state["connect_read"]:
+            if not tracked.connect_read:
                 await receive()
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": int(CloseCode.SERVER_RESTARTING)})
             metrics.socket_closed_with(int(CloseCode.SERVER_RESTARTING))
         finally:
-            if state["accepted"]:
+            if tracked.accepted:
                 metrics.socket_gone()
+
+
+class _Tracked:
+    """One socket's receive and send, noting whether its connect was read and whether it was accepted (every
+    open socket keeps one for its life: slots, not two closures and a dict)."""
+
+    __slots__ = ("_receive", "_send", "connect_read", "accepted")
+
+    def __init__(self, receive, send) -> None:
+        self._receive, self._send = receive, send
+        self.connect_read = self.accepted = False
+
+    async def receive(self):
+        message = await self._receive()
+        if message["type"] == "websocket.connect":
+            self.connect_read = True
+        return message
+
+    async def send(self, message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted = True
+            metrics.socket_opened()
+        elif kind == "websocket.close":
+            metrics.socket_closed_with(message.get("code", 1000))
+        await self._send(message)

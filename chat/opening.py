@@ -32,7 +32,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from groups.boundaries import BoundarySnapshot, load_boundaries
-from groups.models import Group, Membership
+from groups.models import Group
 from supportcircle.accounts.sessions import (
     live_session_data,
     person_named_in,
@@ -47,6 +47,7 @@ from .errors import ChatAccessDenied
 from .extensions import CONNECT_FACTS, CONNECT_PROVIDERS, DISCONNECT_HOOKS
 from .models import Message, MessageState, ReadMarker, RoomState, Round
 from .protocol import PRESENCE_TTL_SECONDS, CloseCode
+from .seat import SeatRow
 
 MAX_SOCKETS_PER_PERSON_DEFAULT = 10
 
@@ -65,8 +66,7 @@ def sockets_seen_since() -> datetime:
 
 @dataclass(frozen=True)
 class Admission:
-    person: object  # the User whose session opened the socket
-    access: actions.ChatAccess
+    access: actions.ChatAccess  # the person (their id and pseudonym) and their standing in the group
     # This person already has as many sockets open as we allow (the socket closes with 4429).
     crowded: bool
 
@@ -93,10 +93,8 @@ def admit(session_key: str | None, slug: str) -> Admission:
 
     if person_id is None:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-    access, person, open_sockets = actions.open_chat_for_person(
-        person_id, slug, sockets_seen_since(), signed_in=signed_in
-    )
-    return Admission(person, access, crowded=too_many_sockets(open_sockets))
+    access, open_sockets = actions.open_chat_for_person(person_id, slug, sockets_seen_since(), signed_in=signed_in)
+    return Admission(access, crowded=too_many_sockets(open_sockets))
 
 
 @dataclass(frozen=True)
@@ -109,9 +107,10 @@ class Welcome:
     here_at: float
     # Already serialized: open alerts and the queue for a facilitator, a time-out notice, the live session.
     frames: list[str]
-    # The author's seat for their first send (chat.actions.seat_to_post_from): None where none is kept (SQLite,
-    # someone who may not post) or where reading it failed (``seat_unread``): the first send then reads its own.
-    seat: Membership | None = None
+    # The author's seat for their first send (chat.actions.seat_to_post_from), as its row: None where none is
+    # kept (SQLite, someone who may not post) or where reading it failed (``seat_unread``): the first send then
+    # reads its own.
+    seat: SeatRow | None = None
     seat_unread: Exception | None = None
 
 

@@ -9,7 +9,7 @@ so what someone chose not to see never reaches their screen by any path.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -22,15 +22,20 @@ class CollapseReason:
     CONTENT_WARNING = "content_warning"
 
 
-@dataclass(frozen=True)
+# Most people block, mute and fold nothing: their snapshots share this one empty set (each empty
+# frozenset is 216 bytes of its own, and every open socket keeps a snapshot).
+NOTHING: frozenset = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class BoundarySnapshot:
     user_id: int
     # Blocked in either direction: their messages, reactions and presence never reach me, nor mine them.
-    hidden_user_ids: frozenset[int] = field(default_factory=frozenset)
+    hidden_user_ids: frozenset[int] = NOTHING
     # Muted by me: their messages arrive collapsed, for me only.
-    muted_user_ids: frozenset[int] = field(default_factory=frozenset)
+    muted_user_ids: frozenset[int] = NOTHING
     # Content-warning labels I want collapsed behind a tap.
-    collapsed_labels: frozenset[str] = field(default_factory=frozenset)
+    collapsed_labels: frozenset[str] = NOTHING
 
     def hides(self, user_id: int | None) -> bool:
         """True if nothing from (or about) this person should reach me."""
@@ -84,7 +89,7 @@ def load_boundaries(user_id: int) -> BoundarySnapshot:
                 labels = json.loads(chosen)
     return BoundarySnapshot(
         user_id=user_id,
-        hidden_user_ids=frozenset(hidden),
-        muted_user_ids=frozenset(muted),
-        collapsed_labels=frozenset(labels),
+        hidden_user_ids=frozenset(hidden) if hidden else NOTHING,
+        muted_user_ids=frozenset(muted) if muted else NOTHING,
+        collapsed_labels=frozenset(labels) if labels else NOTHING,
     )

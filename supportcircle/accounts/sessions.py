@@ -230,6 +230,8 @@ def session_user_id(session_key: str | None) -> int | None:
 class SessionGuard:
     """What a socket checks before it reads, writes or delivers on a person's behalf."""
 
+    __slots__ = ("session_key", "user_id", "_checked_at", "spread")  # one for every open socket
+
     def __init__(self, scope: dict, user_id: int) -> None:
         session = scope.get("session")
         self.session_key = getattr(session, "session_key", None)

@@ -1,6 +1,7 @@
 """A socket's inbox (chat.inbox), and the layer's bounded one (chat.layers.BoundedInbox), by themselves."""
 
 import asyncio
+import tracemalloc
 
 import pytest
 
@@ -58,3 +59,23 @@ async def test_a_full_bounded_inbox_drops_what_waits_for_one_overflow_marker():
     inbox.put_nowait(3)
     assert inbox.qsize() == 1
     assert await inbox.get() == "overflow"
+
+
+def test_an_emptied_inbox_keeps_no_storage():
+    # Every open socket holds two inboxes, and most of the time both are empty: then they hold no deque.
+    inboxes = [Inbox() for _ in range(200)]
+    for inbox in inboxes:
+        inbox.put_nowait("hello")
+        inbox.get_nowait()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        idle = [Inbox() for _ in range(200)]
+        for inbox in idle:
+            inbox.put_nowait("hello")
+            assert inbox.get_nowait() == "hello"
+        per_inbox = (tracemalloc.get_traced_memory()[0] - before) / len(idle)
+    finally:
+        tracemalloc.stop()
+    assert per_inbox < 200, per_inbox  # an empty deque alone is 760 bytes
+    assert inboxes[0].empty() and inboxes[0].qsize() == 0
