@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from groups.boundaries import BoundarySnapshot, load_boundaries
+from groups.boundaries import BoundarySnapshot
 from groups.models import ContentLabel, Group, Membership, MembershipState, Role, wants_to_be_heard
 from supportcircle import metrics, realtime
 from supportcircle.accounts.sessions import session_belongs_to, session_user_id
@@ -641,35 +641,35 @@ def _shaped(wires: list[dict], boundaries: BoundarySnapshot) -> list[dict]:
     return shaped
 
 
-def _read_page(user_id: int, group: int | str, boundaries: BoundarySnapshot, **where) -> tuple[int, list[dict]]:
+def _read_page(user_id: int, group: int | str, boundaries: BoundarySnapshot | None, **where) -> tuple[int, list[dict]]:
     """Check that this person may read this group (its id, or its slug) at the moment the page is read, in
-    the same statement (ChatAccessDenied if not), and the page as they receive it; with the group's latest seq."""
+    the same statement (ChatAccessDenied if not), and the page as they receive it; with the group's latest seq.
+    Without ``boundaries`` (a socket brings its own snapshot), the reader's are read in that statement too."""
     page = pages.read_page(user_id, group, boundaries, **where)
-    return _readable_through(page.latest_seq, page.state), _shaped(page.messages, boundaries)
+    return _readable_through(page.latest_seq, page.state), _shaped(page.messages, page.boundaries)
 
 
 def read_history(user, slug: str, after_seq: int | None = None) -> dict:
     """The HTTP history: the latest page (``after_seq`` None, as on opening the chat) or the page after
     ``after_seq``, for a signed-in member who may read the group (ChatAccessDenied if not).
 
-    The group, the reader's standing and the page come in one statement: whether they may read is
-    decided on what that statement read, by the same rule a socket's reads use (``refusal_for``)."""
+    The group, the reader's standing, their boundaries and the page come in one statement: whether they
+    may read is decided on what that statement read, by the same rule a socket's reads use (``refusal_for``)."""
     if not user.is_authenticated or not user.is_active:
         raise ChatAccessDenied(CloseCode.NOT_LOGGED_IN)
-    boundaries = load_boundaries(user.pk)
     if after_seq is None:
-        return recent_history(user.pk, slug, boundaries=boundaries)
-    return history_after(user.pk, slug, after_seq, boundaries=boundaries)
+        return recent_history(user.pk, slug)
+    return history_after(user.pk, slug, after_seq)
 
 
 def history_after(user_id: int, group: int | str, after_seq: int, boundaries: BoundarySnapshot | None = None) -> dict:
-    """The messages after ``after_seq``, one page at a time, for a member who may read (``group``: its id or slug).
+    """The messages after ``after_seq``, one page at a time, for a member who may read (``group``: its id or slug;
+    without ``boundaries``, the reader's are read with the page).
 
     Messages hidden by a block are left out; ``through_seq`` still covers them. ``through_seq`` is the
     server's own number, never the client's: a client that asks after a seq the group has not reached
     hears the newest there is.
     """
-    boundaries = boundaries or load_boundaries(user_id)
     latest, messages = _read_page(user_id, group, boundaries, after_seq=after_seq, limit=BACKFILL_PAGE)
     through = messages[-1]["seq"] if messages and len(messages) == BACKFILL_PAGE else latest
     return {
@@ -697,8 +697,7 @@ def recent_history(
     user_id: int, group: int | str, limit: int = HISTORY_ON_CONNECT, boundaries: BoundarySnapshot | None = None
 ) -> dict:
     """The last ``limit`` messages, oldest first: what a member sees on opening the chat (boundaries applied;
-    ``group``: its id or slug)."""
-    boundaries = boundaries or load_boundaries(user_id)
+    ``group``: its id or slug; without ``boundaries``, the reader's are read with the page)."""
     latest, messages = _read_page(user_id, group, boundaries, newest=True, limit=limit)
     after = messages[0]["seq"] - 1 if messages else latest
     return {"type": "history", "after_seq": after, "through_seq": latest, "more": False, "messages": messages}

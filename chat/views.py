@@ -82,24 +82,33 @@ _HISTORY_REFUSALS = {
 _NOT_FOR_YOU = (403, "This conversation is for members of the group. You can read about the group on its page.")
 
 
+# A malformed after_seq, in words that say what to send instead.
+_BAD_AFTER_SEQ = (
+    "We couldn't tell where to start reading. Send after_seq as a whole number (the seq of the last message "
+    "you have), or leave it out for the latest messages."
+)
+
+
 @require_GET
 def history(request: HttpRequest, slug: str) -> JsonResponse:
     """The conversation as JSON, one page at a time: the same ``history`` frame a socket gets.
 
     Without ``after_seq``, the latest messages (as on opening the chat); with it, the page after
     that number, so a client without a socket, or one reading further back, needs no socket.
-    Whether this person may read is decided first, on the statement that reads the page; a malformed
-    ``after_seq`` is answered after that, as before.
+    A malformed ``after_seq`` is refused before anything is read, whoever asks (the answer says
+    nothing about the group or the person). Whether this person may read is decided on the
+    statement that reads the page.
     """
     raw = request.GET.get("after_seq")
     # Digits 0-9 only ("²" is a digit to Python), and no more than a sequence number can hold.
-    well_formed = raw is None or (raw.isascii() and raw.isdigit() and int(raw) <= MAX_INT)
+    if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) <= MAX_INT):
+        return JsonResponse(
+            error_frame(ErrorCode.INVALID_FIELD, detail="after_seq", message=_BAD_AFTER_SEQ), status=400
+        )
     try:
-        page = actions.read_history(request.user, slug, int(raw) if raw is not None and well_formed else None)
+        page = actions.read_history(request.user, slug, int(raw) if raw is not None else None)
     except ChatAccessDenied as denied:
         log_refusal(request, denied.code.name.lower())
         status, message = _HISTORY_REFUSALS.get(denied.code, _NOT_FOR_YOU)
         return JsonResponse({"type": "error", "code": denied.code.name.lower(), "message": message}, status=status)
-    if not well_formed:
-        return JsonResponse(error_frame(ErrorCode.INVALID_FIELD, detail="after_seq"), status=400)
     return JsonResponse(page)

@@ -61,35 +61,64 @@ class BoundarySnapshot:
         return {**wire, "collapsed": {"reason": reason, "label": label or ""}}
 
 
-def load_boundaries(user_id: int) -> BoundarySnapshot:
-    """Everything the chat needs to honour this person's boundaries, in one plain query.
+def _hidden_people(quote) -> str:
+    """Whom blocks hide from a reader, either way: the other person of each block they are in, as
+    ``person``. Its parameters: the reader's id, three times."""
+    blocked = quote(BlockedMember._meta.db_table)
+    return (
+        "SELECT CASE WHEN blocker_id = %s THEN blocked_id ELSE blocker_id END AS person "  # noqa: S608  # nosec B608: a table name from model meta
+        f"FROM {blocked} WHERE blocker_id = %s OR blocked_id = %s"
+    )
 
-    It is read on every socket connect and every HTTP history page: blocks either way, my mutes and
-    my collapsed labels, each branch of the union on its own index.
-    """
+
+def hidden_people_statement() -> tuple[str, int]:
+    """The people a reader's blocks hide (either way), as a statement to use inside another (a history
+    page leaves their messages out with it), and how many times it takes the reader's id."""
+    return _hidden_people(connection.ops.quote_name), 3
+
+
+def boundaries_statement() -> tuple[str, int]:
+    """The statement a snapshot is read with, and how many times it takes the reader's id: rows of
+    (kind, person, chosen labels) for :func:`snapshot_from_rows`. Blocks either way, my mutes and my
+    collapsed labels, each branch of the union on its own index. A history page read over HTTP reads
+    these rows beside the page, in the same statement (chat.pages)."""
+    quote = connection.ops.quote_name
+    sql = (
+        "SELECT 'b' AS kind, hidden.person AS person, CAST(NULL AS TEXT) AS chosen "  # noqa: S608  # nosec B608: table names from model meta
+        f"FROM ({_hidden_people(quote)}) hidden "
+        f"UNION ALL SELECT 'm', muted_id, NULL FROM {quote(MutedMember._meta.db_table)} WHERE muter_id = %s "
+        "UNION ALL SELECT 'l', NULL, CAST(collapsed_labels AS TEXT) "
+        f"FROM {quote(BoundarySettings._meta.db_table)} WHERE user_id = %s"
+    )
+    return sql, 5
+
+
+def snapshot_from_rows(user_id: int, rows) -> BoundarySnapshot:
+    """The snapshot the rows of :func:`boundaries_statement` describe."""
     hidden: set[int] = set()
     muted: set[int] = set()
     labels: list[str] = []
-    quote = connection.ops.quote_name
-    sql = (
-        "SELECT 'b', blocker_id, blocked_id, CAST(NULL AS TEXT) "  # noqa: S608  # nosec B608: table names from model meta
-        f"FROM {quote(BlockedMember._meta.db_table)} WHERE blocker_id = %s OR blocked_id = %s "
-        f"UNION ALL SELECT 'm', muted_id, NULL, NULL FROM {quote(MutedMember._meta.db_table)} WHERE muter_id = %s "
-        "UNION ALL SELECT 'l', NULL, NULL, CAST(collapsed_labels AS TEXT) "
-        f"FROM {quote(BoundarySettings._meta.db_table)} WHERE user_id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, user_id, user_id, user_id])
-        for kind, first, second, chosen in cursor.fetchall():
-            if kind == "b":
-                hidden.add(second if first == user_id else first)
-            elif kind == "m":
-                muted.add(first)
-            elif chosen:
-                labels = json.loads(chosen)
+    for kind, person, chosen in rows:
+        if kind == "b":
+            hidden.add(person)
+        elif kind == "m":
+            muted.add(person)
+        elif chosen:
+            labels = json.loads(chosen)
     return BoundarySnapshot(
         user_id=user_id,
         hidden_user_ids=frozenset(hidden) if hidden else NOTHING,
         muted_user_ids=frozenset(muted) if muted else NOTHING,
         collapsed_labels=frozenset(labels) if labels else NOTHING,
     )
+
+
+def load_boundaries(user_id: int) -> BoundarySnapshot:
+    """Everything the chat needs to honour this person's boundaries, in one plain query.
+
+    It is read on every socket connect and every chat page (the HTTP history reads it with its page).
+    """
+    sql, uses = boundaries_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id] * uses)
+        return snapshot_from_rows(user_id, cursor.fetchall())
