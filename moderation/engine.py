@@ -141,6 +141,8 @@ NUMBER = "#"
 BOUNDARY = "."
 BOUNDARY_TOKENS: tuple[str, ...] = (".", "!", "?", ";", ",", "\n")
 _BOUNDARIES = frozenset(BOUNDARY_TOKENS)
+_SENTENCE_ENDS = frozenset((".", "!", "?", ";", "\n"))  # a comma joins clauses of one sentence
+SUPPRESS_REACHES: tuple[str, ...] = ("words", "sentence", "message")
 _END = ""  # trie key holding the rules that end at a node; never a token
 
 # Tokens are ASCII words, numbers and sentence punctuation; everything else (emoji, accents,
@@ -257,6 +259,10 @@ class _Rule:
     ruleset: str
     agreement_key: str
     suppress: bool = False
+    # A suppress rule cancels its category's matches that share a word with it ("words"), every one in
+    # the same sentence ("sentence") or in the whole message ("message"): a stance such as "so sick of"
+    # or "the voice says" is a few words away from the diet or self-critical words it frames.
+    reach: str = "words"
     soft: bool = False
     rewrite: str | None = None
     kind: str = "phrase"  # or "unit" / "cue": a place to look for a number next to it
@@ -437,11 +443,17 @@ class Engine:
         phrases = rule.get("phrases")
         if not phrases or isinstance(phrases, str):
             raise ValueError(f"A {category} rule needs a list of phrases.")
+        reach = rule.get("reach", "words")
+        if reach not in SUPPRESS_REACHES or (reach != "words" and not rule.get("suppress")):
+            raise ValueError(
+                f"A {category} rule's reach must be one of {', '.join(SUPPRESS_REACHES)}, on a suppress rule."
+            )
         compiled = _Rule(
             category=category,
             ruleset=ruleset,
             agreement_key=rule.get("agreement") or home.key,
             suppress=bool(rule.get("suppress", False)),
+            reach=reach,
             soft=bool(rule.get("soft", False)),
             rewrite=rule.get("rewrite"),
         )
@@ -567,6 +579,10 @@ class Engine:
                     if span is not None:
                         spans.append(span)
                 elif rule.suppress:
+                    if rule.reach == "sentence":
+                        start, end = _sentence_around(tokens, start, end)
+                    elif rule.reach == "message":
+                        start, end = 0, count
                     suppressed.setdefault(rule.category, []).append((start, end))
                 elif not rule.soft or recipient_wants_no_advice:
                     spans.append((start, end, rule, None))
@@ -830,6 +846,17 @@ def _merge(
             continue
         kept.append((start, end, rule, say))
     return kept
+
+
+def _sentence_around(tokens: list[str], start: int, end: int) -> tuple[int, int]:
+    """The token span of the sentence holding tokens[start:end] (the message is framed by boundaries)."""
+    ends = _SENTENCE_ENDS
+    while start > 0 and tokens[start - 1] not in ends:
+        start -= 1
+    last = len(tokens) - 1
+    while end < last and tokens[end] not in ends:
+        end += 1
+    return start, end
 
 
 def _quoted_regions(lowered: str) -> list[tuple[int, int]]:

@@ -48,6 +48,7 @@ class Classifier:
             categories=MappingProxyType({name: float(limits["categories"][name]) for name in CATEGORIES[1:]}),
             crisis_confident=float(limits["crisis_confident"]),
             crisis_possible=float(limits["crisis_possible"]),
+            crisis_sure_kind=float(limits.get("crisis_sure_kind", 2.0)),
         )
         return cls(weights=weights, bias=bias, thresholds=thresholds, about=data.get("about", {}))
 

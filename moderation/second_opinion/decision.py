@@ -61,6 +61,10 @@ class Thresholds:
     categories: Mapping[str, float]  # per category except crisis: at or above, the category acts
     crisis_confident: float
     crisis_possible: float
+    # A possible crisis whose likeliest kind is this sure is confident too: the kind classifiers are sure
+    # of medical danger or danger at home told flatly more often than the crisis classifier is (above 1:
+    # never; "Choices, measured the same way" in docs/moderation.md).
+    crisis_sure_kind: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ def form_opinion(scores: Scores, thresholds: Thresholds) -> Opinion:
         if category != "crisis" and scores.categories.get(category, 0.0) >= thresholds.categories[category]
     ]
     tier = None
-    if scores.crisis >= thresholds.crisis_confident:
+    if scores.crisis >= thresholds.crisis_confident or (
+        scores.crisis >= thresholds.crisis_possible and max(scores.kinds.values()) >= thresholds.crisis_sure_kind
+    ):
         tier = CONFIDENT
         found.append("crisis")
     elif scores.crisis >= thresholds.crisis_possible:

@@ -52,7 +52,8 @@ REGULARISATION = 0.02
 # blind12 after its one scoring, the same session; blind13 after its one scoring, with train_j,
 # crisis-heavy, train_k, judgment/diet/body-heavy, and train_l, numbers/body/contact-heavy, the session
 # after that; blind14 and blind15 after their one scoring, with train_m, crisis-heavy, and train_n,
-# diet/body-heavy, the session after that).
+# diet/body-heavy, the session after that; blind16 and blind17 after their one scoring, with train_o,
+# crisis-heavy, and train_p, diet/body-heavy, in round 14).
 # Budgets (issue 25, phase 2): the phrase engine alone acts on about 4% of their clean messages, so the
 # second opinion may add almost nothing there (clean acted on <= 5%); the card a half per cent; the
 # facilitators' "please look" alert up to 9.5% (clean alerted <= 10%).
@@ -81,6 +82,10 @@ CALIBRATION_SOURCES = (
     "blind15",
     "train_m",
     "train_n",
+    "blind16",
+    "blind17",
+    "train_o",
+    "train_p",
 )
 CALIBRATION = "calibration writers pooled"  # the figures of those files together, the honest estimate
 # The engine alone acts on 2.8% of the calibration writers' clean messages (2,372 of them with blind6,
@@ -91,6 +96,10 @@ CALIBRATION = "calibration writers pooled"  # the figures of those files togethe
 CATEGORY_CLEAN_BUDGET = 0.001
 CATEGORY_CLEAN_BUDGETS = {"diet": 0.004, "body": 0.004, "judgment": 0.002}
 CARD_CLEAN_BUDGET = 0.01
+# A possible crisis whose likeliest kind scores at least this gets the card too, within the same card budget
+# (the crisis threshold rises to pay for it). Round 14's folds, writers pooled: the card 0.748 -> 0.769, clean
+# acted on and alerted unchanged, 22 of 28 writers up (0.985: 0.772, 0.99: 0.767; docs/moderation.md, "Choices").
+CARD_SURE_KIND = 0.98
 ALERT_CLEAN_BUDGET = 0.095
 # Finer near 1, where the strict budgets land: a grid that stopped at 0.995 returned 0.995 even when
 # that still added more clean messages than the budget allowed (diet and advice did).
@@ -198,10 +207,26 @@ def choose_thresholds(scores: list, engine_found: list[set], clean: np.ndarray) 
         budget = CATEGORY_CLEAN_BUDGETS.get(category, CATEGORY_CLEAN_BUDGET)
         per_category[category] = lowest_within(values, already, clean, budget)
     crisis = np.array([score.crisis for score in scores])
+    sure_kind = np.array([max(score.kinds.values()) for score in scores]) >= CARD_SURE_KIND
     engine_crisis = np.array(["crisis" in found for found in engine_found])
     confident = lowest_within(crisis, engine_crisis, clean, CARD_CLEAN_BUDGET)
     possible = lowest_within(crisis, engine_crisis | (crisis >= confident), clean, ALERT_CLEAN_BUDGET)
-    return Thresholds(categories=per_category, crisis_confident=confident, crisis_possible=min(possible, confident))
+    # Then the card with the sure kinds in it, the crisis threshold raised to keep its budget; the alert's
+    # threshold moves with what the card now takes, so settle both (two rounds are enough in practice).
+    for _ in range(3):
+        gate = crisis >= possible
+        confident = lowest_within(np.where(sure_kind & gate, 1.0, crisis), engine_crisis, clean, CARD_CLEAN_BUDGET)
+        card = (crisis >= confident) | (sure_kind & gate)
+        settled = min(lowest_within(crisis, engine_crisis | card, clean, ALERT_CLEAN_BUDGET), confident)
+        if settled == possible:
+            break
+        possible = settled
+    return Thresholds(
+        categories=per_category,
+        crisis_confident=confident,
+        crisis_possible=min(possible, confident),
+        crisis_sure_kind=CARD_SURE_KIND,
+    )
 
 
 def is_calibration(example: dict) -> bool:
@@ -227,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, action="append", help="A labelled JSON-lines file; repeat for more.")
     parser.add_argument("--output", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument(
+        "--out-of-fold",
+        type=Path,
+        help="Also write the out-of-fold probabilities, labels and writers here (.npz), to try choices on.",
+    )
     options = parser.parse_args(argv)
     try:
         import sklearn
@@ -256,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         weights, bias = fit(features[~held], labels[~held], start=(weights_all, bias_all))
         out_of_fold[held] = probabilities(features[held], weights, bias)
         print(f"  cross-validation: scored {writer} ({held.sum()}) with classifiers fitted on the rest")
+    if options.out_of_fold:
+        texts = np.array([e["text"] for e in examples])
+        np.savez(options.out_of_fold, probabilities=out_of_fold, labels=labels, writers=writers, texts=texts)
     oof_scores = [scores_from(row) for row in out_of_fold]
     # The thresholds are set on the messages written to the blind-set brief by writers who never saw
     # the rules or the model (CALIBRATION_SOURCES): the sealed sets the goals are measured on are
@@ -305,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             "categories": dict(thresholds.categories),
             "crisis_confident": thresholds.crisis_confident,
             "crisis_possible": thresholds.crisis_possible,
+            "crisis_sure_kind": thresholds.crisis_sure_kind,
         },
         "outputs": {
             name: {"bias": round(float(bias[index]), 6), "weights": [round(float(v), 5) for v in weights[:, index]]}

@@ -44,6 +44,25 @@ def test_a_possible_crisis_only_alerts_the_facilitators():
     assert decision.crisis_kind == "danger_at_home"
 
 
+def test_a_possible_crisis_whose_kind_is_sure_brings_the_card():
+    # "he pinned me to the fridge again": the crisis score is middling, the danger-at-home classifier is sure.
+    sure = Thresholds(THRESHOLDS.categories, crisis_confident=0.8, crisis_possible=0.5, crisis_sure_kind=0.98)
+    text = "he pinned me against the fridge again last night, anyway how was everyone's weekend"
+    engine = get_engine()
+    kinds = {"suicide": 0.01, "self_harm": 0.02, "medical": 0.05, "danger_at_home": 0.99}
+    score = Scores(MappingProxyType({c: 0.0 for c in CATEGORIES} | {"crisis": 0.3}), 0.65, MappingProxyType(kinds))
+    decision = combine(text, engine.check(text), form_opinion(score, sure), engine)
+    assert decision.crisis_tier == CONFIDENT and decision.categories == ("crisis",)
+    assert decision.crisis_kind == "danger_at_home" and decision.alerts == ()
+
+    unsure = Scores(score.categories, 0.65, MappingProxyType(kinds | {"danger_at_home": 0.9}))
+    decision = combine(text, engine.check(text), form_opinion(unsure, sure), engine)
+    assert decision.crisis_tier == POSSIBLE and decision.categories == ()
+
+    below_the_alert = Scores(score.categories, 0.4, MappingProxyType(kinds))
+    assert form_opinion(below_the_alert, sure).crisis_tier is None
+
+
 def test_the_engines_crisis_stays_confident_and_takes_the_models_kind():
     decision = decide("cut again last night", scores(crisis=0.3, kind="self_harm"))
     assert decision.categories == ("crisis",) and decision.alerts == ()
