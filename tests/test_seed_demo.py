@@ -35,3 +35,27 @@ def test_the_demo_people_can_log_in_with_the_documented_password(client):
     assert client.login(username="Sam", password=DEMO_PASSWORD)
     readme = open("README.md").read()
     assert DEMO_PASSWORD in readme
+
+
+def test_seed_demo_on_a_new_machine_ends_without_an_error_on_screen(tmp_path):
+    """`make run` seeds the demo on a fresh database: the second opinion's answers to the demo's messages
+    are acted on before the command ends, so a newcomer's first screen shows no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "supportcircle.settings",
+        "SQLITE_PATH": str(tmp_path / "demo.sqlite3"),
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "Demo world ready" in done.stdout
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "failed" not in done.stderr, done.stderr[-2000:]

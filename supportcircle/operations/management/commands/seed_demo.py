@@ -10,6 +10,7 @@ from django.db import transaction
 from chat.actions import post_message
 from groups.actions import create_group, join_group, update_boundary_settings
 from groups.models import BoundarySettings, Group, JoinPolicy, SessionSchedule, Topic, Weekday
+from moderation.follow_up import wait_until_answered
 from safeguarding.models import RotaHours, RotaMember
 from supportcircle.accounts.models import User
 
@@ -112,6 +113,13 @@ class Command(BaseCommand):
                 self._group(spec, people)
             self._boundaries(people)
             self._rota(people["Quinn"])
+        # The second opinion reads the demo's messages a moment after they post; its answers are acted
+        # on here, while the command can still send, not in the exit hooks after Python has begun
+        # shutting down its thread pools (which turned each answer into a traceback on `make run`).
+        if not wait_until_answered(timeout=60.0):
+            self.stderr.write(
+                "The second opinion had not answered every demo message within a minute; the rest are skipped."
+            )
         names = ", ".join(name for name, _ in PEOPLE)
         self.stdout.write(self.style.SUCCESS(f"Demo world ready. People: {names}. Password for each: {DEMO_PASSWORD}"))
 
